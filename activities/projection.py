@@ -1,0 +1,82 @@
+"""Writes a ticket's projection rows: idempotent, and safe to replay or reorder.
+
+The ticket row only moves forward (`WHERE tickets.version < excluded.version`); messages,
+audit and assignment rows have natural keys and are inserted with ON CONFLICT DO NOTHING.
+A replayed or late batch therefore changes nothing that a newer one already wrote.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from temporalio import activity
+
+from db.models import Assignment, Customer, SlaTarget, Ticket, TicketAudit, TicketMessage
+from domain.lifecycle import Status
+from domain.records import ProjectionBatch, TicketSnapshot
+
+TICKET_COLUMNS = {c.name for c in Ticket.__table__.columns} - {"id", "customer_id"}
+
+
+class ProjectionActivities:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+
+    @activity.defn(name="project_ticket")
+    async def project_ticket(self, batch: ProjectionBatch) -> None:
+        async with self.engine.begin() as conn:
+            if any(a.action == "created" for a in batch.audits):
+                await _ensure_customer(conn, batch.ticket)
+            if await _upsert_ticket(conn, batch.ticket):
+                await _upsert_sla_targets(conn, batch.ticket)
+            await _insert_ignoring_duplicates(conn, TicketMessage, batch.messages)
+            await _insert_ignoring_duplicates(conn, TicketAudit, batch.audits)
+            await _insert_ignoring_duplicates(conn, Assignment, batch.assignments)
+
+
+async def _ensure_customer(conn: AsyncConnection, ticket: TicketSnapshot) -> None:
+    stmt = insert(Customer).values(email=ticket.customer_email, name=ticket.customer_name)
+    await conn.execute(stmt.on_conflict_do_nothing(index_elements=[Customer.email]))
+
+
+async def _upsert_ticket(conn: AsyncConnection, ticket: TicketSnapshot) -> bool:
+    """Write the row if this version is newer than the stored one; True when it was."""
+    values: dict[str, Any] = {k: v for k, v in asdict(ticket).items() if k in TICKET_COLUMNS}
+    values["id"] = ticket.ticket_id
+    values["customer_id"] = (
+        select(Customer.id).where(Customer.email == ticket.customer_email).scalar_subquery()
+    )
+    stmt = insert(Ticket).values(**values)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[Ticket.id],
+        set_={k: stmt.excluded[k] for k in values if k != "id"},
+        where=Ticket.version < stmt.excluded.version,
+    ).returning(Ticket.id)
+    return (await conn.execute(stmt)).first() is not None
+
+
+async def _upsert_sla_targets(conn: AsyncConnection, ticket: TicketSnapshot) -> None:
+    paused = ticket.status == Status.WAITING_ON_CUSTOMER.value
+    rows = [
+        {"ticket_id": ticket.ticket_id, "kind": "first_response", "policy": ticket.sla_policy,
+         "due_at": ticket.first_response_due, "met_at": ticket.first_response_at,
+         "paused": paused},
+        {"ticket_id": ticket.ticket_id, "kind": "resolution", "policy": ticket.sla_policy,
+         "due_at": ticket.resolution_due, "met_at": ticket.resolved_at, "paused": paused},
+    ]
+    stmt = insert(SlaTarget).values(rows)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[SlaTarget.ticket_id, SlaTarget.kind],
+        set_={k: stmt.excluded[k] for k in ("policy", "due_at", "met_at", "paused")},
+    )
+    await conn.execute(stmt)
+
+
+async def _insert_ignoring_duplicates(conn: AsyncConnection, model: type, records: list) -> None:
+    if records:
+        await conn.execute(insert(model).values([asdict(r) for r in records])
+                           .on_conflict_do_nothing())

@@ -1,0 +1,42 @@
+"""Dependencies as Annotated aliases; the objects themselves live on app.state."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import Depends, Header, Request
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from temporalio.client import Client
+
+from settings import Settings
+
+
+def get_settings(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+def get_engine(request: Request) -> AsyncEngine:
+    return request.app.state.engine
+
+
+def get_temporal(request: Request) -> Client:
+    return request.app.state.temporal
+
+
+async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
+    sessions: async_sessionmaker[AsyncSession] = request.app.state.sessions
+    async with sessions() as session:
+        yield session
+
+
+def get_actor(x_actor_id: Annotated[str | None, Header(max_length=320)] = None) -> str | None:
+    """Who is acting, for the audit trail. Until agent tokens exist, the caller says so."""
+    return x_actor_id
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+EngineDep = Annotated[AsyncEngine, Depends(get_engine)]
+TemporalDep = Annotated[Client, Depends(get_temporal)]
+SessionDep = Annotated[AsyncSession, Depends(get_session)]
+ActorDep = Annotated[str | None, Depends(get_actor)]

@@ -1,0 +1,68 @@
+"""Opening tickets: Idempotency-Key semantics of DESIGN.md on top of workflow start."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from temporalio.client import Client
+
+from api.commands import start_ticket
+from api.problems import Problem
+from api.schemas import TicketCreate
+from api.views import ticket_json
+from db import intake, queries
+from workflows.ticket_types import NewTicket
+
+
+def body_hash(request: dict[str, Any]) -> str:
+    canonical = json.dumps(request, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+async def open_ticket(
+    *, engine: AsyncEngine, session: AsyncSession, client: Client, task_queue: str, key: str,
+    body: TicketCreate, parent_ticket_id: str | None = None,
+) -> dict[str, Any]:
+    """The 201 body for this key: the original one on a replay, a new ticket otherwise."""
+    request = body.model_dump(mode="json") | {"parent_ticket_id": parent_ticket_id}
+    claim = await intake.claim_key(engine=engine, key=key, body_hash=body_hash(request),
+                                   request=request)
+    if claim.body_hash != body_hash(request):
+        raise Problem(
+            409, "idempotency-key-reused", "Idempotency-Key already used",
+            "this Idempotency-Key was used with a different body",
+            existing_ticket_id=str(claim.ticket_id), existing_public_ref=claim.public_ref,
+        )
+    if claim.response is not None:
+        return claim.response
+    new = _new_ticket(claim.ticket_id, claim.public_ref, body, parent_ticket_id)
+    ticket = await start_ticket(client, task_queue=task_queue, new=new)
+    response = ticket_json(ticket) if ticket else await _ended_ticket_body(session, claim)
+    await intake.complete_key(engine=engine, key=key, response=response)
+    # Whoever completed the key first wins; every caller answers with that same body.
+    return await intake.stored_response(engine=engine, key=key) or response
+
+
+def _new_ticket(ticket_id: uuid.UUID, ref: str, body: TicketCreate,
+                parent_ticket_id: str | None) -> NewTicket:
+    return NewTicket(
+        ticket_id=str(ticket_id), public_ref=ref, subject=body.subject, body=body.body,
+        customer_email=str(body.customer_email), customer_name=body.customer_name,
+        priority=body.priority.value, channel=body.channel.value, tags=list(body.tags),
+        team_id=str(body.team_id) if body.team_id else None, parent_ticket_id=parent_ticket_id,
+        # Derived, not random: a retried create after a crash starts the identical workflow.
+        first_message_id=str(uuid.uuid5(ticket_id, "first-message")),
+        message_id=body.message_id,
+    )
+
+
+async def _ended_ticket_body(session: AsyncSession, claim: intake.Claim) -> dict[str, Any]:
+    """The key's ticket started, ended and only then was its answer lost: serve the row."""
+    row = await queries.get_ticket(session=session, key=str(claim.ticket_id))
+    if row is None:
+        raise RuntimeError(f"{claim.public_ref} ended without a projection")
+    return ticket_json(queries.to_snapshot(row))

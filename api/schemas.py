@@ -1,0 +1,185 @@
+"""Request and response bodies of the HTTP contract (separate from the ORM models)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated, Any
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
+
+from domain.lifecycle import AuthorType, Status, Visibility
+from domain.sla import Priority
+
+MAX_SUBJECT = 998  # RFC 5322's line limit: a subject must survive the trip through email
+MAX_BODY = 100_000
+MAX_REASON = 2_000
+
+Subject = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
+                                           max_length=MAX_SUBJECT)]
+Body = Annotated[str, StringConstraints(min_length=1, max_length=MAX_BODY)]
+Reason = Annotated[str, StringConstraints(strip_whitespace=True, max_length=MAX_REASON)]
+Tag = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+MessageId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=998,
+                                             pattern=r"^<[^<>\s]+@[^<>\s]+>$")]
+
+
+class Channel(StrEnum):
+    EMAIL = "email"
+    WEB = "web"
+    CHAT = "chat"
+    SLACK = "slack"
+    SMS = "sms"
+    API = "api"
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class TicketCreate(_In):
+    subject: Subject
+    body: Body
+    customer_email: EmailStr
+    customer_name: Annotated[str, StringConstraints(max_length=200)] | None = None
+    priority: Priority = Priority.NORMAL
+    channel: Channel = Channel.API
+    tags: list[Tag] = Field(default_factory=list, max_length=20)
+    team_id: UUID | None = None
+    message_id: MessageId | None = Field(
+        default=None, description="RFC 5322 Message-ID of the first message, when it has one"
+    )
+
+
+class MessageCreate(_In):
+    body: Body
+    visibility: Visibility = Visibility.PUBLIC
+    author_type: AuthorType
+    author_id: Annotated[str, StringConstraints(max_length=320)] | None = None
+    message_id: MessageId | None = Field(
+        default=None, description="RFC 5322 Message-ID; a retry with the same one is not doubled"
+    )
+    in_reply_to: MessageId | None = None
+
+
+class StatusChange(_In):
+    status: Status
+    reason: Reason | None = None
+    merge_into: Annotated[str, StringConstraints(max_length=64)] | None = Field(
+        default=None, description="target ticket (UUID or public ref) when status is duplicate"
+    )
+
+
+class AssignRequest(_In):
+    agent_id: UUID | None = None
+    team_id: UUID | None = None
+    reason: Reason | None = None
+
+
+class SlaOut(BaseModel):
+    policy: str | None
+    first_response_due: datetime | None
+    resolution_due: datetime | None
+    paused: bool
+    breach_state: str
+
+
+class CountsOut(BaseModel):
+    messages: int
+    public: int
+    internal: int
+
+
+class TicketOut(BaseModel):
+    ticket_id: UUID
+    public_ref: str
+    subject: str
+    status: Status
+    priority: Priority
+    channel: str
+    customer_email: str
+    customer_name: str | None
+    team_id: UUID | None
+    assignee_id: UUID | None
+    tags: list[str]
+    created_at: datetime
+    updated_at: datetime
+    first_response_at: datetime | None
+    resolved_at: datetime | None
+    closed_at: datetime | None
+    reopen_count: int
+    parent_ticket_id: UUID | None
+    merged_into: UUID | None
+    counts: CountsOut
+    sla: SlaOut
+    version: int
+
+
+class MessageOut(BaseModel):
+    id: UUID
+    ticket_id: UUID
+    seq: int
+    message_id: str
+    in_reply_to: str | None
+    direction: str
+    visibility: Visibility
+    author_type: AuthorType
+    author_id: str | None
+    body: str
+    created_at: datetime
+
+
+class MessageCreated(MessageOut):
+    ticket: TicketOut = Field(description="the ticket's state after this message")
+
+
+class MessagePage(BaseModel):
+    items: list[MessageOut]
+    next_cursor: str | None
+
+
+class TicketPage(BaseModel):
+    items: list[TicketOut]
+    next_cursor: str | None
+
+
+class AuditOut(BaseModel):
+    seq: int
+    action: str
+    from_status: str | None
+    to_status: str | None
+    actor_type: str
+    actor_id: str | None
+    reason: str | None
+    detail: dict[str, Any]
+    created_at: datetime
+
+
+class AuditList(BaseModel):
+    ticket_id: UUID
+    public_ref: str
+    items: list[AuditOut]
+
+
+class TeamCreate(_In):
+    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+
+
+class TeamOut(BaseModel):
+    id: UUID
+    name: str
+
+
+class AgentCreate(_In):
+    email: EmailStr
+    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+    team_id: UUID | None = None
+
+
+class AgentOut(BaseModel):
+    id: UUID
+    email: str
+    name: str
+    team_id: UUID | None
+    active: bool

@@ -1,0 +1,244 @@
+"""/api/v1/tickets: thin routes; commands go to the ticket's workflow, reads to Postgres."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Query, status
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api.commands import WorkflowGone, merged_problem, problem_for, send_update
+from api.deps import ActorDep, EngineDep, SessionDep, SettingsDep, TemporalDep
+from api.intake import open_ticket
+from api.problems import Problem, not_found
+from api.schemas import (
+    AssignRequest,
+    AuditList,
+    MessageCreate,
+    MessageCreated,
+    MessagePage,
+    StatusChange,
+    TicketCreate,
+    TicketOut,
+    TicketPage,
+)
+from api.views import message_out, ticket_out
+from db import queries
+from db.models import Ticket, TicketMessage
+from domain.errors import ReopenWindowExpired, TicketError
+from domain.lifecycle import AuthorType, Status, Visibility
+from workflows.ticket import TicketWorkflow
+from workflows.ticket_types import AssignIn, MessageIn, StatusChangeIn
+
+router = APIRouter(prefix="/tickets", tags=["tickets"])
+MESSAGE_NAMESPACE = uuid.UUID("6f1c1a52-4a0e-4a51-9d0c-6d1d8e3b7a11")
+IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=255)]
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=TicketOut)
+async def create_ticket(
+    body: TicketCreate, key: IdempotencyKey, engine: EngineDep, session: SessionDep,
+    client: TemporalDep, settings: SettingsDep,
+) -> dict[str, Any]:
+    if not key or not key.strip():
+        raise Problem(400, "missing-idempotency-key", "Idempotency-Key required",
+                      "send an Idempotency-Key header; retries with the same key are safe")
+    return await open_ticket(engine=engine, session=session, client=client,
+                             task_queue=settings.temporal_task_queue, key=key, body=body)
+
+
+@router.get("", response_model=TicketPage)
+async def list_tickets(
+    session: SessionDep, status_: Annotated[Status | None, Query(alias="status")] = None,
+    team_id: uuid.UUID | None = None, assignee_id: uuid.UUID | None = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50, cursor: str | None = None,
+) -> TicketPage:
+    rows, next_cursor = await _paged(queries.list_tickets(
+        session=session, status=status_.value if status_ else None, team_id=team_id,
+        assignee_id=assignee_id, limit=limit, cursor=cursor))
+    return TicketPage(items=[ticket_out(queries.to_snapshot(r)) for r in rows],
+                      next_cursor=next_cursor)
+
+
+@router.get("/{ticket}", response_model=TicketOut)
+async def get_ticket(ticket: str, session: SessionDep) -> TicketOut:
+    return ticket_out(queries.to_snapshot(await _live_ticket(session, ticket)))
+
+
+@router.get("/{ticket}/messages", response_model=MessagePage)
+async def list_messages(
+    ticket: str, session: SessionDep, limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    cursor: str | None = None,
+) -> MessagePage:
+    row = await _live_ticket(session, ticket)
+    rows, next_cursor = await _paged(
+        queries.list_messages(session=session, ticket_id=row.id, limit=limit, cursor=cursor))
+    return MessagePage(items=[message_out(m) for m in rows], next_cursor=next_cursor)
+
+
+@router.get("/{ticket}/audit", response_model=AuditList)
+async def get_audit(ticket: str, session: SessionDep) -> AuditList:
+    row = await queries.get_ticket(session=session, key=ticket)
+    if row is None:
+        raise not_found(ticket)
+    items = await queries.list_audit(session=session, ticket_id=row.id)
+    return AuditList.model_validate(
+        {"ticket_id": row.id, "public_ref": row.public_ref, "items": items}, from_attributes=True
+    )
+
+
+@router.post("/{ticket}/messages", status_code=status.HTTP_201_CREATED,
+             response_model=MessageCreated)
+async def add_message(
+    ticket: str, body: MessageCreate, session: SessionDep, engine: EngineDep,
+    client: TemporalDep, settings: SettingsDep,
+) -> MessageCreated:
+    row = await _live_ticket(session, ticket)
+    # A Message-ID names the message for good: its retries share an id and are not doubled.
+    msg_uuid = uuid.uuid5(MESSAGE_NAMESPACE, body.message_id) if body.message_id else uuid.uuid4()
+    command = MessageIn(
+        id=str(msg_uuid), body=body.body, visibility=body.visibility.value,
+        author_type=body.author_type.value, author_id=body.author_id,
+        message_id=body.message_id, in_reply_to=body.in_reply_to,
+    )
+    try:
+        result = await send_update(client, row.public_ref, TicketWorkflow.add_message, command,
+                                   update_id=f"message-{msg_uuid}")
+    except (ReopenWindowExpired, WorkflowGone) as err:
+        if not _is_customer_reply(body) or row.status != Status.CLOSED.value:
+            raise await _gone_problem(session, row, err) from err
+        return await _reply_as_follow_up(row, body, msg_uuid, session, engine, client, settings)
+    except TicketError as err:
+        raise problem_for(err) from err
+    message = result.message or await _stored_message(session, command)
+    return MessageCreated(**message_out(message).model_dump(), ticket=ticket_out(result.ticket))
+
+
+@router.post("/{ticket}/status", response_model=TicketOut)
+async def change_status(
+    ticket: str, body: StatusChange, session: SessionDep, client: TemporalDep, actor: ActorDep,
+) -> TicketOut:
+    row = await _live_ticket(session, ticket)
+    command = StatusChangeIn(status=body.status.value, reason=body.reason, actor_id=actor)
+    if body.status is Status.DUPLICATE and body.merge_into:
+        target = await _merge_target(session, row, body.merge_into)
+        command.merge_into, command.merge_into_ref = str(target.id), target.public_ref
+    return await _command(session, client, row, TicketWorkflow.change_status, command)
+
+
+@router.post("/{ticket}/assign", response_model=TicketOut)
+async def assign(
+    ticket: str, body: AssignRequest, session: SessionDep, client: TemporalDep, actor: ActorDep,
+) -> TicketOut:
+    row = await _live_ticket(session, ticket)
+    team_id = await _assignment_team(session, body)
+    command = AssignIn(
+        agent_id=str(body.agent_id) if body.agent_id else None,
+        team_id=str(team_id) if team_id else None, reason=body.reason, actor_id=actor,
+    )
+    return await _command(session, client, row, TicketWorkflow.assign, command)
+
+
+# ---- helpers ------------------------------------------------------------------------------
+
+
+async def _paged(query: Any) -> Any:
+    try:
+        return await query
+    except ValueError as err:
+        raise Problem(400, "bad-cursor", "Bad cursor", "cursor is not one this API issued") \
+            from err
+
+
+async def _live_ticket(session: AsyncSession, key: str) -> Ticket:
+    row = await queries.get_ticket(session=session, key=key)
+    if row is None:
+        raise not_found(key)
+    if row.status == Status.DUPLICATE.value and row.merged_into:
+        raise merged_problem(f"{row.public_ref} was merged", str(row.merged_into))
+    return row
+
+
+async def _command(session: AsyncSession, client: Any, row: Ticket, update: Any,
+                   command: Any) -> TicketOut:
+    try:
+        return ticket_out(await send_update(client, row.public_ref, update, command))
+    except WorkflowGone as err:
+        raise await _gone_problem(session, row, err) from err
+    except TicketError as err:
+        raise problem_for(err) from err
+
+
+async def _gone_problem(session: AsyncSession, row: Ticket, err: Exception) -> Problem:
+    if isinstance(err, TicketError):
+        return problem_for(err)
+    await session.refresh(row)
+    if row.merged_into:
+        return merged_problem(f"{row.public_ref} was merged", str(row.merged_into))
+    return Problem(422, "ticket-ended", "Ticket has ended",
+                   f"{row.public_ref} is {row.status} for good and takes no more commands",
+                   allowed=[])
+
+
+def _is_customer_reply(body: MessageCreate) -> bool:
+    return body.author_type is AuthorType.CUSTOMER and body.visibility is Visibility.PUBLIC
+
+
+async def _reply_as_follow_up(
+    row: Ticket, body: MessageCreate, msg_uuid: uuid.UUID, session: AsyncSession,
+    engine: Any, client: Any, settings: Any,
+) -> MessageCreated:
+    """A reply past the reopen window opens a new ticket that names the old one as parent."""
+    follow_up = TicketCreate(
+        subject=row.subject, body=body.body, customer_email=row.customer_email,
+        customer_name=row.customer_name, priority=row.priority, channel=row.channel,
+        tags=list(row.tags or []), team_id=row.team_id, message_id=body.message_id,
+    )
+    created = await open_ticket(
+        engine=engine, session=session, client=client, task_queue=settings.temporal_task_queue,
+        key=f"follow-up:{row.id}:{msg_uuid}", body=follow_up, parent_ticket_id=str(row.id),
+    )
+    new_ticket = TicketOut.model_validate(created)
+    page, _ = await queries.list_messages(session=session, ticket_id=new_ticket.ticket_id,
+                                          limit=1, cursor=None)
+    return MessageCreated(**message_out(page[0]).model_dump(), ticket=new_ticket)
+
+
+async def _stored_message(session: AsyncSession, command: MessageIn) -> TicketMessage:
+    """The earlier delivery of a message the ticket already has."""
+    message_id = command.message_id or f"<{command.id}@helpdesk.local>"
+    stored = await queries.get_message_by_message_id(session=session, message_id=message_id)
+    if stored is None:
+        raise RuntimeError(f"duplicate message {message_id} is not projected")
+    return stored
+
+
+async def _merge_target(session: AsyncSession, row: Ticket, key: str) -> Ticket:
+    target = await queries.get_ticket(session=session, key=key)
+    if target is None:
+        raise Problem(422, "bad-merge-target", "Unknown merge target", f"no ticket {key!r}")
+    if target.id == row.id:
+        raise Problem(422, "bad-merge-target", "Bad merge target",
+                      "a ticket cannot be merged into itself")
+    if target.status in (Status.SPAM.value, Status.DUPLICATE.value):
+        raise Problem(422, "bad-merge-target", "Bad merge target",
+                      f"{target.public_ref} is {target.status}; merge into a live ticket")
+    return target
+
+
+async def _assignment_team(session: AsyncSession, body: AssignRequest) -> uuid.UUID | None:
+    """Check the agent and team exist (and fit together); the team defaults to the agent's."""
+    team_id = body.team_id
+    if body.team_id and await queries.get_team(session=session, team_id=body.team_id) is None:
+        raise Problem(422, "unknown-team", "Unknown team", f"no team {body.team_id}")
+    if body.agent_id:
+        agent = await queries.get_agent(session=session, agent_id=body.agent_id)
+        if agent is None or not agent.active:
+            raise Problem(422, "unknown-agent", "Unknown agent",
+                          f"no active agent {body.agent_id}")
+        if team_id and agent.team_id and agent.team_id != team_id:
+            raise Problem(422, "agent-not-in-team", "Agent not in team",
+                          f"agent {agent.id} belongs to team {agent.team_id}")
+        team_id = team_id or agent.team_id
+    return team_id

@@ -1,0 +1,62 @@
+"""Idempotency keys for ticket intake: claim a key (and the ticket's identity) before starting.
+
+Claiming first is what makes a crash harmless: the key row already names the ticket id and
+public ref, so a retry starts (or finds) the very same workflow.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, select, text, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from db.models import IntakeKey
+
+
+@dataclass(frozen=True)
+class Claim:
+    key: str
+    body_hash: str
+    ticket_id: uuid.UUID
+    public_ref: str
+    request: dict[str, Any]
+    response: dict[str, Any] | None
+
+
+async def claim_key(
+    *, engine: AsyncEngine, key: str, body_hash: str, request: dict[str, Any]
+) -> Claim:
+    """The key's row: ours if new, else whoever claimed it first (the caller compares hashes)."""
+    stmt = (
+        insert(IntakeKey)
+        .values(
+            key=key, body_hash=body_hash, ticket_id=uuid.uuid4(), request=request,
+            public_ref=func.concat("TKT-", text("nextval('ticket_ref_seq')")),
+        )
+        .on_conflict_do_nothing(index_elements=[IntakeKey.key])
+    )
+    async with engine.begin() as conn:
+        await conn.execute(stmt)
+        row = (await conn.execute(select(IntakeKey).where(IntakeKey.key == key))).one()
+    return Claim(key=row.key, body_hash=row.body_hash, ticket_id=row.ticket_id,
+                 public_ref=row.public_ref, request=row.request, response=row.response)
+
+
+async def complete_key(*, engine: AsyncEngine, key: str, response: dict[str, Any]) -> None:
+    """Remember the first answer; a later replay of the key returns exactly this."""
+    stmt = (
+        update(IntakeKey)
+        .where(IntakeKey.key == key, IntakeKey.response.is_(None))
+        .values(response=response, completed_at=func.now())
+    )
+    async with engine.begin() as conn:
+        await conn.execute(stmt)
+
+
+async def stored_response(*, engine: AsyncEngine, key: str) -> dict[str, Any] | None:
+    async with engine.connect() as conn:
+        return await conn.scalar(select(IntakeKey.response).where(IntakeKey.key == key))

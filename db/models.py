@@ -1,0 +1,190 @@
+"""SQLAlchemy 2 models of the projections and configuration tables.
+
+Projection tables (tickets, ticket_messages, assignments, sla_targets, ticket_audit) are
+written only by activities; the API reads them. The schema itself is owned by the Alembic
+migrations in db/migrations; these models must match them (tests check that).
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    ARRAY,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB, UUID
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+OPEN_STATUSES_SQL = "status IN ('new','assigned','in_progress','waiting_on_customer','reopened')"
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {datetime: DateTime(timezone=True), dict[str, Any]: JSONB}
+
+
+def _uuid_pk() -> Mapped[uuid.UUID]:
+    return mapped_column(UUID(as_uuid=True), primary_key=True, default=uuid.uuid4)
+
+
+def _created() -> Mapped[datetime]:
+    return mapped_column(server_default=func.now())
+
+
+class Team(Base):
+    __tablename__ = "teams"
+    id: Mapped[uuid.UUID] = _uuid_pk()
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    created_at: Mapped[datetime] = _created()
+
+
+class Agent(Base):
+    __tablename__ = "agents"
+    id: Mapped[uuid.UUID] = _uuid_pk()
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    team_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("teams.id"), index=True)
+    active: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
+    created_at: Mapped[datetime] = _created()
+
+
+class Customer(Base):
+    __tablename__ = "customers"
+    id: Mapped[uuid.UUID] = _uuid_pk()
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    name: Mapped[str | None] = mapped_column(String(200))
+    tier: Mapped[str] = mapped_column(String(32), server_default="standard")
+    sla_policy_override: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = _created()
+
+
+class Ticket(Base):
+    __tablename__ = "tickets"
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    public_ref: Mapped[str] = mapped_column(String(32), unique=True)
+    subject: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(32))
+    priority: Mapped[str] = mapped_column(String(16))
+    channel: Mapped[str] = mapped_column(String(16))
+    customer_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("customers.id"))
+    customer_email: Mapped[str] = mapped_column(String(320))
+    customer_name: Mapped[str | None] = mapped_column(String(200))
+    team_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    assignee_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    tags: Mapped[list[str]] = mapped_column(ARRAY(Text), server_default="{}")
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    first_response_at: Mapped[datetime | None]
+    resolved_at: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None]
+    reopen_count: Mapped[int] = mapped_column(Integer, server_default="0")
+    parent_ticket_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    merged_into: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    message_count: Mapped[int] = mapped_column(Integer, server_default="0")
+    public_message_count: Mapped[int] = mapped_column(Integer, server_default="0")
+    internal_note_count: Mapped[int] = mapped_column(Integer, server_default="0")
+    sla_policy: Mapped[str | None] = mapped_column(String(64))
+    first_response_due: Mapped[datetime | None]
+    resolution_due: Mapped[datetime | None]
+    version: Mapped[int] = mapped_column(Integer)
+
+    __table_args__ = (
+        # "My open tickets": an agent's open work, newest activity first.
+        Index("ix_tickets_assignee_open", "assignee_id", "updated_at",
+              postgresql_where=text(OPEN_STATUSES_SQL)),
+        # "Team queue": a team's open tickets, oldest first.
+        Index("ix_tickets_team_open", "team_id", "status", "created_at",
+              postgresql_where=text(OPEN_STATUSES_SQL)),
+        Index("ix_tickets_customer_email", "customer_email"),
+        Index("ix_tickets_merged_into", "merged_into",
+              postgresql_where=text("merged_into IS NOT NULL")),
+        Index("ix_tickets_status_updated", "status", "updated_at"),
+    )
+
+
+class TicketMessage(Base):
+    __tablename__ = "ticket_messages"
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    ticket_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tickets.id"))
+    seq: Mapped[int] = mapped_column(Integer)
+    # RFC 5322 Message-ID, inbound and outbound: the key email threading looks messages up by.
+    message_id: Mapped[str] = mapped_column(String(998), unique=True)
+    in_reply_to: Mapped[str | None] = mapped_column(String(998))
+    direction: Mapped[str] = mapped_column(String(16))
+    visibility: Mapped[str] = mapped_column(String(16))
+    author_type: Mapped[str] = mapped_column(String(16))
+    author_id: Mapped[str | None] = mapped_column(String(320))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime]
+
+    __table_args__ = (
+        Index("ix_ticket_messages_ticket_order", "ticket_id", "created_at", "seq"),
+        Index("uq_ticket_messages_ticket_seq", "ticket_id", "seq", unique=True),
+    )
+
+
+class Assignment(Base):
+    __tablename__ = "assignments"
+    ticket_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tickets.id"), primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
+    agent_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    team_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    previous_agent_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    previous_team_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    reason: Mapped[str | None] = mapped_column(Text)
+    actor_id: Mapped[str | None] = mapped_column(String(320))
+    created_at: Mapped[datetime]
+
+    __table_args__ = (Index("ix_assignments_agent", "agent_id", "created_at"),)
+
+
+class SlaTarget(Base):
+    __tablename__ = "sla_targets"
+    ticket_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tickets.id"), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32), primary_key=True)
+    policy: Mapped[str | None] = mapped_column(String(64))
+    due_at: Mapped[datetime | None]
+    met_at: Mapped[datetime | None]
+    paused: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+
+    __table_args__ = (
+        Index("ix_sla_targets_due_unmet", "due_at", postgresql_where=text("met_at IS NULL")),
+    )
+
+
+class TicketAudit(Base):
+    __tablename__ = "ticket_audit"
+    ticket_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tickets.id"), primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
+    action: Mapped[str] = mapped_column(String(32))
+    from_status: Mapped[str | None] = mapped_column(String(32))
+    to_status: Mapped[str | None] = mapped_column(String(32))
+    actor_type: Mapped[str] = mapped_column(String(16))
+    actor_id: Mapped[str | None] = mapped_column(String(320))
+    reason: Mapped[str | None] = mapped_column(Text)
+    detail: Mapped[dict[str, Any]] = mapped_column(server_default=text("'{}'::jsonb"))
+    created_at: Mapped[datetime]
+
+
+class IntakeKey(Base):
+    """An accepted Idempotency-Key: claimed before the workflow starts, answered after."""
+
+    __tablename__ = "intake_keys"
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    body_hash: Mapped[str] = mapped_column(String(64))
+    ticket_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), unique=True)
+    public_ref: Mapped[str] = mapped_column(String(32), unique=True)
+    request: Mapped[dict[str, Any]]
+    response: Mapped[dict[str, Any] | None]
+    created_at: Mapped[datetime] = _created()
+    completed_at: Mapped[datetime | None]

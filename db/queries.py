@@ -1,0 +1,140 @@
+"""Read queries of the projections, as keyword-only functions over an AsyncSession."""
+
+from __future__ import annotations
+
+import base64
+import json
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import select, tuple_
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from db.models import Agent, Team, Ticket, TicketAudit, TicketMessage
+from domain.records import TicketSnapshot
+
+REF_PREFIX = "TKT-"
+
+
+def parse_ticket_key(key: str) -> uuid.UUID | str | None:
+    """A path's `{ticket}`: a UUID or a public ref (case-insensitive); None when neither."""
+    try:
+        return uuid.UUID(key)
+    except ValueError:
+        pass
+    upper = key.strip().upper()
+    if upper.startswith(REF_PREFIX) and upper[len(REF_PREFIX):].isdigit():
+        return upper
+    return None
+
+
+async def get_ticket(*, session: AsyncSession, key: str) -> Ticket | None:
+    parsed = parse_ticket_key(key)
+    if parsed is None:
+        return None
+    column = Ticket.id if isinstance(parsed, uuid.UUID) else Ticket.public_ref
+    return await session.scalar(select(Ticket).where(column == parsed))
+
+
+def to_snapshot(row: Ticket) -> TicketSnapshot:
+    def text(value: uuid.UUID | None) -> str | None:
+        return str(value) if value is not None else None
+
+    return TicketSnapshot(
+        ticket_id=str(row.id), public_ref=row.public_ref, subject=row.subject,
+        status=row.status, priority=row.priority, channel=row.channel,
+        customer_email=row.customer_email, customer_name=row.customer_name,
+        created_at=row.created_at, updated_at=row.updated_at, team_id=text(row.team_id),
+        assignee_id=text(row.assignee_id), tags=list(row.tags or []),
+        first_response_at=row.first_response_at, resolved_at=row.resolved_at,
+        closed_at=row.closed_at, reopen_count=row.reopen_count,
+        parent_ticket_id=text(row.parent_ticket_id), merged_into=text(row.merged_into),
+        message_count=row.message_count, public_message_count=row.public_message_count,
+        internal_note_count=row.internal_note_count, sla_policy=row.sla_policy,
+        first_response_due=row.first_response_due, resolution_due=row.resolution_due,
+        version=row.version,
+    )
+
+
+def encode_cursor(*parts: str) -> str:
+    return base64.urlsafe_b64encode(json.dumps(parts).encode()).decode()
+
+
+def decode_cursor(cursor: str) -> list[str]:
+    """Raises ValueError on anything that is not a cursor we issued."""
+    try:
+        parts = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+    except Exception as err:  # noqa: BLE001 - any garbage is the same error to the caller
+        raise ValueError("malformed cursor") from err
+    if not isinstance(parts, list) or not all(isinstance(p, str) for p in parts):
+        raise ValueError("malformed cursor")
+    return parts
+
+
+async def list_messages(
+    *, session: AsyncSession, ticket_id: uuid.UUID, limit: int, cursor: str | None
+) -> tuple[Sequence[TicketMessage], str | None]:
+    """The conversation oldest first, including tickets merged into this one."""
+    merged = select(Ticket.id).where(Ticket.merged_into == ticket_id)
+    order = (TicketMessage.created_at, TicketMessage.ticket_id, TicketMessage.seq)
+    stmt = select(TicketMessage).where(
+        (TicketMessage.ticket_id == ticket_id) | TicketMessage.ticket_id.in_(merged)
+    )
+    if cursor:
+        created, tid, seq = decode_cursor(cursor)
+        after = (datetime.fromisoformat(created), uuid.UUID(tid), int(seq))
+        stmt = stmt.where(tuple_(*order) > after)
+    rows = (await session.scalars(stmt.order_by(*order).limit(limit + 1))).all()
+    page, more = rows[:limit], len(rows) > limit
+    last = page[-1] if page else None
+    next_cursor = (
+        encode_cursor(last.created_at.isoformat(), str(last.ticket_id), str(last.seq))
+        if more and last else None
+    )
+    return page, next_cursor
+
+
+async def list_tickets(
+    *, session: AsyncSession, status: str | None, team_id: uuid.UUID | None,
+    assignee_id: uuid.UUID | None, limit: int, cursor: str | None,
+) -> tuple[Sequence[Ticket], str | None]:
+    """Most recently updated first."""
+    stmt = select(Ticket)
+    if status:
+        stmt = stmt.where(Ticket.status == status)
+    if team_id:
+        stmt = stmt.where(Ticket.team_id == team_id)
+    if assignee_id:
+        stmt = stmt.where(Ticket.assignee_id == assignee_id)
+    if cursor:
+        updated, tid = decode_cursor(cursor)
+        stmt = stmt.where(
+            tuple_(Ticket.updated_at, Ticket.id) < (datetime.fromisoformat(updated), uuid.UUID(tid))
+        )
+    stmt = stmt.order_by(Ticket.updated_at.desc(), Ticket.id.desc()).limit(limit + 1)
+    rows = (await session.scalars(stmt)).all()
+    page, more = rows[:limit], len(rows) > limit
+    next_cursor = (
+        encode_cursor(page[-1].updated_at.isoformat(), str(page[-1].id)) if more else None
+    )
+    return page, next_cursor
+
+
+async def list_audit(*, session: AsyncSession, ticket_id: uuid.UUID) -> Sequence[TicketAudit]:
+    stmt = select(TicketAudit).where(TicketAudit.ticket_id == ticket_id).order_by(TicketAudit.seq)
+    return (await session.scalars(stmt)).all()
+
+
+async def get_message_by_message_id(
+    *, session: AsyncSession, message_id: str
+) -> TicketMessage | None:
+    return await session.scalar(select(TicketMessage).where(TicketMessage.message_id == message_id))
+
+
+async def get_agent(*, session: AsyncSession, agent_id: uuid.UUID) -> Agent | None:
+    return await session.get(Agent, agent_id)
+
+
+async def get_team(*, session: AsyncSession, team_id: uuid.UUID) -> Team | None:
+    return await session.get(Team, team_id)

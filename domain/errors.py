@@ -1,0 +1,51 @@
+"""The domain error tree. Workflows raise these as ApplicationError types; api/ maps each once.
+
+    TicketError
+    ├── InvalidTransition       status change the table does not allow (422, with `allowed`)
+    ├── InvalidMessage          e.g. an internal note by a customer (422)
+    ├── InvalidAssignment       assignment the ticket's status or input forbids (422)
+    ├── TicketEnded             spam/duplicate/expired ticket takes no more commands (422/410)
+    └── ReopenWindowExpired     customer reply to a ticket closed for > 7 days (new ticket)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class TicketError(Exception):
+    """Base of every rule violation a caller can be told about."""
+
+    type_name = "TicketError"
+
+    def __init__(self, detail: str, **extra: Any) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.extra = extra
+
+
+class InvalidTransition(TicketError):
+    type_name = "InvalidTransition"
+
+
+class InvalidMessage(TicketError):
+    type_name = "InvalidMessage"
+
+
+class InvalidAssignment(TicketError):
+    type_name = "InvalidAssignment"
+
+
+class TicketEnded(TicketError):
+    type_name = "TicketEnded"
+
+
+class ReopenWindowExpired(TicketError):
+    type_name = "ReopenWindowExpired"
+
+
+ERRORS_BY_TYPE: dict[str, type[TicketError]] = {
+    cls.type_name: cls
+    for cls in (InvalidTransition, InvalidMessage, InvalidAssignment, TicketEnded,
+                ReopenWindowExpired)
+}

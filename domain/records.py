@@ -1,0 +1,96 @@
+"""Plain records that cross the workflow/activity boundary and become projection rows.
+
+Dataclasses (not pydantic) so Temporal's default converter carries them and the workflow
+sandbox needs nothing passed through.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+@dataclass
+class TicketSnapshot:
+    """A ticket as of one version: the projection row and the API body's core."""
+
+    ticket_id: str
+    public_ref: str
+    subject: str
+    status: str
+    priority: str
+    channel: str
+    customer_email: str
+    created_at: datetime
+    updated_at: datetime
+    customer_name: str | None = None
+    team_id: str | None = None
+    assignee_id: str | None = None
+    tags: list[str] = field(default_factory=list)
+    first_response_at: datetime | None = None
+    resolved_at: datetime | None = None
+    closed_at: datetime | None = None
+    reopen_count: int = 0
+    parent_ticket_id: str | None = None
+    merged_into: str | None = None
+    merged_from: list[str] = field(default_factory=list)
+    message_count: int = 0
+    public_message_count: int = 0
+    internal_note_count: int = 0
+    sla_policy: str | None = None
+    first_response_due: datetime | None = None
+    resolution_due: datetime | None = None
+    # Bumped by every accepted command; the projection keeps only the highest it has seen.
+    version: int = 0
+
+
+@dataclass
+class MessageRecord:
+    id: str
+    ticket_id: str
+    seq: int
+    message_id: str  # RFC 5322 Message-ID, unique across the help desk
+    visibility: str
+    author_type: str
+    author_id: str | None
+    body: str
+    direction: str  # inbound (from the customer), outbound (to them) or internal
+    created_at: datetime
+    in_reply_to: str | None = None
+
+
+@dataclass
+class AuditRecord:
+    ticket_id: str
+    seq: int
+    action: str
+    from_status: str | None
+    to_status: str | None
+    actor_type: str
+    actor_id: str | None
+    reason: str | None
+    created_at: datetime
+    detail: dict[str, str | None] = field(default_factory=dict)
+
+
+@dataclass
+class AssignmentRecord:
+    ticket_id: str
+    seq: int
+    agent_id: str | None
+    team_id: str | None
+    previous_agent_id: str | None
+    previous_team_id: str | None
+    reason: str | None
+    actor_id: str | None
+    created_at: datetime
+
+
+@dataclass
+class ProjectionBatch:
+    """Everything one flush writes, in one database transaction."""
+
+    ticket: TicketSnapshot
+    messages: list[MessageRecord] = field(default_factory=list)
+    audits: list[AuditRecord] = field(default_factory=list)
+    assignments: list[AssignmentRecord] = field(default_factory=list)

@@ -1,0 +1,68 @@
+"""Helpers shared by tests: database URLs, workers, an in-process API client."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from urllib.parse import urlsplit, urlunsplit
+
+import httpx
+from sqlalchemy.ext.asyncio import AsyncEngine
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from api.app import create_app
+from settings import Settings
+from worker import build_worker
+from workflows.ticket import TicketWorkflow
+from workflows.ticket_types import NewTicket, TicketInput
+
+
+def with_database(url: str, name: str) -> str:
+    """The same server URL pointing at another database (keeps host, socket and query)."""
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path=f"/{name}"))
+
+
+@asynccontextmanager
+async def running_worker(client: Client, engine: AsyncEngine, task_queue: str
+                         ) -> AsyncIterator[Worker]:
+    worker = build_worker(client, engine, task_queue)
+    async with worker:
+        yield worker
+
+
+@asynccontextmanager
+async def api_client(client: Client, engine: AsyncEngine, task_queue: str, database_url: str
+                     ) -> AsyncIterator[httpx.AsyncClient]:
+    settings = Settings(DATABASE_URL=database_url, TEMPORAL_TASK_QUEUE=task_queue)
+    app = create_app(settings, engine=engine, temporal=client)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+            yield http
+
+
+def new_ticket(**overrides: object) -> NewTicket:
+    ticket_id = str(uuid.uuid4())
+    fields: dict[str, object] = {
+        "ticket_id": ticket_id, "public_ref": f"TKT-{uuid.uuid4().int % 10**9}",
+        "subject": "My order is wrong", "body": "I got the wrong size.",
+        "customer_email": "ada@example.com", "priority": "normal", "channel": "email",
+        "first_message_id": str(uuid.uuid4()),
+    }
+    fields.update(overrides)
+    return NewTicket(**fields)  # type: ignore[arg-type]
+
+
+async def start_workflow(client: Client, task_queue: str, new: NewTicket,
+                         continue_as_new_after: int | None = None):  # type: ignore[no-untyped-def]
+    """Start a ticket directly (no API) and wait until it is projected."""
+    inp = TicketInput(new=new)
+    if continue_as_new_after:
+        inp.continue_as_new_after = continue_as_new_after
+    handle = await client.start_workflow(TicketWorkflow.run, inp, id=new.public_ref,
+                                         task_queue=task_queue)
+    await handle.execute_update(TicketWorkflow.created)
+    return handle

@@ -1,0 +1,64 @@
+"""Builds the Temporal client, the activities and the worker; nothing else."""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+from temporalio.api.enums.v1 import IndexedValueType
+from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
+from temporalio.client import Client
+from temporalio.service import RPCError, RPCStatusCode
+from temporalio.worker import Worker
+
+from activities.projection import ProjectionActivities
+from db.engine import make_engine
+from settings import Settings
+from workflows import search_attributes
+from workflows.ticket import TicketWorkflow
+
+log = logging.getLogger("helpdesk.worker")
+
+
+async def connect(settings: Settings) -> Client:
+    if not settings.temporal_address:
+        raise RuntimeError("TEMPORAL_ADDRESS is not set (run `helpdesk dev` for the embedded one)")
+    return await Client.connect(settings.temporal_address, namespace=settings.temporal_namespace)
+
+
+async def ensure_search_attributes(client: Client, namespace: str) -> None:
+    """Register our custom search attributes; harmless when they already exist."""
+    request = AddSearchAttributesRequest(
+        namespace=namespace,
+        search_attributes={
+            key.name: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD
+            for key in search_attributes.ALL
+        },
+    )
+    try:
+        await client.operator_service.add_search_attributes(request)
+    except RPCError as err:
+        if err.status != RPCStatusCode.ALREADY_EXISTS:
+            raise
+
+
+def build_worker(client: Client, engine: AsyncEngine, task_queue: str) -> Worker:
+    projection = ProjectionActivities(engine)
+    return Worker(
+        client,
+        task_queue=task_queue,
+        workflows=[TicketWorkflow],
+        activities=[projection.project_ticket],
+    )
+
+
+async def run_worker(settings: Settings) -> None:
+    client = await connect(settings)
+    await ensure_search_attributes(client, settings.temporal_namespace)
+    engine = make_engine(settings.sqlalchemy_url())
+    try:
+        worker = build_worker(client, engine, settings.temporal_task_queue)
+        log.info("worker polling %s on %s", settings.temporal_task_queue, settings.temporal_address)
+        await worker.run()
+    finally:
+        await engine.dispose()

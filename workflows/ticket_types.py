@@ -1,0 +1,114 @@
+"""Inputs, state and results of TicketWorkflow (beside it, as the style guide asks)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from domain.records import (
+    AssignmentRecord,
+    AuditRecord,
+    MessageRecord,
+    TicketSnapshot,
+)
+
+WORKFLOW_NAME = "TicketWorkflow"
+DEFAULT_CONTINUE_AS_NEW_AFTER = 250
+
+
+@dataclass
+class NewTicket:
+    ticket_id: str
+    public_ref: str
+    subject: str
+    body: str
+    customer_email: str
+    priority: str
+    channel: str
+    first_message_id: str
+    customer_name: str | None = None
+    tags: list[str] = field(default_factory=list)
+    team_id: str | None = None
+    parent_ticket_id: str | None = None
+    message_id: str | None = None  # the RFC 5322 Message-ID when the channel has one
+
+
+@dataclass
+class Outbox:
+    """Rows accepted by handlers and not yet written to Postgres."""
+
+    messages: list[MessageRecord] = field(default_factory=list)
+    audits: list[AuditRecord] = field(default_factory=list)
+    assignments: list[AssignmentRecord] = field(default_factory=list)
+
+    def is_empty(self) -> bool:
+        return not (self.messages or self.audits or self.assignments)
+
+
+@dataclass
+class TicketState:
+    """All workflow state in one object, so continue-as-new hands it over whole."""
+
+    ticket: TicketSnapshot
+    outbox: Outbox = field(default_factory=Outbox)
+    audit_seq: int = 0
+    projected_version: int = 0
+    expired: bool = False
+    # The last few Message-IDs, so a retried delivery is not recorded twice.
+    recent_message_ids: list[str] = field(default_factory=list)
+    # Ticket refs to tell "you absorbed me" once this (duplicate) ticket has been projected.
+    pending_merge_notice: str | None = None
+
+
+@dataclass
+class TicketInput:
+    new: NewTicket | None = None
+    state: TicketState | None = None
+    continue_as_new_after: int = DEFAULT_CONTINUE_AS_NEW_AFTER
+
+
+@dataclass
+class MessageIn:
+    id: str
+    body: str
+    visibility: str
+    author_type: str
+    author_id: str | None = None
+    message_id: str | None = None
+    in_reply_to: str | None = None
+
+
+@dataclass
+class MessageResult:
+    message: MessageRecord | None
+    ticket: TicketSnapshot
+    duplicate: bool = False
+
+
+@dataclass
+class StatusChangeIn:
+    status: str
+    reason: str | None = None
+    actor_type: str = "agent"
+    actor_id: str | None = None
+    merge_into: str | None = None  # target ticket_id when status is duplicate
+    merge_into_ref: str | None = None  # target public ref: its workflow id
+
+
+@dataclass
+class AssignIn:
+    agent_id: str | None
+    team_id: str | None
+    reason: str | None = None
+    actor_id: str | None = None
+
+
+@dataclass
+class MergeNotice:
+    source_ticket_id: str
+    source_ref: str
+
+
+@dataclass
+class TicketOutcome:
+    ticket: TicketSnapshot
+    ended_as: str
