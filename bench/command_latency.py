@@ -1,0 +1,151 @@
+"""Latency of the write and read path: create, reply, status change, ticket read.
+
+Runs the real app in-process (httpx over ASGI, so no socket but every other layer) against a
+Temporal dev server and PostgreSQL (DATABASE_URL's server, else an embedded pgserver), with
+a worker in the same process. Prints JSON and a readable table of medians and percentiles.
+
+    python -m bench.command_latency --tickets 200 --concurrency 8
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import httpx
+import psycopg
+from temporalio.testing import WorkflowEnvironment
+
+from api.app import create_app
+from db.engine import make_engine
+from db.migrate import upgrade
+from settings import Settings
+from worker import build_worker
+from workflows import search_attributes
+
+
+@asynccontextmanager
+async def postgres_database() -> AsyncIterator[str]:
+    server_url, server = os.environ.get("DATABASE_URL"), None
+    if not server_url:
+        import pgserver
+
+        server = pgserver.get_server(tempfile.mkdtemp(prefix="helpdesk-bench-"),
+                                     cleanup_mode="delete")
+        server_url = server.get_uri()
+    name = f"helpdesk_bench_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    url = urlunsplit(urlsplit(server_url)._replace(path=f"/{name}"))
+    try:
+        upgrade(url)
+        yield url
+    finally:
+        with psycopg.connect(server_url, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        if server is not None:
+            server.cleanup()
+
+
+async def timed(samples: list[float], call: Callable[[], Awaitable[httpx.Response]],
+                expect: int) -> httpx.Response:
+    started = time.perf_counter()
+    response = await call()
+    samples.append((time.perf_counter() - started) * 1000)
+    if response.status_code != expect:
+        raise RuntimeError(f"expected {expect}, got {response.status_code}: {response.text}")
+    return response
+
+
+async def one_ticket(http: httpx.AsyncClient, samples: dict[str, list[float]]) -> None:
+    created = await timed(samples["create"], lambda: http.post(
+        "/api/v1/tickets", headers={"Idempotency-Key": str(uuid.uuid4())},
+        json={"subject": "Wrong size", "body": "I got an L", "customer_email": "a@example.com"},
+    ), 201)
+    ref = created.json()["public_ref"]
+    await timed(samples["reply"], lambda: http.post(
+        f"/api/v1/tickets/{ref}/messages", json={"body": "On its way", "author_type": "agent"},
+    ), 201)
+    await timed(samples["customer_reply"], lambda: http.post(
+        f"/api/v1/tickets/{ref}/messages", json={"body": "Thanks", "author_type": "customer"},
+    ), 201)
+    await timed(samples["spam_status"], lambda: http.post(
+        f"/api/v1/tickets/{ref}/status", json={"status": "spam"}), 200)
+    await timed(samples["read"], lambda: http.get(f"/api/v1/tickets/{ref}"), 200)
+
+
+def summarize(values: list[float]) -> dict[str, float]:
+    ordered = sorted(values)
+    q = statistics.quantiles(ordered, n=100, method="inclusive")
+    return {"n": len(ordered), "p50_ms": round(statistics.median(ordered), 2),
+            "p90_ms": round(q[89], 2), "p99_ms": round(q[98], 2), "max_ms": round(ordered[-1], 2)}
+
+
+async def run(tickets: int, concurrency: int) -> dict[str, object]:
+    env = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=str(Path(sys.executable).parent / "temporal"),
+        search_attributes=list(search_attributes.ALL), dev_server_extra_args=["--headless"],
+    )
+    samples: dict[str, list[float]] = {
+        k: [] for k in ("create", "reply", "customer_reply", "spam_status", "read")
+    }
+    try:
+        async with postgres_database() as url:
+            engine = make_engine(url)
+            settings = Settings(DATABASE_URL=url, TEMPORAL_TASK_QUEUE=f"bench-{uuid.uuid4()}")
+            app = create_app(settings, engine=engine, temporal=env.client)
+            async with build_worker(env.client, engine, settings.temporal_task_queue), \
+                    app.router.lifespan_context(app), httpx.AsyncClient(
+                        transport=httpx.ASGITransport(app=app), base_url="http://bench") as http:
+                gate = asyncio.Semaphore(concurrency)
+
+                async def bounded() -> None:
+                    async with gate:
+                        await one_ticket(http, samples)
+
+                started = time.perf_counter()
+                await asyncio.gather(*(bounded() for _ in range(tickets)))
+                elapsed = time.perf_counter() - started
+            await engine.dispose()
+    finally:
+        await env.shutdown()
+    commands = sum(len(v) for k, v in samples.items() if k != "read")
+    return {
+        "tickets": tickets, "concurrency": concurrency, "elapsed_s": round(elapsed, 2),
+        "commands_per_s": round(commands / elapsed, 1),
+        "latency": {k: summarize(v) for k, v in samples.items()},
+    }
+
+
+def print_table(result: dict[str, object]) -> None:
+    print(f"\n{result['tickets']} tickets, concurrency {result['concurrency']}, "
+          f"{result['elapsed_s']} s, {result['commands_per_s']} commands/s")
+    print(f"{'call':<16}{'n':>6}{'p50 ms':>10}{'p90 ms':>10}{'p99 ms':>10}{'max ms':>10}")
+    for name, row in result["latency"].items():  # type: ignore[union-attr]
+        print(f"{name:<16}{row['n']:>6}{row['p50_ms']:>10}{row['p90_ms']:>10}"
+              f"{row['p99_ms']:>10}{row['max_ms']:>10}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tickets", type=int, default=200)
+    parser.add_argument("--concurrency", type=int, default=8)
+    args = parser.parse_args()
+    result = asyncio.run(run(args.tickets, args.concurrency))
+    print(json.dumps(result))
+    print_table(result)
+
+
+if __name__ == "__main__":
+    main()
