@@ -1,0 +1,168 @@
+"""`helpdesk dev`: the zero-set-up way to run everything on one machine.
+
+Starts what the environment does not point at (PostgreSQL when DATABASE_URL is unset, the
+Temporal dev server when TEMPORAL_ADDRESS is unset), runs the migrations, then runs
+`helpdesk worker` and `helpdesk api` as child processes and watches them. Ctrl-C or SIGTERM
+stops everything it started and exits 0; a child dying on its own stops the rest and exits 1.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from contextlib import ExitStack
+from types import FrameType
+
+from cli import embedded
+from cli.embedded import DevError
+from db.migrate import upgrade
+from settings import Settings
+
+log = logging.getLogger("helpdesk.dev")
+
+POLL_SECONDS = 0.2
+# name -> a check that returns why the process is gone, or None while it runs
+Watched = dict[str, Callable[[], str | None]]
+
+
+class StopFlag:
+    """Set by SIGINT/SIGTERM and polled between steps.
+
+    The handler only flips a bool: raising from it could land in the middle of pgserver's
+    pg_ctl call or a half-finished Popen and leak the very process we are about to track.
+    """
+
+    def __init__(self) -> None:
+        self.requested = False
+
+    def install(self) -> None:
+        signal.signal(signal.SIGINT, self._handle)
+        signal.signal(signal.SIGTERM, self._handle)
+
+    def _handle(self, signum: int, frame: FrameType | None) -> None:
+        if not self.requested:
+            log.info("%s received; stopping", signal.Signals(signum).name)
+        self.requested = True
+
+    def check(self) -> None:
+        if self.requested:
+            raise Stopped
+
+
+class Stopped(Exception):
+    """A stop was requested during start-up."""
+
+
+def run_dev(settings: Settings) -> int:
+    stop = StopFlag()
+    stop.install()
+    with ExitStack() as started:  # unwinds in reverse: API and worker first, PostgreSQL last
+        try:
+            return supervise(start_everything(settings, started, stop), settings, stop)
+        except Stopped:
+            return 0
+        except DevError as err:
+            log.error("%s", err)
+            return 1
+
+
+def start_everything(settings: Settings, started: ExitStack, stop: StopFlag) -> Watched:
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    check_ports(settings)
+    watched: Watched = {}
+    database_url = settings.database_url or start_postgres(settings, started, watched)
+    stop.check()
+    temporal_address = settings.temporal_address or start_temporal(settings, started, watched)
+    stop.check()
+    log.info("running migrations")
+    upgrade(database_url)
+    stop.check()
+    env = embedded.child_environment(database_url, temporal_address)
+    children = {name: spawn_helpdesk(name, env) for name in ("worker", "api")}
+    started.callback(stop_children, children)
+    watched.update({f"helpdesk {name}": exit_reason(p) for name, p in children.items()})
+    return watched
+
+
+def check_ports(settings: Settings) -> None:
+    embedded.ensure_port_free(settings.host, settings.port, "the API", "HELPDESK_PORT")
+    if not settings.temporal_address:
+        embedded.ensure_port_free(
+            "127.0.0.1", settings.temporal_port, "Temporal", "HELPDESK_TEMPORAL_PORT")
+        embedded.ensure_port_free(
+            "127.0.0.1", settings.temporal_ui_port, "the Temporal UI", "HELPDESK_TEMPORAL_UI_PORT")
+
+
+def start_postgres(settings: Settings, started: ExitStack, watched: Watched) -> str:
+    log.info("starting the embedded PostgreSQL in %s", settings.data_dir / "postgres")
+    server, database_url = embedded.start_postgres(settings.data_dir)
+    started.callback(embedded.stop_postgres, server)
+    watched["PostgreSQL"] = lambda: None if embedded.postgres_alive(server) else "stopped"
+    return database_url
+
+
+def start_temporal(settings: Settings, started: ExitStack, watched: Watched) -> str:
+    address = f"127.0.0.1:{settings.temporal_port}"
+    process = embedded.start_temporal(settings)
+    started.callback(embedded.stop_process, "the Temporal dev server", process)
+    embedded.wait_for_temporal(settings, address, process)
+    watched["the Temporal dev server"] = exit_reason(process)
+    log.info("Temporal is up on %s", address)
+    return address
+
+
+def spawn_helpdesk(command: str, env: dict[str, str]) -> subprocess.Popen[bytes]:
+    # The same interpreter, so the children see exactly the packages this process sees.
+    return embedded.spawn([sys.executable, "-m", "cli.main", command], env=env)
+
+
+def stop_children(children: dict[str, subprocess.Popen[bytes]]) -> None:
+    # Both are told first, then awaited, so their shutdowns overlap.
+    log.info("stopping %s", " and ".join(f"helpdesk {name}" for name in children))
+    for process in children.values():
+        if process.poll() is None:
+            process.terminate()
+    for name, process in children.items():
+        embedded.wait_or_kill(f"helpdesk {name}", process)
+
+
+def exit_reason(process: subprocess.Popen[bytes]) -> Callable[[], str | None]:
+    def reason() -> str | None:
+        code = process.poll()
+        return None if code is None else f"exited with code {code}"
+
+    return reason
+
+
+def supervise(watched: Watched, settings: Settings, stop: StopFlag) -> int:
+    """Poll until a stop is requested (0) or something we started dies on its own (1)."""
+    announced = False
+    while not stop.requested:
+        for name, reason in watched.items():
+            why = reason()
+            if why is not None:
+                log.error("%s %s unexpectedly; stopping everything else", name, why)
+                return 1
+        if not announced and embedded.port_answers(settings.host, settings.port):
+            print(banner(settings), flush=True)
+            announced = True
+        time.sleep(POLL_SECONDS)
+    return 0
+
+
+def banner(settings: Settings) -> str:
+    api = f"http://{settings.host}:{settings.port}"
+    temporal = (
+        f"Temporal:    {settings.temporal_address} (TEMPORAL_ADDRESS)"
+        if settings.temporal_address
+        else f"Temporal UI: http://127.0.0.1:{settings.temporal_ui_port}"
+    )
+    lines = ["", "Help desk is running:", f"  API:         {api}", f"  API docs:    {api}/docs",
+             f"  {temporal}"]
+    if not (settings.database_url and settings.temporal_address):
+        lines.append(f"  Data:        {settings.data_dir.resolve()}")
+    return "\n".join([*lines, "Press Ctrl-C to stop.", ""])

@@ -1,0 +1,140 @@
+"""The `helpdesk` command: dev, api, worker, migrate.
+
+Settings are built once here, from the environment, and handed to whatever runs. Each
+subcommand imports its own stack when it runs, so `helpdesk migrate` does not load FastAPI and
+`helpdesk api` does not load the worker.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import signal
+import sys
+from collections.abc import Callable, Sequence
+
+from settings import Settings
+
+log = logging.getLogger("helpdesk")
+
+LOG_FORMAT = "%(asctime)s %(levelname)-7s %(name)s [%(process)d] %(message)s"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    configure_logging()
+    settings = Settings()
+    command: Callable[[Settings], int] = args.run
+    return command(settings)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="helpdesk", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name, run, summary in (
+        ("dev", run_dev, "run everything locally: embedded PostgreSQL and Temporal, worker, API"),
+        ("api", run_api, "serve the HTTP API on HELPDESK_HOST:HELPDESK_PORT"),
+        ("worker", run_worker, "run the Temporal worker"),
+        ("migrate", run_migrate, "apply database migrations to DATABASE_URL"),
+        ("psql", run_psql, "open psql on DATABASE_URL, or on the embedded database of `dev`"),
+    ):
+        commands.add_parser(name, help=summary, description=summary).set_defaults(run=run)
+    return parser
+
+
+def configure_logging() -> None:
+    logging.basicConfig(level=logging.INFO, format=LOG_FORMAT, stream=sys.stderr)
+    # Both narrate routine steps at INFO (every pg_ctl call, every plugin loaded): noise here.
+    logging.getLogger("pgserver").setLevel(logging.WARNING)
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
+
+
+def run_dev(settings: Settings) -> int:
+    from cli.dev import run_dev as run
+
+    return run(settings)
+
+
+def run_api(settings: Settings) -> int:
+    import uvicorn
+
+    from api.app import create_app
+
+    # log_config=None: keep our logging format instead of uvicorn's own. uvicorn handles SIGINT
+    # and SIGTERM itself; the graceful timeout stops a lingering keep-alive from holding it up.
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port,
+                log_config=None, timeout_graceful_shutdown=5)
+    return 0
+
+
+def run_worker(settings: Settings) -> int:
+    asyncio.run(_run_worker_until_signalled(settings))
+    return 0
+
+
+async def _run_worker_until_signalled(settings: Settings) -> None:
+    from worker import run_worker as run
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    worker = asyncio.create_task(run(settings))
+    stopping = asyncio.create_task(stop.wait())
+    await asyncio.wait({worker, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    if worker.done():
+        stopping.cancel()
+        worker.result()  # a worker that ended on its own did so with an error: raise it
+        return
+    log.info("stopping the worker")
+    # Cancelling Worker.run() is its documented shutdown: it stops polling and finishes up.
+    worker.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await worker
+
+
+def run_migrate(settings: Settings) -> int:
+    from db.migrate import upgrade
+
+    if not settings.database_url:
+        log.error("DATABASE_URL is not set; `helpdesk dev` migrates its embedded database itself")
+        return 2
+    upgrade(settings.database_url)
+    log.info("database is at the latest migration")
+    return 0
+
+
+def run_psql(settings: Settings) -> int:
+    """psql on the help desk's database; the embedded one needs `helpdesk dev` running."""
+    import os
+    import shutil
+
+    from cli.embedded import DATABASE_NAME
+
+    url = settings.database_url
+    if not url:
+        socket_dir = (settings.data_dir / "postgres").resolve()
+        url = f"postgresql://postgres:@/{DATABASE_NAME}?host={socket_dir}"
+    psql = _pgserver_psql() or shutil.which("psql")
+    if psql is None:
+        log.error("no psql found (pgserver ships one; is the help desk installed?)")
+        return 2
+    os.execv(psql, [psql, url])
+    return 0  # not reached: execv replaces this process
+
+
+def _pgserver_psql() -> str | None:
+    from pathlib import Path
+
+    try:
+        import pgserver
+    except ImportError:
+        return None
+    candidate = Path(pgserver.__file__).parent / "pginstall" / "bin" / "psql"
+    return str(candidate) if candidate.exists() else None
+
+
+if __name__ == "__main__":
+    sys.exit(main())

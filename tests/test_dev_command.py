@@ -1,0 +1,183 @@
+"""`helpdesk dev` end to end: the real embedded PostgreSQL, Temporal dev server, worker and API.
+
+One test, because every start costs seconds: it starts, opens a ticket, stops with Ctrl-C
+(SIGINT), checks nothing it started is left, then starts again on the same data directory and
+finds the ticket, still driven by its workflow.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import psutil
+import pytest
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+START_TIMEOUT_SECONDS = 90
+STOP_TIMEOUT_SECONDS = 30
+
+
+@dataclass
+class Ports:
+    api: int
+    temporal: int
+    temporal_ui: int
+
+    def all(self) -> tuple[int, int, int]:
+        return self.api, self.temporal, self.temporal_ui
+
+
+@dataclass
+class DevRun:
+    process: subprocess.Popen[bytes]
+    log: Path
+    data_dir: Path
+
+    def log_tail(self) -> str:
+        return "\n".join(self.log.read_text(errors="replace").splitlines()[-40:])
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def port_is_free(port: int) -> bool:
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
+def dev_environment(data_dir: Path, ports: Ports) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "TEMPORAL_ADDRESS")}
+    env.update(
+        HELPDESK_DATA_DIR=str(data_dir), HELPDESK_HOST="127.0.0.1",
+        HELPDESK_PORT=str(ports.api), HELPDESK_TEMPORAL_PORT=str(ports.temporal),
+        HELPDESK_TEMPORAL_UI_PORT=str(ports.temporal_ui),
+    )
+    return env
+
+
+def helpdesk_command() -> list[str]:
+    script = Path(sys.executable).parent / "helpdesk"  # the console script pyproject declares
+    return [str(script)] if script.exists() else [sys.executable, "-m", "cli.main"]
+
+
+def start_dev(data_dir: Path, ports: Ports, log: Path) -> DevRun:
+    with log.open("ab") as out:
+        process = subprocess.Popen(
+            [*helpdesk_command(), "dev"], cwd=PROJECT_ROOT, env=dev_environment(data_dir, ports),
+            stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+        )
+    return DevRun(process, log, data_dir)
+
+
+def wait_until_healthy(run: DevRun, ports: Ports) -> None:
+    deadline = time.monotonic() + START_TIMEOUT_SECONDS
+    while time.monotonic() < deadline:
+        if run.process.poll() is not None:
+            pytest.fail(f"helpdesk dev exited with {run.process.returncode}:\n{run.log_tail()}")
+        try:
+            if httpx.get(f"http://127.0.0.1:{ports.api}/healthz", timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.3)
+    pytest.fail(f"/healthz did not answer 200 within {START_TIMEOUT_SECONDS} s:\n{run.log_tail()}")
+
+
+def postmaster_pid(data_dir: Path) -> int | None:
+    # pg_ctl daemonizes postgres, so it is not among our descendants: its pid file names it.
+    pid_file = data_dir / "postgres" / "postmaster.pid"
+    return int(pid_file.read_text().split()[0]) if pid_file.exists() else None
+
+
+def started_processes(run: DevRun) -> list[psutil.Process]:
+    processes = psutil.Process(run.process.pid).children(recursive=True)
+    pid = postmaster_pid(run.data_dir)
+    if pid is not None:
+        processes.append(psutil.Process(pid))
+    return processes
+
+
+def still_running(processes: list[psutil.Process]) -> list[str]:
+    # A zombie has exited; only its parent (maybe a container's init) has not reaped it yet.
+    alive = [p for p in processes if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
+    return [f"{p.pid} {' '.join(p.cmdline())}" for p in alive]
+
+
+def interrupt_and_check_cleanup(run: DevRun, ports: Ports) -> None:
+    started = started_processes(run)
+    assert len(started) >= 4, "expected worker, api, temporal and postgres"
+    run.process.send_signal(signal.SIGINT)
+    try:
+        code = run.process.wait(STOP_TIMEOUT_SECONDS)
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"helpdesk dev did not stop within {STOP_TIMEOUT_SECONDS} s:\n{run.log_tail()}")
+    assert code == 0, run.log_tail()
+    assert still_running(started) == []
+    assert all(port_is_free(port) for port in ports.all())
+
+
+def open_ticket(api: str) -> dict[str, str]:
+    response = httpx.post(
+        f"{api}/api/v1/tickets", headers={"Idempotency-Key": str(uuid.uuid4())}, timeout=30,
+        json={"subject": "Printer on fire", "body": "It is on fire.",
+              "customer_email": "ada@example.com"},
+    )
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+@pytest.fixture
+def runs() -> Iterator[list[DevRun]]:
+    """Whatever a failing test leaves running is stopped here, postgres included."""
+    started: list[DevRun] = []
+    yield started
+    for run in started:
+        if run.process.poll() is None:
+            run.process.kill()  # its children get SIGTERM through PR_SET_PDEATHSIG
+            run.process.wait()
+        pid = postmaster_pid(run.data_dir)
+        if pid is not None and psutil.pid_exists(pid):
+            os.kill(pid, signal.SIGINT)  # postgres' "fast shutdown"
+
+
+def test_dev_starts_everything_stops_cleanly_and_keeps_tickets(
+    tmp_path: Path, runs: list[DevRun]
+) -> None:
+    data_dir = tmp_path / "data"
+    ports = Ports(api=free_port(), temporal=free_port(), temporal_ui=free_port())
+    api = f"http://127.0.0.1:{ports.api}"
+
+    runs.append(first := start_dev(data_dir, ports, tmp_path / "dev-1.log"))
+    wait_until_healthy(first, ports)
+    assert httpx.get(f"http://127.0.0.1:{ports.temporal_ui}/", timeout=10).status_code < 500
+    ticket = open_ticket(api)
+    interrupt_and_check_cleanup(first, ports)
+
+    runs.append(second := start_dev(data_dir, ports, tmp_path / "dev-2.log"))
+    wait_until_healthy(second, ports)
+    found = httpx.get(f"{api}/api/v1/tickets/{ticket['ticket_id']}", timeout=10)
+    assert found.status_code == 200, found.text
+    assert found.json()["subject"] == "Printer on fire"
+    # A reply goes through the ticket's workflow: it answers only if Temporal kept it too.
+    reply = httpx.post(f"{api}/api/v1/tickets/{ticket['ticket_id']}/messages", timeout=30,
+                       json={"body": "Put it out, please.", "author_type": "agent"})
+    assert reply.status_code == 201, reply.text
+    interrupt_and_check_cleanup(second, ports)
