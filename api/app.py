@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from temporalio.client import Client
 
 from api import directory, health, tickets
@@ -37,7 +39,7 @@ def create_app(
 
     app = FastAPI(title="Help desk", version="1", lifespan=lifespan)
     install_problem_handlers(app)
-    app.middleware("http")(_limit_body_size)
+    app.add_middleware(_BodySizeLimit, max_bytes=MAX_REQUEST_BYTES)
     app.include_router(health.router)
     app.include_router(tickets.router, prefix="/api/v1")
     app.include_router(directory.router, prefix="/api/v1")
@@ -50,11 +52,56 @@ async def _connect(settings: Settings) -> Client:
     return await Client.connect(settings.temporal_address, namespace=settings.temporal_namespace)
 
 
-async def _limit_body_size(request: Request, call_next) -> Response:  # type: ignore[no-untyped-def]
-    length = request.headers.get("content-length")
-    if length and length.isdigit() and int(length) > MAX_REQUEST_BYTES:
-        return problem_response(Problem(
+class _BodySizeLimit:
+    """413 for bodies over the limit, announced by Content-Length or only streamed (chunked).
+
+    Pure ASGI, not `app.middleware("http")`: only wrapping `receive` sees a chunked body grow.
+    """
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app, self.max_bytes = app, max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        if _declared_length(scope) > self.max_bytes:
+            await self._refuse(scope, receive, send)
+            return
+        received, exceeded = 0, False
+
+        async def limited_receive() -> Message:
+            nonlocal received, exceeded
+            message = await receive()
+            received += len(message.get("body", b""))
+            if received > self.max_bytes:
+                exceeded = True
+                # FastAPI re-raises HTTPException from body reading (others become a 400).
+                raise StarletteHTTPException(413)
+            return message
+
+        async def send_unless_exceeded(message: Message) -> None:
+            if not exceeded:
+                await send(message)
+
+        try:
+            await self.app(scope, limited_receive, send_unless_exceeded)
+        except StarletteHTTPException:
+            if not exceeded:
+                raise
+        if exceeded:
+            await self._refuse(scope, receive, send)
+
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = problem_response(Problem(
             413, "too-large", "Request too large",
-            f"request bodies are limited to {MAX_REQUEST_BYTES} bytes",
+            f"request bodies are limited to {self.max_bytes} bytes",
         ))
-    return await call_next(request)
+        await response(scope, receive, send)
+
+
+def _declared_length(scope: Scope) -> int:
+    for name, value in scope["headers"]:
+        if name == b"content-length" and value.isdigit():
+            return int(value)
+    return 0

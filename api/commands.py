@@ -9,6 +9,7 @@ from temporalio.client import (
     Client,
     WithStartWorkflowOperation,
     WorkflowUpdateFailedError,
+    WorkflowUpdateRPCTimeoutOrCancelledError,
 )
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
@@ -72,7 +73,9 @@ async def send_update(client: Client, ref: str, update: Any, arg: Any, *,
 async def _bounded(call: Any) -> Any:
     try:
         return await asyncio.wait_for(call, COMMAND_TIMEOUT_SECONDS)
-    except TimeoutError as err:
+    except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError) as err:
+        # wait_for cancels the call on timeout and the SDK re-raises that cancellation as
+        # WorkflowUpdateRPCTimeoutOrCancelledError (so TimeoutError alone never came here).
         raise Problem(
             504, "command-timeout", "Command not confirmed in time",
             "the ticket did not confirm the command in time; it may still apply. Retrying "

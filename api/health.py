@@ -18,7 +18,7 @@ CHECK_TIMEOUT_SECONDS = 3.0
 async def healthz(engine: EngineDep, client: TemporalDep) -> JSONResponse:
     checks = {
         "postgres": await _check(_postgres(engine)),
-        "temporal": await _check(client.service_client.check_health()),
+        "temporal": await _check(_temporal(client)),
     }
     healthy = all(v == "ok" for v in checks.values())
     return JSONResponse({"status": "ok" if healthy else "unavailable", "checks": checks},
@@ -28,6 +28,12 @@ async def healthz(engine: EngineDep, client: TemporalDep) -> JSONResponse:
 async def _postgres(engine: EngineDep) -> None:
     async with engine.connect() as conn:
         await conn.execute(text("SELECT 1"))
+
+
+async def _temporal(client: TemporalDep) -> None:
+    # check_health answers False (it does not raise) when the server is up but not serving.
+    if not await client.service_client.check_health():
+        raise RuntimeError("Temporal answered NOT_SERVING")
 
 
 async def _check(probe: object) -> str:

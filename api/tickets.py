@@ -38,9 +38,11 @@ IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_lengt
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=TicketOut)
 async def create_ticket(
-    body: TicketCreate, key: IdempotencyKey, engine: EngineDep, session: SessionDep,
-    client: TemporalDep, settings: SettingsDep,
+    body: TicketCreate, engine: EngineDep, session: SessionDep, client: TemporalDep,
+    settings: SettingsDep, key: IdempotencyKey = None,
 ) -> dict[str, Any]:
+    # `= None`, not just `| None`: without a default FastAPI makes the header required and
+    # answers a missing key with 422 instead of the contract's 400.
     if not key or not key.strip():
         raise Problem(400, "missing-idempotency-key", "Idempotency-Key required",
                       "send an Idempotency-Key header; retries with the same key are safe")

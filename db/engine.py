@@ -11,4 +11,7 @@ def make_engine(database_url: str, *, pool_size: int = 10) -> AsyncEngine:
     return create_async_engine(
         to_sqlalchemy_url(database_url), pool_size=pool_size, max_overflow=pool_size,
         pool_pre_ping=True,
+        # Sessions in UTC whatever the server's default: reads then render timestamps like
+        # the workflow's answers do ("...Z"), not in the server's local offset.
+        connect_args={"options": "-c timezone=UTC"},
     )

@@ -1,0 +1,129 @@
+"""ProjectionActivities.project_ticket: idempotent under replays, unmoved by late batches."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+from temporalio.testing import ActivityEnvironment
+
+from activities.projection import ProjectionActivities
+from db import queries
+from db.models import Ticket
+from domain.records import (
+    AssignmentRecord,
+    AuditRecord,
+    MessageRecord,
+    ProjectionBatch,
+    TicketSnapshot,
+)
+
+T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+AGENT = str(uuid.uuid4())
+
+
+def batches() -> list[ProjectionBatch]:
+    """Three versions of one ticket as the workflow would flush them: new, answered, assigned."""
+    tid = str(uuid.uuid4())
+    v1 = TicketSnapshot(
+        ticket_id=tid, public_ref=f"TKT-{uuid.uuid4().int % 10**9}", subject="Wrong size",
+        status="new", priority="normal", channel="email", customer_email="ada@example.com",
+        customer_name="Ada", created_at=T0, updated_at=T0, tags=["sizing"], message_count=1,
+        public_message_count=1, sla_policy="normal-24x7",
+        first_response_due=T0 + timedelta(hours=8), resolution_due=T0 + timedelta(hours=72),
+        version=1,
+    )
+    t2, t3 = T0 + timedelta(minutes=5), T0 + timedelta(minutes=9)
+    v2 = replace(v1, updated_at=t2, message_count=2, public_message_count=2,
+                 first_response_at=t2, version=2)
+    v3 = replace(v2, updated_at=t3, status="assigned", assignee_id=AGENT, version=3)
+
+    def message(seq: int, at: datetime, author: str) -> MessageRecord:
+        mid = str(uuid.uuid4())
+        return MessageRecord(
+            id=mid, ticket_id=tid, seq=seq, message_id=f"<{mid}@helpdesk.local>",
+            visibility="public", author_type=author, author_id=None, body=f"message {seq}",
+            direction="inbound" if author == "customer" else "outbound", created_at=at)
+
+    def audit(seq: int, at: datetime, action: str, src: str | None, dst: str) -> AuditRecord:
+        return AuditRecord(ticket_id=tid, seq=seq, action=action, from_status=src,
+                           to_status=dst, actor_type="agent", actor_id="lead", reason=None,
+                           created_at=at)
+
+    return [
+        ProjectionBatch(ticket=v1, messages=[message(1, T0, "customer")],
+                        audits=[audit(1, T0, "created", None, "new")]),
+        ProjectionBatch(ticket=v2, messages=[message(2, t2, "agent")]),
+        ProjectionBatch(ticket=v3, audits=[audit(2, t3, "status", "new", "assigned")],
+                        assignments=[AssignmentRecord(
+                            ticket_id=tid, seq=2, agent_id=AGENT, team_id=None,
+                            previous_agent_id=None, previous_team_id=None, reason=None,
+                            actor_id="lead", created_at=t3)]),
+    ]
+
+
+async def project(engine: AsyncEngine, order: list[ProjectionBatch]) -> None:
+    activity = ProjectionActivities(engine).project_ticket
+    env = ActivityEnvironment()
+    for batch in order:
+        await env.run(activity, batch)
+
+
+async def stored_snapshot(engine: AsyncEngine, ticket_id: str) -> TicketSnapshot:
+    async with engine.connect() as conn:
+        row = (await conn.execute(text("SELECT * FROM tickets WHERE id = :id"),
+                                  {"id": ticket_id})).one()
+    return queries.to_snapshot(Ticket(**row._asdict()))
+
+
+async def counts(engine: AsyncEngine, ticket_id: str) -> dict[str, list[int]]:
+    found: dict[str, list[int]] = {}
+    async with engine.connect() as conn:
+        for table in ("ticket_messages", "ticket_audit", "assignments"):
+            found[table] = list((await conn.execute(text(
+                f"SELECT seq FROM {table} WHERE ticket_id = :id ORDER BY seq"),
+                {"id": ticket_id})).scalars())
+        found["sla_targets"] = [await conn.scalar(text(
+            "SELECT count(*) FROM sla_targets WHERE ticket_id = :id"), {"id": ticket_id})]
+        found["customers"] = [await conn.scalar(text("SELECT count(*) FROM customers"))]
+    return found
+
+
+EXPECTED_ROWS = {"ticket_messages": [1, 2], "ticket_audit": [1, 2], "assignments": [2],
+                 "sla_targets": [2], "customers": [1]}
+
+
+async def test_replayed_batches_change_nothing(engine):
+    v1, v2, v3 = batches()
+
+    await project(engine, [v1, v2, v3, v2, v1, v3, v3])
+
+    assert await stored_snapshot(engine, v3.ticket.ticket_id) == v3.ticket
+    assert await counts(engine, v3.ticket.ticket_id) == EXPECTED_ROWS
+
+
+@pytest.mark.parametrize("order", [(0, 2, 1), (1, 0, 2), (0, 2, 1, 0, 1)])
+async def test_a_late_batch_adds_its_rows_but_never_moves_the_ticket_back(engine, order):
+    versions = batches()
+
+    await project(engine, [versions[i] for i in order])
+
+    v3 = versions[2].ticket
+    assert await stored_snapshot(engine, v3.ticket_id) == v3
+    assert await counts(engine, v3.ticket_id) == EXPECTED_ROWS
+
+
+async def test_sla_targets_follow_the_newest_version(engine):
+    v1, v2, v3 = batches()
+
+    await project(engine, [v1, v3, v2])
+
+    async with engine.connect() as conn:
+        met = dict((await conn.execute(text(
+            "SELECT kind, met_at FROM sla_targets WHERE ticket_id = :id"),
+            {"id": v3.ticket.ticket_id})).all())
+    assert met == {"first_response": v3.ticket.first_response_at, "resolution": None}
