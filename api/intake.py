@@ -41,6 +41,8 @@ async def open_ticket(
         return claim.response
     new = _new_ticket(claim.ticket_id, claim.public_ref, body, parent_ticket_id)
     ticket = await start_ticket(client, task_queue=task_queue, new=new)
+    if ticket is not None and ticket.ticket_id != str(claim.ticket_id):
+        raise _ref_taken(claim)
     response = ticket_json(ticket) if ticket else await _ended_ticket_body(session, claim)
     await intake.complete_key(engine=engine, key=key, response=response)
     # Whoever completed the key first wins; every caller answers with that same body.
@@ -57,6 +59,16 @@ def _new_ticket(ticket_id: uuid.UUID, ref: str, body: TicketCreate,
         # Derived, not random: a retried create after a crash starts the identical workflow.
         first_message_id=str(uuid.uuid5(ticket_id, "first-message")),
         message_id=body.message_id,
+    )
+
+
+def _ref_taken(claim: intake.Claim) -> Problem:
+    # Temporal already has a ticket under this ref: the ref sequence is behind Temporal
+    # (e.g. the database was restored from an older backup). Never answer with that ticket.
+    return Problem(
+        500, "ref-conflict", "Ticket reference already in use",
+        f"{claim.public_ref} already names another ticket in Temporal; an operator must move "
+        "ticket_ref_seq past the highest TKT number in use",
     )
 
 

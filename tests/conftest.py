@@ -8,6 +8,7 @@ fresh copy of it and drops it afterwards.
 from __future__ import annotations
 
 import os
+import random
 import shutil
 import sys
 import tempfile
@@ -24,6 +25,7 @@ from temporalio.testing import WorkflowEnvironment
 from db.engine import make_engine
 from db.migrate import upgrade
 from tests.support import with_database
+from worker import ensure_search_attributes
 from workflows import search_attributes
 
 BIN = Path(sys.executable).parent
@@ -64,7 +66,11 @@ def template_db(pg_server_url: str) -> Iterator[str]:
 def database_url(pg_server_url: str, template_db: str) -> Iterator[str]:
     name = f"helpdesk_test_{uuid.uuid4().hex[:10]}"
     _admin(pg_server_url, f'CREATE DATABASE "{name}" TEMPLATE "{template_db}"')
-    yield with_database(pg_server_url, name)
+    url = with_database(pg_server_url, name)
+    # Temporal servers live for the whole session and a ticket's workflow id is its ref, so
+    # each test database numbers its tickets from a range no other test uses.
+    _admin(url, f"SELECT setval('ticket_ref_seq', {random.randrange(10**6, 10**12)})")
+    yield url
     _admin(pg_server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
@@ -85,6 +91,7 @@ async def time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
     env = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=_binary("temporal-test-server")
     )
+    await ensure_search_attributes(env.client, env.client.namespace)
     yield env
     await env.shutdown()
 

@@ -7,7 +7,6 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.client import Client
 
-from tests.api.helpers import use_fresh_refs
 from tests.support import api_client, running_worker
 
 
@@ -15,7 +14,6 @@ from tests.support import api_client, running_worker
 async def http(dev_client: Client, engine: AsyncEngine, task_queue: str, database_url: str
                ) -> AsyncIterator[httpx.AsyncClient]:
     """The real app over a real Temporal dev server, with a worker on this test's queue."""
-    await use_fresh_refs(engine)
     async with running_worker(dev_client, engine, task_queue), \
             api_client(dev_client, engine, task_queue, database_url) as client:
         yield client

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import random
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -90,14 +89,3 @@ async def eventually(check: Callable[[], Awaitable[bool]], *, within: float = 10
     while not await check():
         assert time.monotonic() < deadline, f"not true within {within}s"
         await asyncio.sleep(0.05)
-
-
-async def use_fresh_refs(engine: AsyncEngine) -> None:
-    """Move TKT-n numbering to a range no earlier test used.
-
-    Every test database starts the sequence at 1000, but the dev server lives for the whole
-    session and a ticket's workflow id is its ref: TKT-1000 of an earlier test would be joined.
-    """
-    async with engine.begin() as conn:
-        await conn.execute(text("SELECT setval('ticket_ref_seq', :n)"),
-                           {"n": random.randrange(10**6, 10**12)})

@@ -22,7 +22,6 @@ from tests.api.helpers import (
     rows,
     scalar,
     ticket_request,
-    use_fresh_refs,
 )
 from tests.support import api_client, running_worker
 from workflows.ticket import TicketWorkflow
@@ -133,7 +132,6 @@ async def test_retry_after_the_claimed_ticket_already_ended_answers_its_stored_s
 async def test_unconfirmed_create_is_504_and_its_retry_completes_the_same_ticket(
         engine, dev_client, task_queue, database_url, monkeypatch):
     monkeypatch.setattr(commands, "COMMAND_TIMEOUT_SECONDS", 1.0)  # no worker polls yet
-    await use_fresh_refs(engine)
     key, body = str(uuid.uuid4()), ticket_request()
     async with api_client(dev_client, engine, task_queue, database_url) as http:
         stalled = await http.post(TICKETS, json=body, headers={"Idempotency-Key": key})

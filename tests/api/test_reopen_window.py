@@ -22,19 +22,14 @@ from tests.api.helpers import (
     post_message,
     scalar,
     set_status,
-    use_fresh_refs,
 )
 from tests.support import api_client, running_worker
-from worker import ensure_search_attributes
 
 
 @pytest.fixture
 async def skipping_http(time_skipping_env: WorkflowEnvironment, engine: AsyncEngine,
                         task_queue: str, database_url: str) -> AsyncIterator[httpx.AsyncClient]:
-    await use_fresh_refs(engine)
     client = time_skipping_env.client
-    # What `run_worker` does at start; the shared fixture's test server has none registered.
-    await ensure_search_attributes(client, client.namespace)
     async with running_worker(client, engine, task_queue), \
             api_client(client, engine, task_queue, database_url) as http:
         yield http

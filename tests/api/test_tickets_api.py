@@ -24,7 +24,6 @@ from tests.api.helpers import (
     scalar,
     set_status,
     ticket_request,
-    use_fresh_refs,
 )
 from tests.support import api_client, running_worker
 
@@ -194,7 +193,6 @@ async def test_reads_render_times_like_command_answers_whatever_the_server_timez
                      "SET timezone = 'America/New_York'")
     local_engine = make_engine(database_url, pool_size=2)
     try:
-        await use_fresh_refs(local_engine)
         async with running_worker(dev_client, local_engine, task_queue), \
                 api_client(dev_client, local_engine, task_queue, database_url) as http_:
             ticket = await create_ticket(http_)

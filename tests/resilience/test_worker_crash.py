@@ -22,7 +22,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.client import Client
 
-from tests.api.helpers import TICKETS, make_agent, rows, use_fresh_refs
+from tests.api.helpers import TICKETS, make_agent, rows
 from tests.support import api_client
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -70,7 +70,6 @@ def workers(dev_client, database_url, task_queue) -> Iterator[WorkerProcesses]:
 
 @pytest.fixture
 async def http(dev_client, engine, task_queue, database_url) -> AsyncIterator[httpx.AsyncClient]:
-    await use_fresh_refs(engine)
     async with api_client(dev_client, engine, task_queue, database_url) as client:
         yield client
 
