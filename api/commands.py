@@ -67,6 +67,11 @@ async def send_update(client: Client, ref: str, update: Any, arg: Any, *,
     except RPCError as err:
         if err.status == RPCStatusCode.NOT_FOUND:
             raise WorkflowGone(ref) from err
+        if err.status == RPCStatusCode.RESOURCE_EXHAUSTED:
+            # Temporal runs at most 10 updates at once per workflow: this ticket is busy.
+            raise Problem(503, "ticket-busy", "Ticket busy",
+                          f"{ref} has too many commands in flight; retry shortly",
+                          retry_after_seconds=1) from err
         raise
 
 

@@ -32,7 +32,10 @@ def not_found(ticket: str) -> Problem:
 
 
 def problem_response(problem: Problem) -> JSONResponse:
-    return JSONResponse(problem.body(), status_code=problem.status, media_type=PROBLEM_JSON)
+    retry_after = problem.extra.get("retry_after_seconds")
+    headers = {"Retry-After": str(retry_after)} if retry_after else None
+    return JSONResponse(problem.body(), status_code=problem.status, media_type=PROBLEM_JSON,
+                        headers=headers)
 
 
 def install_problem_handlers(app: FastAPI) -> None:

@@ -159,6 +159,9 @@ async def _live_ticket(session: AsyncSession, key: str) -> Ticket:
         raise not_found(key)
     if row.status == Status.DUPLICATE.value and row.merged_into:
         raise merged_problem(f"{row.public_ref} was merged", str(row.merged_into))
+    # End the read transaction: its pooled connection must not sit idle while a command
+    # waits on the workflow (expire_on_commit=False keeps `row` readable).
+    await session.commit()
     return row
 
 

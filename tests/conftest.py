@@ -8,7 +8,6 @@ fresh copy of it and drops it afterwards.
 from __future__ import annotations
 
 import os
-import random
 import shutil
 import sys
 import tempfile
@@ -16,7 +15,6 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
-import psycopg
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.client import Client
@@ -24,7 +22,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from db.engine import make_engine
 from db.migrate import upgrade
-from tests.support import with_database
+from tests.support import admin_sql, fresh_database, with_database
 from worker import ensure_search_attributes
 from workflows import search_attributes
 
@@ -56,22 +54,16 @@ def pg_server_url() -> Iterator[str]:
 @pytest.fixture(scope="session")
 def template_db(pg_server_url: str) -> Iterator[str]:
     name = f"helpdesk_tmpl_{uuid.uuid4().hex[:8]}"
-    _admin(pg_server_url, f'CREATE DATABASE "{name}"')
+    admin_sql(pg_server_url, f'CREATE DATABASE "{name}"')
     upgrade(with_database(pg_server_url, name))
     yield name
-    _admin(pg_server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    admin_sql(pg_server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture
 def database_url(pg_server_url: str, template_db: str) -> Iterator[str]:
-    name = f"helpdesk_test_{uuid.uuid4().hex[:10]}"
-    _admin(pg_server_url, f'CREATE DATABASE "{name}" TEMPLATE "{template_db}"')
-    url = with_database(pg_server_url, name)
-    # Temporal servers live for the whole session and a ticket's workflow id is its ref, so
-    # each test database numbers its tickets from a range no other test uses.
-    _admin(url, f"SELECT setval('ticket_ref_seq', {random.randrange(10**6, 10**12)})")
-    yield url
-    _admin(pg_server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with fresh_database(pg_server_url, template_db) as url:
+        yield url
 
 
 @pytest.fixture
@@ -79,11 +71,6 @@ async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
     eng = make_engine(database_url, pool_size=5)
     yield eng
     await eng.dispose()
-
-
-def _admin(url: str, sql: str) -> None:
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute(sql)
 
 
 @pytest.fixture(scope="session")

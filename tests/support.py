@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import random
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
+import psycopg
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.client import Client
 from temporalio.worker import Worker
@@ -23,6 +25,26 @@ def with_database(url: str, name: str) -> str:
     """The same server URL pointing at another database (keeps host, socket and query)."""
     parts = urlsplit(url)
     return urlunsplit(parts._replace(path=f"/{name}"))
+
+
+def admin_sql(url: str, sql: str) -> None:
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(sql)
+
+
+@contextmanager
+def fresh_database(pg_server_url: str, template_db: str) -> Iterator[str]:
+    """A new migrated database (a copy of the template), dropped afterwards."""
+    name = f"helpdesk_test_{uuid.uuid4().hex[:10]}"
+    admin_sql(pg_server_url, f'CREATE DATABASE "{name}" TEMPLATE "{template_db}"')
+    url = with_database(pg_server_url, name)
+    # Temporal servers live for the whole session and a ticket's workflow id is its ref, so
+    # each test database numbers its tickets from a range no other test uses.
+    admin_sql(url, f"SELECT setval('ticket_ref_seq', {random.randrange(10**6, 10**12)})")
+    try:
+        yield url
+    finally:
+        admin_sql(pg_server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @asynccontextmanager

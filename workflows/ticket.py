@@ -32,6 +32,9 @@ with workflow.unsafe.imports_passed_through():
     )
 
 PROJECT_ACTIVITY = "project_ticket"
+# A projection takes milliseconds; a short timeout lets another worker take over quickly
+# when the one running it dies, instead of holding every waiting command for long.
+PROJECTION_TIMEOUT = timedelta(seconds=10)
 PROJECTION_RETRY = RetryPolicy(
     initial_interval=timedelta(milliseconds=200), maximum_interval=timedelta(seconds=30)
 )
@@ -62,7 +65,9 @@ class TicketWorkflow:
             if not self.machine.ended and self._should_continue_as_new():
                 await self._drain()
                 workflow.continue_as_new(
-                    TicketInput(state=self.state, continue_as_new_after=self.continue_as_new_after)
+                    TicketInput(state=self.state, continue_as_new_after=self.continue_as_new_after),
+                    # Explicitly, so the operator's filters keep finding the ticket's new run.
+                    search_attributes=workflow.info().typed_search_attributes,
                 )
         await self._drain()
         await self._notify_merge_target()
@@ -167,7 +172,7 @@ class TicketWorkflow:
             assignments=outbox.assignments,
         )
         await workflow.execute_activity(
-            PROJECT_ACTIVITY, batch, start_to_close_timeout=timedelta(seconds=30),
+            PROJECT_ACTIVITY, batch, start_to_close_timeout=PROJECTION_TIMEOUT,
             retry_policy=PROJECTION_RETRY,
         )
         self.state.projected_version = batch.ticket.version

@@ -7,6 +7,7 @@ in the handler, then the matching `apply_*`.
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import replace
 from datetime import datetime
 
@@ -149,6 +150,8 @@ class TicketMachine:
             raise InvalidTransition("status duplicate needs merge_into (the target ticket)")
         if target is Status.DUPLICATE and change.merge_into == self.ticket.ticket_id:
             raise InvalidTransition("a ticket cannot be merged into itself")
+        if target is Status.DUPLICATE and not _is_uuid(change.merge_into):
+            raise InvalidTransition("merge_into must be the target's ticket_id (a UUID)")
         if target is Status.REOPENED:
             assert self.ticket.closed_at is not None
             if now > reopen_deadline(self.ticket.closed_at):
@@ -164,6 +167,9 @@ class TicketMachine:
             )
         if cmd.agent_id is None and cmd.team_id is None:
             raise InvalidAssignment("name an agent_id, a team_id or both")
+        for name, value in (("agent_id", cmd.agent_id), ("team_id", cmd.team_id)):
+            if value is not None and not _is_uuid(value):
+                raise InvalidAssignment(f"{name} must be a UUID, not {value!r}")
         if cmd.agent_id is None and self.status not in (Status.NEW, Status.ASSIGNED):
             raise InvalidAssignment(
                 f"a ticket that is {self.status} keeps an assignee; reassign it to an agent"
@@ -323,6 +329,16 @@ class TicketMachine:
     def _touch(self, now: datetime) -> None:
         self.ticket.updated_at = now
         self.ticket.version += 1
+
+
+def _is_uuid(value: str | None) -> bool:
+    # Projections store these ids in UUID columns: a command naming anything else would be
+    # accepted here, then fail its projection forever and hold up every later command.
+    try:
+        uuid.UUID(str(value))
+    except ValueError:
+        return False
+    return True
 
 
 def _direction(author: AuthorType, visibility: Visibility) -> str:

@@ -1,0 +1,197 @@
+"""Record TicketWorkflow histories of representative tickets for the replay test.
+
+    python -m tests.replay.record_histories [--out DIR]
+
+Runs each scenario on the time-skipping test server with a real worker and a fresh PostgreSQL
+database (the server named by DATABASE_URL, else an embedded pgserver, as tests/conftest.py
+does), then writes one `<scenario>.json` per workflow run to tests/fixtures/histories/.
+
+Re-record only on purpose: the committed files are what *deployed* workflows look like. A
+change that makes them fail to replay would break tickets already running in production.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import shutil
+import sys
+import tempfile
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from datetime import timedelta
+from pathlib import Path
+
+import psycopg
+from sqlalchemy.ext.asyncio import AsyncEngine
+from temporalio.client import Client, WorkflowHandle
+from temporalio.testing import WorkflowEnvironment
+
+from db.engine import make_engine
+from db.migrate import upgrade
+from tests.support import new_ticket, running_worker, start_workflow, with_database
+from tests.workflows.tickets import add_message, assign, change_status
+from worker import ensure_search_attributes
+from workflows.ticket import TicketWorkflow
+
+HISTORIES = Path(__file__).resolve().parents[1] / "fixtures" / "histories"
+AUTO_CLOSE = timedelta(hours=72)
+REOPEN_WINDOW = timedelta(days=7)
+MINUTE = timedelta(minutes=1)
+
+Recorded = list[tuple[str, WorkflowHandle]]  # (file stem, handle of one run)
+
+
+async def lifecycle(env: WorkflowEnvironment, queue: str) -> Recorded:
+    """create → assign → in_progress → waiting → customer reply → resolve → auto-close →
+    reopen by reply → resolve → auto-close → reopen window expires (workflow completes)."""
+    handle = await start_workflow(env.client, queue, new_ticket(subject="Wrong size"))
+    await add_message(handle, author_type="agent", visibility="internal", body="triage")
+    await assign(handle)
+    await change_status(handle, "in_progress")
+    await add_message(handle, author_type="agent", body="Which size did you order?")
+    await change_status(handle, "waiting_on_customer")
+    await add_message(handle, author_type="customer", body="M, got an L.")
+    await change_status(handle, "resolved")
+    await env.sleep(AUTO_CLOSE + MINUTE)
+    await _until(handle, lambda t: t.status == "closed")
+    await env.sleep(timedelta(days=2))
+    await add_message(handle, author_type="customer", body="The new one is an L too.")
+    await change_status(handle, "resolved")
+    await env.sleep(AUTO_CLOSE + REOPEN_WINDOW + MINUTE)
+    await handle.result()
+    return [("lifecycle", handle)]
+
+
+async def spam(env: WorkflowEnvironment, queue: str) -> Recorded:
+    handle = await start_workflow(env.client, queue, new_ticket(subject="Cheap watches"))
+    await change_status(handle, "spam")
+    await handle.result()
+    return [("spam", handle)]
+
+
+async def merge(env: WorkflowEnvironment, queue: str) -> Recorded:
+    target_new = new_ticket(subject="Refund")
+    target = await start_workflow(env.client, queue, target_new)
+    duplicate = await start_workflow(env.client, queue, new_ticket(subject="Refund?"))
+    await change_status(duplicate, "duplicate", merge_into=target_new.ticket_id,
+                        merge_into_ref=target_new.public_ref)
+    await duplicate.result()
+    await _until(target, lambda t: bool(t.merged_from))
+    await assign(target)
+    return [("merge_duplicate", duplicate), ("merge_target", target)]
+
+
+async def continue_as_new(env: WorkflowEnvironment, queue: str) -> Recorded:
+    handle = await start_workflow(env.client, queue, new_ticket(subject="Chatty"),
+                                  continue_as_new_after=4)
+    first_run_id = (await handle.describe()).run_id
+    await assign(handle)
+    await change_status(handle, "in_progress")
+    for i in range(3):  # concurrent, so some arrive while the run drains before continuing
+        await asyncio.gather(*(
+            add_message(handle, author_type="customer" if j % 2 else "agent", body=f"{i}.{j}")
+            for j in range(4)
+        ))
+    await change_status(handle, "resolved")
+    runs = await _run_chain(env.client, handle.id, first_run_id)
+    return [(f"continue_as_new_run{n}", env.client.get_workflow_handle(handle.id, run_id=run))
+            for n, run in enumerate(runs, start=1)]
+
+
+SCENARIOS: list[Callable[[WorkflowEnvironment, str], Awaitable[Recorded]]] = [
+    lifecycle, spam, merge, continue_as_new,
+]
+
+
+async def _until(handle: WorkflowHandle, done: Callable[..., bool]) -> None:
+    for _ in range(250):
+        if done(await handle.query(TicketWorkflow.ticket)):
+            return
+        await asyncio.sleep(0.02)
+    raise TimeoutError(f"{handle.id} never reached the expected state")
+
+
+async def _run_chain(client: Client, workflow_id: str, first_run_id: str) -> list[str]:
+    runs = [first_run_id]
+    while True:
+        history = await client.get_workflow_handle(workflow_id, run_id=runs[-1]).fetch_history()
+        last = history.events[-1]
+        if not last.HasField("workflow_execution_continued_as_new_event_attributes"):
+            return runs
+        runs.append(last.workflow_execution_continued_as_new_event_attributes.new_execution_run_id)
+
+
+@contextmanager
+def fresh_database() -> Iterator[str]:
+    server_url, cleanup = _pg_server()
+    name = f"helpdesk_record_{uuid.uuid4().hex[:8]}"
+    try:
+        _admin(server_url, f'CREATE DATABASE "{name}"')
+        url = with_database(server_url, name)
+        upgrade(url)
+        yield url
+        _admin(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        cleanup()
+
+
+def _pg_server() -> tuple[str, Callable[[], None]]:
+    if os.environ.get("DATABASE_URL"):
+        return os.environ["DATABASE_URL"], lambda: None
+    import pgserver
+
+    data = tempfile.mkdtemp(prefix="helpdesk-record-pg-")
+    server = pgserver.get_server(data, cleanup_mode="delete")
+    return server.get_uri(), server.cleanup
+
+
+def _admin(url: str, sql: str) -> None:
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(sql)
+
+
+@asynccontextmanager
+async def time_skipping_server() -> AsyncIterator[WorkflowEnvironment]:
+    binary = Path(sys.executable).parent / "temporal-test-server"
+    found = str(binary) if binary.exists() else shutil.which("temporal-test-server")
+    env = await WorkflowEnvironment.start_time_skipping(test_server_existing_path=found)
+    try:
+        await ensure_search_attributes(env.client, env.client.namespace)
+        yield env
+    finally:
+        await env.shutdown()
+
+
+async def record(out: Path) -> list[Path]:
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    with fresh_database() as url:
+        engine: AsyncEngine = make_engine(url, pool_size=5)
+        try:
+            async with time_skipping_server() as env:
+                queue = f"record-{uuid.uuid4()}"
+                async with running_worker(env.client, engine, queue):
+                    for scenario in SCENARIOS:
+                        for stem, handle in await scenario(env, queue):
+                            history = await handle.fetch_history()
+                            path = out / f"{stem}.json"
+                            path.write_text(history.to_json())
+                            written.append(path)
+        finally:
+            await engine.dispose()
+    return written
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=HISTORIES)
+    args = parser.parse_args()
+    for path in asyncio.run(record(args.out)):
+        print(path)
+
+
+if __name__ == "__main__":
+    main()
