@@ -13,6 +13,7 @@ import contextlib
 import logging
 import signal
 import sys
+import warnings
 from collections.abc import Callable, Sequence
 
 from settings import Settings
@@ -45,6 +46,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def configure_logging() -> None:
+    # platformdirs (via pgserver) warns when XDG_RUNTIME_DIR is unset (containers, CI): noise.
+    warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
     logging.basicConfig(level=logging.INFO, format=LOG_FORMAT, stream=sys.stderr)
     # Both narrate routine steps at INFO (every pg_ctl call, every plugin loaded): noise here.
     logging.getLogger("pgserver").setLevel(logging.WARNING)
