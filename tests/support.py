@@ -88,3 +88,14 @@ async def start_workflow(client: Client, task_queue: str, new: NewTicket,
                                          task_queue=task_queue)
     await handle.execute_update(TicketWorkflow.created)
     return handle
+
+
+async def run_chain(client: Client, workflow_id: str, first_run_id: str) -> list[str]:
+    """Run ids from the first run on, following each run's ContinuedAsNew event."""
+    runs = [first_run_id]
+    while True:
+        history = await client.get_workflow_handle(workflow_id, run_id=runs[-1]).fetch_history()
+        last = history.events[-1]
+        if not last.HasField("workflow_execution_continued_as_new_event_attributes"):
+            return runs
+        runs.append(last.workflow_execution_continued_as_new_event_attributes.new_execution_run_id)

@@ -26,12 +26,12 @@ from pathlib import Path
 
 import psycopg
 from sqlalchemy.ext.asyncio import AsyncEngine
-from temporalio.client import Client, WorkflowHandle
+from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
 from db.engine import make_engine
 from db.migrate import upgrade
-from tests.support import new_ticket, running_worker, start_workflow, with_database
+from tests.support import new_ticket, run_chain, running_worker, start_workflow, with_database
 from tests.workflows.tickets import add_message, assign, change_status
 from worker import ensure_search_attributes
 from workflows.ticket import TicketWorkflow
@@ -96,7 +96,7 @@ async def continue_as_new(env: WorkflowEnvironment, queue: str) -> Recorded:
             for j in range(4)
         ))
     await change_status(handle, "resolved")
-    runs = await _run_chain(env.client, handle.id, first_run_id)
+    runs = await run_chain(env.client, handle.id, first_run_id)
     return [(f"continue_as_new_run{n}", env.client.get_workflow_handle(handle.id, run_id=run))
             for n, run in enumerate(runs, start=1)]
 
@@ -112,16 +112,6 @@ async def _until(handle: WorkflowHandle, done: Callable[..., bool]) -> None:
             return
         await asyncio.sleep(0.02)
     raise TimeoutError(f"{handle.id} never reached the expected state")
-
-
-async def _run_chain(client: Client, workflow_id: str, first_run_id: str) -> list[str]:
-    runs = [first_run_id]
-    while True:
-        history = await client.get_workflow_handle(workflow_id, run_id=runs[-1]).fetch_history()
-        last = history.events[-1]
-        if not last.HasField("workflow_execution_continued_as_new_event_attributes"):
-            return runs
-        runs.append(last.workflow_execution_continued_as_new_event_attributes.new_execution_run_id)
 
 
 @contextmanager

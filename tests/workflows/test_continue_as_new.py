@@ -12,7 +12,7 @@ import uuid
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.client import Client
 
-from tests.support import new_ticket, running_worker, start_workflow
+from tests.support import new_ticket, run_chain, running_worker, start_workflow
 from tests.workflows.tickets import TicketHandle, message_rows, ticket_row
 from workflows.ticket import TicketWorkflow
 from workflows.ticket_types import MessageIn, MessageResult
@@ -41,17 +41,6 @@ async def send_all(handle: TicketHandle) -> list[MessageResult]:
             *(handle.execute_update(TicketWorkflow.add_message, m) for m in batch)
         )
     return results
-
-
-async def run_chain(client: Client, workflow_id: str, first_run_id: str) -> list[str]:
-    """Run ids from the first run on, following each run's ContinuedAsNew event."""
-    runs = [first_run_id]
-    while True:
-        history = await client.get_workflow_handle(workflow_id, run_id=runs[-1]).fetch_history()
-        last = history.events[-1]
-        if not last.HasField("workflow_execution_continued_as_new_event_attributes"):
-            return runs
-        runs.append(last.workflow_execution_continued_as_new_event_attributes.new_execution_run_id)
 
 
 async def test_thousand_concurrent_messages_survive_continue_as_new(
