@@ -44,9 +44,7 @@ async def open_ticket(
     if ticket is not None and ticket.ticket_id != str(claim.ticket_id):
         raise _ref_taken(claim)
     response = ticket_json(ticket) if ticket else await _ended_ticket_body(session, claim)
-    await intake.complete_key(engine=engine, key=key, response=response)
-    # Whoever completed the key first wins; every caller answers with that same body.
-    return await intake.stored_response(engine=engine, key=key) or response
+    return await intake.complete_key(engine=engine, key=key, response=response)
 
 
 def _new_ticket(ticket_id: uuid.UUID, ref: str, body: TicketCreate,

@@ -46,15 +46,25 @@ async def claim_key(
                  public_ref=row.public_ref, request=row.request, response=row.response)
 
 
-async def complete_key(*, engine: AsyncEngine, key: str, response: dict[str, Any]) -> None:
-    """Remember the first answer; a later replay of the key returns exactly this."""
+async def complete_key(
+    *, engine: AsyncEngine, key: str, response: dict[str, Any]
+) -> dict[str, Any]:
+    """Remember the first answer and return whichever answer the key keeps.
+
+    Whoever completes the key first wins; a racing caller gets that same body back, so every
+    replay of the key answers exactly alike. One statement in the common (uncontended) case.
+    """
     stmt = (
         update(IntakeKey)
         .where(IntakeKey.key == key, IntakeKey.response.is_(None))
         .values(response=response, completed_at=func.now())
+        .returning(IntakeKey.response)
     )
     async with engine.begin() as conn:
-        await conn.execute(stmt)
+        stored = await conn.scalar(stmt)
+        if stored is None:
+            stored = await conn.scalar(select(IntakeKey.response).where(IntakeKey.key == key))
+    return stored if stored is not None else response
 
 
 async def stored_response(*, engine: AsyncEngine, key: str) -> dict[str, Any] | None:
