@@ -1,0 +1,70 @@
+"""Abuse limits: requests per API token and intakes per sender address, counted by `limits`."""
+
+from __future__ import annotations
+
+import math
+import time
+
+from limits import RateLimitItem, parse_many
+from limits.aio.storage import Storage
+from limits.aio.strategies import MovingWindowRateLimiter
+from limits.errors import ConfigurationError
+from limits.storage import storage_from_string
+
+from api.problems import Problem
+from settings import Settings
+
+
+class RateLimits:
+    def __init__(self, *, per_token: str, per_sender: str, storage_uri: str) -> None:
+        self._per_token = _parse_limit("HELPDESK_RATE_LIMIT_PER_TOKEN", per_token)
+        self._per_sender = _parse_limit("HELPDESK_RATE_LIMIT_PER_SENDER", per_sender)
+        # Moving window: exact (no double burst at a window edge, as fixed windows allow) and
+        # its reset time is when the oldest counted hit expires, so Retry-After is honest.
+        self._limiter = _moving_window_limiter(storage_uri)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> RateLimits:
+        return cls(
+            per_token=settings.rate_limit_per_token,
+            per_sender=settings.rate_limit_per_sender,
+            storage_uri=settings.rate_limit_storage,
+        )
+
+    async def hit_token(self, token_id: str) -> None:
+        await self._hit(self._per_token, "token", token_id, what="this token")
+
+    async def hit_sender(self, email: str) -> None:
+        address = email.strip().lower()
+        await self._hit(self._per_sender, "sender", address, what="this sender address")
+
+    async def _hit(self, limit: RateLimitItem, namespace: str, key: str, *, what: str) -> None:
+        # The namespace is the first key part, so a token id can never count against a sender.
+        if await self._limiter.hit(limit, namespace, key):
+            return
+        stats = await self._limiter.get_window_stats(limit, namespace, key)
+        retry_after = max(1, math.ceil(stats.reset_time - time.time()))
+        raise Problem(429, "rate-limited", "Too many requests",
+                      f"{what} is limited to {limit}", retry_after_seconds=retry_after)
+
+
+def _parse_limit(setting: str, value: str) -> RateLimitItem:
+    try:
+        items = parse_many(value)
+    except ValueError as exc:
+        raise ValueError(f"{setting}={value!r} is not a rate limit: {exc}") from None
+    if len(items) != 1 or items[0].amount < 1:
+        raise ValueError(f"{setting}={value!r} must be one positive limit, like '20/minute'")
+    return items[0]
+
+
+def _moving_window_limiter(uri: str) -> MovingWindowRateLimiter:
+    # Settings use the plain URIs people know (memory://, redis://); `limits` wants async+ ones.
+    async_uri = uri if uri.startswith("async+") else f"async+{uri}"
+    try:
+        storage = storage_from_string(async_uri)
+        if not isinstance(storage, Storage):
+            raise ConfigurationError(f"{async_uri} is not an async storage")
+        return MovingWindowRateLimiter(storage)  # raises if the backend has no moving window
+    except (ConfigurationError, NotImplementedError, ValueError) as exc:
+        raise ValueError(f"HELPDESK_RATE_LIMIT_STORAGE={uri!r} is not usable: {exc}") from None

@@ -1,0 +1,98 @@
+"""Abuse limits per API token and per sender address, on in-process memory storage."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from api.problems import Problem
+from api.rate_limits import RateLimits
+from settings import Settings
+
+
+def memory_limits(*, per_token: str = "3/minute", per_sender: str = "2/minute") -> RateLimits:
+    return RateLimits(per_token=per_token, per_sender=per_sender, storage_uri="memory://")
+
+
+async def test_the_hit_after_the_budget_is_refused_with_a_429_and_retry_after() -> None:
+    rate_limits = memory_limits()
+    for _ in range(3):
+        await rate_limits.hit_token("tok-1")
+
+    with pytest.raises(Problem) as refused:
+        await rate_limits.hit_token("tok-1")
+
+    problem = refused.value
+    assert (problem.status, problem.slug) == (429, "rate-limited")
+    assert "3 per 1 minute" in problem.detail
+    assert 1 <= problem.extra["retry_after_seconds"] <= 60
+
+
+async def test_tokens_do_not_share_a_budget() -> None:
+    rate_limits = memory_limits(per_token="1/minute")
+    await rate_limits.hit_token("tok-a")
+    await rate_limits.hit_token("tok-b")
+    with pytest.raises(Problem):
+        await rate_limits.hit_token("tok-a")
+
+
+async def test_senders_do_not_share_a_budget_but_case_and_spacing_do_not_matter() -> None:
+    rate_limits = memory_limits(per_sender="2/minute")
+    await rate_limits.hit_sender("Alice@Example.com")
+    await rate_limits.hit_sender("  alice@example.COM\n")
+    await rate_limits.hit_sender("bob@example.com")
+
+    with pytest.raises(Problem) as refused:
+        await rate_limits.hit_sender("alice@example.com")
+    assert "sender" in refused.value.detail and "2 per 1 minute" in refused.value.detail
+
+
+async def test_a_token_and_a_sender_with_the_same_name_are_counted_apart() -> None:
+    rate_limits = memory_limits(per_token="1/minute", per_sender="1/minute")
+    await rate_limits.hit_token("same@example.com")
+    await rate_limits.hit_sender("same@example.com")
+    with pytest.raises(Problem):
+        await rate_limits.hit_sender("same@example.com")
+
+
+async def test_waiting_the_announced_retry_after_lets_the_caller_back_in() -> None:
+    rate_limits = memory_limits(per_token="2/second")
+    await rate_limits.hit_token("tok-1")
+    await rate_limits.hit_token("tok-1")
+    with pytest.raises(Problem) as refused:
+        await rate_limits.hit_token("tok-1")
+    retry_after = refused.value.extra["retry_after_seconds"]
+    assert retry_after == 1
+
+    await asyncio.sleep(retry_after)
+
+    await rate_limits.hit_token("tok-1")
+
+
+async def test_from_settings_uses_the_configured_limits() -> None:
+    settings = Settings(rate_limit_per_token="1/hour", rate_limit_per_sender="1/hour",
+                        rate_limit_storage="memory://")
+    rate_limits = RateLimits.from_settings(settings)
+    await rate_limits.hit_token("tok-1")
+    with pytest.raises(Problem) as refused:
+        await rate_limits.hit_token("tok-1")
+    assert "1 per 1 hour" in refused.value.detail
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "setting", "bad"),
+    [
+        ({"per_token": "lots"}, "HELPDESK_RATE_LIMIT_PER_TOKEN", "lots"),
+        ({"per_token": "0/minute"}, "HELPDESK_RATE_LIMIT_PER_TOKEN", "0/minute"),
+        ({"per_sender": "5/fortnight"}, "HELPDESK_RATE_LIMIT_PER_SENDER", "5/fortnight"),
+        ({"storage_uri": "postgres://db"}, "HELPDESK_RATE_LIMIT_STORAGE", "postgres://db"),
+    ],
+)
+def test_bad_configuration_fails_at_construction_naming_the_setting(
+    kwargs: dict[str, str], setting: str, bad: str
+) -> None:
+    config = {"per_token": "1/minute", "per_sender": "1/minute", "storage_uri": "memory://"}
+    with pytest.raises(ValueError) as error:
+        RateLimits(**{**config, **kwargs})
+    assert setting in str(error.value) and bad in str(error.value)
