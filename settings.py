@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+MIN_ADMIN_TOKEN = 24
 
 
 class Settings(BaseSettings):
@@ -27,6 +29,23 @@ class Settings(BaseSettings):
     temporal_port: int = Field(default=7233, validation_alias="HELPDESK_TEMPORAL_PORT")
     temporal_ui_port: int = Field(default=8233, validation_alias="HELPDESK_TEMPORAL_UI_PORT")
     admin_token: str | None = Field(default=None, validation_alias="HELPDESK_ADMIN_TOKEN")
+    # Abuse limits, in the `limits` library's notation ("600/minute", "20/10 minutes").
+    rate_limit_per_token: str = Field(
+        default="1200/minute", validation_alias="HELPDESK_RATE_LIMIT_PER_TOKEN")
+    rate_limit_per_sender: str = Field(
+        default="20/10 minutes", validation_alias="HELPDESK_RATE_LIMIT_PER_SENDER")
+    # memory:// counts per API process; point several API processes at one redis:// to share.
+    rate_limit_storage: str = Field(
+        default="memory://", validation_alias="HELPDESK_RATE_LIMIT_STORAGE")
+
+    @field_validator("admin_token")
+    @classmethod
+    def _admin_token_is_long(cls, value: str | None) -> str | None:
+        if value is not None and len(value) < MIN_ADMIN_TOKEN:
+            raise ValueError(f"HELPDESK_ADMIN_TOKEN must be at least {MIN_ADMIN_TOKEN} "
+                             "characters (e.g. `python -c 'import secrets; "
+                             "print(secrets.token_urlsafe(32))'`)")
+        return value
 
     def sqlalchemy_url(self) -> str:
         """The database URL with the psycopg 3 driver named, as SQLAlchemy wants it."""

@@ -2,21 +2,27 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from temporalio.client import Client
 
-from api import directory, health, tickets
+from api import admin, directory, health, me, portal_tokens, tickets
+from api.auth import authenticate
 from api.problems import Problem, install_problem_handlers, problem_response
+from api.rate_limits import RateLimits
+from db import tokens
 from db.engine import make_engine
 from settings import Settings
 
 MAX_REQUEST_BYTES = 1_048_576
+log = logging.getLogger("helpdesk.api")
 
 
 def create_app(
@@ -31,6 +37,8 @@ def create_app(
         app.state.engine = engine or make_engine(settings.sqlalchemy_url())
         app.state.sessions = async_sessionmaker(app.state.engine, expire_on_commit=False)
         app.state.temporal = temporal or await _connect(settings)
+        app.state.rate_limits = RateLimits.from_settings(settings)
+        await _bootstrap_admin_token(app.state.engine, settings)
         try:
             yield
         finally:
@@ -41,9 +49,26 @@ def create_app(
     install_problem_handlers(app)
     app.add_middleware(_BodySizeLimit, max_bytes=MAX_REQUEST_BYTES)
     app.include_router(health.router)
-    app.include_router(tickets.router, prefix="/api/v1")
-    app.include_router(directory.router, prefix="/api/v1")
+    # Every /api/v1 route authenticates, including any a later change forgets to guard.
+    authenticated = [Depends(authenticate)]
+    for router in (tickets.router, portal_tokens.router, directory.router, me.router):
+        app.include_router(router, prefix="/api/v1", dependencies=authenticated)
+    app.include_router(admin.router, prefix="/api/v1/admin", dependencies=authenticated)
     return app
+
+
+async def _bootstrap_admin_token(engine: AsyncEngine, settings: Settings) -> None:
+    """Install HELPDESK_ADMIN_TOKEN now, so that a replaced value stops working at once.
+
+    A database that is not up yet must not keep the API (and /healthz) down: the first
+    request with the token installs it then (see api.auth).
+    """
+    if not settings.admin_token:
+        return
+    try:
+        await tokens.ensure_bootstrap_admin(engine=engine, secret=settings.admin_token)
+    except (OSError, DBAPIError) as err:
+        log.warning("HELPDESK_ADMIN_TOKEN not installed yet (database: %s)", err)
 
 
 async def _connect(settings: Settings) -> Client:

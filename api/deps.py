@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Annotated
 
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from temporalio.client import Client
 
+from api.rate_limits import RateLimits
 from settings import Settings
 
 
@@ -30,13 +31,12 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
         yield session
 
 
-def get_actor(x_actor_id: Annotated[str | None, Header(max_length=320)] = None) -> str | None:
-    """Who is acting, for the audit trail. Until agent tokens exist, the caller says so."""
-    return x_actor_id
+def get_rate_limits(request: Request) -> RateLimits:
+    return request.app.state.rate_limits
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 EngineDep = Annotated[AsyncEngine, Depends(get_engine)]
 TemporalDep = Annotated[Client, Depends(get_temporal)]
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
-ActorDep = Annotated[str | None, Depends(get_actor)]
+LimitsDep = Annotated[RateLimits, Depends(get_rate_limits)]

@@ -15,7 +15,14 @@ from api.problems import Problem
 from api.schemas import TicketCreate
 from api.views import ticket_json
 from db import intake, queries
+from domain.access import Principal
 from workflows.ticket_types import NewTicket
+
+
+def owned_key(principal: Principal, key: str) -> str:
+    """The stored form of a caller's Idempotency-Key: an agent's own, else its token's."""
+    owner = f"agent-{principal.agent_id}" if principal.agent_id else f"token-{principal.token_id}"
+    return f"{owner}:{key}"
 
 
 def body_hash(request: dict[str, Any]) -> str:

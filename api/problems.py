@@ -9,16 +9,19 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from domain.access import AccessDenied
+
 PROBLEM_JSON = "application/problem+json"
 
 
 class Problem(Exception):
     """An error the caller is owed an explanation for; `extra` fields join the body."""
 
-    def __init__(self, status: int, slug: str, title: str, detail: str, **extra: Any) -> None:
+    def __init__(self, status: int, slug: str, title: str, detail: str, *,
+                 headers: dict[str, str] | None = None, **extra: Any) -> None:
         super().__init__(detail)
         self.status, self.slug, self.title, self.detail = status, slug, title, detail
-        self.extra = extra
+        self.headers, self.extra = headers or {}, extra
 
     def body(self) -> dict[str, Any]:
         return {
@@ -33,7 +36,7 @@ def not_found(ticket: str) -> Problem:
 
 def problem_response(problem: Problem) -> JSONResponse:
     retry_after = problem.extra.get("retry_after_seconds")
-    headers = {"Retry-After": str(retry_after)} if retry_after else None
+    headers = problem.headers | ({"Retry-After": str(retry_after)} if retry_after else {})
     return JSONResponse(problem.body(), status_code=problem.status, media_type=PROBLEM_JSON,
                         headers=headers)
 
@@ -42,6 +45,10 @@ def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(Problem)
     async def _problem(_: Request, exc: Problem) -> JSONResponse:
         return problem_response(exc)
+
+    @app.exception_handler(AccessDenied)
+    async def _forbidden(_: Request, exc: AccessDenied) -> JSONResponse:
+        return problem_response(Problem(403, "forbidden", "Not allowed", exc.detail))
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:

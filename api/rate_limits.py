@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 
@@ -13,6 +14,8 @@ from limits.storage import storage_from_string
 
 from api.problems import Problem
 from settings import Settings
+
+log = logging.getLogger("helpdesk.api")
 
 
 class RateLimits:
@@ -40,7 +43,12 @@ class RateLimits:
 
     async def _hit(self, limit: RateLimitItem, namespace: str, key: str, *, what: str) -> None:
         # The namespace is the first key part, so a token id can never count against a sender.
-        if await self._limiter.hit(limit, namespace, key):
+        try:
+            if await self._limiter.hit(limit, namespace, key):
+                return
+        except Exception as err:  # noqa: BLE001 - any storage failure is the same to us
+            # Fail open: a Redis outage must not turn away every ticket and reply.
+            log.warning("rate limit storage failed; allowing the request: %s", err)
             return
         stats = await self._limiter.get_window_stats(limit, namespace, key)
         retry_after = max(1, math.ceil(stats.reset_time - time.time()))

@@ -7,7 +7,7 @@ from enum import StrEnum
 from typing import Annotated, Any
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, StringConstraints
 
 from domain.lifecycle import AuthorType, Status, Visibility
 from domain.sla import Priority
@@ -21,6 +21,8 @@ Subject = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
 Body = Annotated[str, StringConstraints(min_length=1, max_length=MAX_BODY)]
 Reason = Annotated[str, StringConstraints(strip_whitespace=True, max_length=MAX_REASON)]
 Tag = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+# Addresses compare case-insensitively everywhere (threading, sender limits, portal reach).
+Email = Annotated[EmailStr, AfterValidator(str.lower)]
 MessageId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=998,
                                              pattern=r"^<[^<>\s]+@[^<>\s]+>$")]
 
@@ -41,7 +43,7 @@ class _In(BaseModel):
 class TicketCreate(_In):
     subject: Subject
     body: Body
-    customer_email: EmailStr
+    customer_email: Email
     customer_name: Annotated[str, StringConstraints(max_length=200)] | None = None
     priority: Priority = Priority.NORMAL
     channel: Channel = Channel.API
@@ -55,7 +57,8 @@ class TicketCreate(_In):
 class MessageCreate(_In):
     body: Body
     visibility: Visibility = Visibility.PUBLIC
-    author_type: AuthorType
+    # Who wrote it follows from the token; these may only agree with it (else 403).
+    author_type: AuthorType | None = None
     author_id: Annotated[str, StringConstraints(max_length=320)] | None = None
     message_id: MessageId | None = Field(
         default=None, description="RFC 5322 Message-ID; a retry with the same one is not doubled"
@@ -162,24 +165,17 @@ class AuditList(BaseModel):
     items: list[AuditOut]
 
 
-class TeamCreate(_In):
-    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-
-
 class TeamOut(BaseModel):
     id: UUID
     name: str
-
-
-class AgentCreate(_In):
-    email: EmailStr
-    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-    team_id: UUID | None = None
 
 
 class AgentOut(BaseModel):
     id: UUID
     email: str
     name: str
-    team_id: UUID | None
+    role: str
+    team_ids: list[UUID]
+    skills: list[str]
+    senior: bool
     active: bool

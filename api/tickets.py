@@ -8,10 +8,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Query, status
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from api.auth import CurrentPrincipal
 from api.commands import WorkflowGone, merged_problem, problem_for, send_update
-from api.deps import ActorDep, EngineDep, SessionDep, SettingsDep, TemporalDep
-from api.intake import open_ticket
-from api.problems import Problem, not_found
+from api.deps import EngineDep, LimitsDep, SessionDep, SettingsDep, TemporalDep
+from api.intake import open_ticket, owned_key
+from api.problems import Problem
 from api.schemas import (
     AssignRequest,
     AuditList,
@@ -23,9 +24,20 @@ from api.schemas import (
     TicketOut,
     TicketPage,
 )
-from api.views import message_out, ticket_out
-from db import queries
+from api.ticket_access import find_ticket, live_ticket, scope_of
+from api.views import message_out, ticket_out, without_internal
+from db import intake, queries
 from db.models import Ticket, TicketMessage
+from domain.access import (
+    Principal,
+    message_author,
+    require,
+    require_assign,
+    require_open_ticket,
+    require_staff,
+    require_ticket,
+    sees_internal,
+)
 from domain.errors import ReopenWindowExpired, TicketError
 from domain.lifecycle import AuthorType, Status, Visibility
 from workflows.ticket import TicketWorkflow
@@ -39,51 +51,64 @@ IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_lengt
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=TicketOut)
 async def create_ticket(
     body: TicketCreate, engine: EngineDep, session: SessionDep, client: TemporalDep,
-    settings: SettingsDep, key: IdempotencyKey = None,
+    settings: SettingsDep, principal: CurrentPrincipal, limits: LimitsDep,
+    key: IdempotencyKey = None,
 ) -> dict[str, Any]:
     # `= None`, not just `| None`: without a default FastAPI makes the header required and
     # answers a missing key with 422 instead of the contract's 400.
     if not key or not key.strip():
         raise Problem(400, "missing-idempotency-key", "Idempotency-Key required",
                       "send an Idempotency-Key header; retries with the same key are safe")
+    body = _with_default_team(body, principal)
+    require_open_ticket(principal, str(body.team_id) if body.team_id else None)
+    # Keys are the caller's own: two adapters picking the same key never meet.
+    key = owned_key(principal, key)
+    if not principal.is_staff and await intake.stored_response(engine=engine, key=key) is None:
+        await limits.hit_sender(str(body.customer_email))  # a replay was accepted already
     return await open_ticket(engine=engine, session=session, client=client,
                              task_queue=settings.temporal_task_queue, key=key, body=body)
 
 
 @router.get("", response_model=TicketPage)
 async def list_tickets(
-    session: SessionDep, status_: Annotated[Status | None, Query(alias="status")] = None,
+    session: SessionDep, principal: CurrentPrincipal,
+    status_: Annotated[Status | None, Query(alias="status")] = None,
     team_id: uuid.UUID | None = None, assignee_id: uuid.UUID | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50, cursor: str | None = None,
 ) -> TicketPage:
+    require_staff(principal)
     rows, next_cursor = await _paged(queries.list_tickets(
         session=session, status=status_.value if status_ else None, team_id=team_id,
-        assignee_id=assignee_id, limit=limit, cursor=cursor))
+        team_ids=_visible_teams(principal, team_id), assignee_id=assignee_id, limit=limit,
+        cursor=cursor))
     return TicketPage(items=[ticket_out(queries.to_snapshot(r)) for r in rows],
                       next_cursor=next_cursor)
 
 
 @router.get("/{ticket}", response_model=TicketOut)
-async def get_ticket(ticket: str, session: SessionDep) -> TicketOut:
-    return ticket_out(queries.to_snapshot(await _live_ticket(session, ticket)))
+async def get_ticket(ticket: str, session: SessionDep, principal: CurrentPrincipal
+                     ) -> TicketOut:
+    row = await live_ticket(session, ticket, principal)
+    return ticket_out(queries.to_snapshot(row), internal=sees_internal(principal))
 
 
 @router.get("/{ticket}/messages", response_model=MessagePage)
 async def list_messages(
-    ticket: str, session: SessionDep, limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    cursor: str | None = None,
+    ticket: str, session: SessionDep, principal: CurrentPrincipal,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50, cursor: str | None = None,
 ) -> MessagePage:
-    row = await _live_ticket(session, ticket)
-    rows, next_cursor = await _paged(
-        queries.list_messages(session=session, ticket_id=row.id, limit=limit, cursor=cursor))
+    row = await live_ticket(session, ticket, principal)
+    rows, next_cursor = await _paged(queries.list_messages(
+        session=session, ticket_id=row.id, limit=limit, cursor=cursor,
+        public_only=not sees_internal(principal)))
     return MessagePage(items=[message_out(m) for m in rows], next_cursor=next_cursor)
 
 
 @router.get("/{ticket}/audit", response_model=AuditList)
-async def get_audit(ticket: str, session: SessionDep) -> AuditList:
-    row = await queries.get_ticket(session=session, key=ticket)
-    if row is None:
-        raise not_found(ticket)
+async def get_audit(ticket: str, session: SessionDep, principal: CurrentPrincipal
+                    ) -> AuditList:
+    require_staff(principal)  # reasons and notes in the audit are the team's, not the customer's
+    row = await find_ticket(session, ticket, principal)
     items = await queries.list_audit(session=session, ticket_id=row.id)
     return AuditList.model_validate(
         {"ticket_id": row.id, "public_ref": row.public_ref, "items": items}, from_attributes=True
@@ -94,50 +119,68 @@ async def get_audit(ticket: str, session: SessionDep) -> AuditList:
              response_model=MessageCreated)
 async def add_message(
     ticket: str, body: MessageCreate, session: SessionDep, engine: EngineDep,
-    client: TemporalDep, settings: SettingsDep,
+    client: TemporalDep, settings: SettingsDep, principal: CurrentPrincipal, limits: LimitsDep,
 ) -> MessageCreated:
-    row = await _live_ticket(session, ticket)
+    row = await live_ticket(session, ticket, principal, to_post=True)
+    author_type, author_id = message_author(
+        principal, requested_type=body.author_type, requested_id=body.author_id,
+        visibility=body.visibility, ticket_customer_email=row.customer_email)
+    if author_type is AuthorType.CUSTOMER and not principal.is_staff \
+            and not await _already_stored(session, body.message_id):
+        await limits.hit_sender(author_id)
     # A Message-ID names the message for good: its retries share an id and are not doubled.
     msg_uuid = uuid.uuid5(MESSAGE_NAMESPACE, body.message_id) if body.message_id else uuid.uuid4()
     command = MessageIn(
         id=str(msg_uuid), body=body.body, visibility=body.visibility.value,
-        author_type=body.author_type.value, author_id=body.author_id,
+        author_type=author_type.value, author_id=author_id,
         message_id=body.message_id, in_reply_to=body.in_reply_to,
     )
+    internal = sees_internal(principal)
     try:
         result = await send_update(client, row.public_ref, TicketWorkflow.add_message, command,
                                    update_id=f"message-{msg_uuid}")
     except (ReopenWindowExpired, WorkflowGone) as err:
-        if not _is_customer_reply(body) or row.status != Status.CLOSED.value:
+        if not _is_customer_reply(command) or row.status != Status.CLOSED.value:
             raise await _gone_problem(session, row, err) from err
-        return await _reply_as_follow_up(row, body, msg_uuid, session, engine, client, settings)
+        return await _reply_as_follow_up(row, command, session, engine, client, settings,
+                                         internal=internal)
     except TicketError as err:
         raise problem_for(err) from err
     message = result.message or await _stored_message(session, command)
-    return MessageCreated(**message_out(message).model_dump(), ticket=ticket_out(result.ticket))
+    return MessageCreated(**message_out(message).model_dump(),
+                          ticket=ticket_out(result.ticket, internal=internal))
 
 
 @router.post("/{ticket}/status", response_model=TicketOut)
 async def change_status(
-    ticket: str, body: StatusChange, session: SessionDep, client: TemporalDep, actor: ActorDep,
+    ticket: str, body: StatusChange, session: SessionDep, client: TemporalDep,
+    principal: CurrentPrincipal,
 ) -> TicketOut:
-    row = await _live_ticket(session, ticket)
-    command = StatusChangeIn(status=body.status.value, reason=body.reason, actor_id=actor)
+    require_staff(principal)
+    row = await live_ticket(session, ticket, principal)
+    actor_type, actor_id = principal.actor
+    command = StatusChangeIn(status=body.status.value, reason=body.reason,
+                             actor_type=actor_type.value, actor_id=actor_id)
     if body.status is Status.DUPLICATE and body.merge_into:
-        target = await _merge_target(session, row, body.merge_into)
+        target = await _merge_target(session, row, body.merge_into, principal)
         command.merge_into, command.merge_into_ref = str(target.id), target.public_ref
     return await _command(session, client, row, TicketWorkflow.change_status, command)
 
 
 @router.post("/{ticket}/assign", response_model=TicketOut)
 async def assign(
-    ticket: str, body: AssignRequest, session: SessionDep, client: TemporalDep, actor: ActorDep,
+    ticket: str, body: AssignRequest, session: SessionDep, client: TemporalDep,
+    principal: CurrentPrincipal,
 ) -> TicketOut:
-    row = await _live_ticket(session, ticket)
-    team_id = await _assignment_team(session, body)
+    require_staff(principal)
+    row = await live_ticket(session, ticket, principal)
+    require_assign(principal, scope_of(row))
+    team_id = await _assignment_team(session, body, row)
+    actor_type, actor_id = principal.actor
     command = AssignIn(
         agent_id=str(body.agent_id) if body.agent_id else None,
-        team_id=str(team_id) if team_id else None, reason=body.reason, actor_id=actor,
+        team_id=str(team_id) if team_id else None, reason=body.reason,
+        actor_type=actor_type.value, actor_id=actor_id,
     )
     return await _command(session, client, row, TicketWorkflow.assign, command)
 
@@ -151,18 +194,6 @@ async def _paged(query: Any) -> Any:
     except ValueError as err:
         raise Problem(400, "bad-cursor", "Bad cursor", "cursor is not one this API issued") \
             from err
-
-
-async def _live_ticket(session: AsyncSession, key: str) -> Ticket:
-    row = await queries.get_ticket(session=session, key=key)
-    if row is None:
-        raise not_found(key)
-    if row.status == Status.DUPLICATE.value and row.merged_into:
-        raise merged_problem(f"{row.public_ref} was merged", str(row.merged_into))
-    # End the read transaction: its pooled connection must not sit idle while a command
-    # waits on the workflow (expire_on_commit=False keeps `row` readable).
-    await session.commit()
-    return row
 
 
 async def _command(session: AsyncSession, client: Any, row: Ticket, update: Any,
@@ -186,27 +217,30 @@ async def _gone_problem(session: AsyncSession, row: Ticket, err: Exception) -> P
                    allowed=[])
 
 
-def _is_customer_reply(body: MessageCreate) -> bool:
-    return body.author_type is AuthorType.CUSTOMER and body.visibility is Visibility.PUBLIC
+def _is_customer_reply(command: MessageIn) -> bool:
+    return (command.author_type == AuthorType.CUSTOMER.value
+            and command.visibility == Visibility.PUBLIC.value)
 
 
 async def _reply_as_follow_up(
-    row: Ticket, body: MessageCreate, msg_uuid: uuid.UUID, session: AsyncSession,
-    engine: Any, client: Any, settings: Any,
+    row: Ticket, command: MessageIn, session: AsyncSession, engine: Any, client: Any,
+    settings: Any, *, internal: bool,
 ) -> MessageCreated:
     """A reply past the reopen window opens a new ticket that names the old one as parent."""
     follow_up = TicketCreate(
-        subject=row.subject, body=body.body, customer_email=row.customer_email,
+        subject=row.subject, body=command.body, customer_email=row.customer_email,
         customer_name=row.customer_name, priority=row.priority, channel=row.channel,
-        tags=list(row.tags or []), team_id=row.team_id, message_id=body.message_id,
+        tags=list(row.tags or []), team_id=row.team_id, message_id=command.message_id,
     )
     created = await open_ticket(
         engine=engine, session=session, client=client, task_queue=settings.temporal_task_queue,
-        key=f"follow-up:{row.id}:{msg_uuid}", body=follow_up, parent_ticket_id=str(row.id),
+        key=f"follow-up:{row.id}:{command.id}", body=follow_up, parent_ticket_id=str(row.id),
     )
     new_ticket = TicketOut.model_validate(created)
     page, _ = await queries.list_messages(session=session, ticket_id=new_ticket.ticket_id,
                                           limit=1, cursor=None)
+    if not internal:
+        new_ticket = without_internal(new_ticket)
     return MessageCreated(**message_out(page[0]).model_dump(), ticket=new_ticket)
 
 
@@ -219,10 +253,13 @@ async def _stored_message(session: AsyncSession, command: MessageIn) -> TicketMe
     return stored
 
 
-async def _merge_target(session: AsyncSession, row: Ticket, key: str) -> Ticket:
+async def _merge_target(session: AsyncSession, row: Ticket, key: str,
+                        principal: Principal) -> Ticket:
     target = await queries.get_ticket(session=session, key=key)
     if target is None:
         raise Problem(422, "bad-merge-target", "Unknown merge target", f"no ticket {key!r}")
+    # Merging shows the source's messages on the target: both must be within reach.
+    require_ticket(principal, scope_of(target))
     if target.id == row.id:
         raise Problem(422, "bad-merge-target", "Bad merge target",
                       "a ticket cannot be merged into itself")
@@ -232,18 +269,52 @@ async def _merge_target(session: AsyncSession, row: Ticket, key: str) -> Ticket:
     return target
 
 
-async def _assignment_team(session: AsyncSession, body: AssignRequest) -> uuid.UUID | None:
-    """Check the agent and team exist (and fit together); the team defaults to the agent's."""
-    team_id = body.team_id
+async def _assignment_team(session: AsyncSession, body: AssignRequest,
+                           row: Ticket) -> uuid.UUID | None:
+    """Check the agent and team exist and fit together; the team defaults sensibly.
+
+    Without a team_id the ticket keeps its team when the agent is in it, else moves to the
+    agent's only team; an agent of several teams needs the team named.
+    """
     if body.team_id and await queries.get_team(session=session, team_id=body.team_id) is None:
         raise Problem(422, "unknown-team", "Unknown team", f"no team {body.team_id}")
-    if body.agent_id:
-        agent = await queries.get_agent(session=session, agent_id=body.agent_id)
-        if agent is None or not agent.active:
-            raise Problem(422, "unknown-agent", "Unknown agent",
-                          f"no active agent {body.agent_id}")
-        if team_id and agent.team_id and agent.team_id != team_id:
-            raise Problem(422, "agent-not-in-team", "Agent not in team",
-                          f"agent {agent.id} belongs to team {agent.team_id}")
-        team_id = team_id or agent.team_id
+    if not body.agent_id:
+        return body.team_id
+    agent = await queries.get_agent(session=session, agent_id=body.agent_id)
+    if agent is None or not agent.active:
+        raise Problem(422, "unknown-agent", "Unknown agent", f"no active agent {body.agent_id}")
+    teams = await queries.agent_team_ids(session=session, agent_id=agent.id)
+    team_id = body.team_id or (row.team_id if row.team_id in teams else None)
+    if team_id is None and len(teams) == 1:
+        team_id = teams[0]
+    if team_id is None or team_id not in teams:
+        raise Problem(422, "agent-not-in-team", "Agent not in team",
+                      f"agent {agent.id} is not in team {team_id}" if team_id else
+                      f"agent {agent.id} is in {len(teams)} teams; name one as team_id",
+                      agent_team_ids=[str(t) for t in teams])
     return team_id
+
+
+def _with_default_team(body: TicketCreate, principal: Principal) -> TicketCreate:
+    """An agent of exactly one team opens tickets in it unless it names another."""
+    if body.team_id or len(principal.team_ids) != 1 or principal.is_admin:
+        return body
+    return body.model_copy(update={"team_id": uuid.UUID(next(iter(principal.team_ids)))})
+
+
+def _visible_teams(principal: Principal, team_id: uuid.UUID | None) -> list[uuid.UUID] | None:
+    """None for admins (every team); else the agent's teams, which a filter must stay within."""
+    if principal.is_admin:
+        return None
+    require(team_id is None or str(team_id) in principal.team_ids,
+            "you are not in that team")
+    return [uuid.UUID(t) for t in principal.team_ids]
+
+
+async def _already_stored(session: AsyncSession, message_id: str | None) -> bool:
+    """A redelivery of an accepted message: it costs the sender nothing (and lands once)."""
+    return bool(message_id) and await queries.get_message_by_message_id(
+        session=session, message_id=str(message_id)) is not None
+
+
+

@@ -13,9 +13,11 @@ from domain.records import MessageRecord, TicketSnapshot
 from domain.sla import breach_state
 
 
-def ticket_out(t: TicketSnapshot, now: datetime | None = None) -> TicketOut:
+def ticket_out(t: TicketSnapshot, now: datetime | None = None, *,
+               internal: bool = True) -> TicketOut:
+    """`internal=False` for callers who never see internal notes: counts leave them out."""
     now = now or datetime.now(UTC)
-    return TicketOut(
+    out = TicketOut(
         **{k: v for k, v in asdict(t).items() if k in TicketOut.model_fields},
         counts={"messages": t.message_count, "public": t.public_message_count,
                 "internal": t.internal_note_count},
@@ -30,6 +32,12 @@ def ticket_out(t: TicketSnapshot, now: datetime | None = None) -> TicketOut:
             ),
         },
     )
+    return out if internal else without_internal(out)
+
+
+def without_internal(ticket: TicketOut) -> TicketOut:
+    counts = ticket.counts.model_copy(update={"messages": ticket.counts.public, "internal": 0})
+    return ticket.model_copy(update={"counts": counts})
 
 
 def ticket_json(t: TicketSnapshot) -> dict[str, Any]:

@@ -13,7 +13,9 @@ from typing import Any
 
 from sqlalchemy import (
     ARRAY,
+    BigInteger,
     Boolean,
+    CheckConstraint,
     DateTime,
     ForeignKey,
     Index,
@@ -45,7 +47,13 @@ class Team(Base):
     __tablename__ = "teams"
     id: Mapped[uuid.UUID] = _uuid_pk()
     name: Mapped[str] = mapped_column(String(200), unique=True)
+    # References by name: business-hours calendars and SLA policies are configuration (issue 4).
+    calendar: Mapped[str | None] = mapped_column(String(64))
+    sla_policy: Mapped[str | None] = mapped_column(String(64))
+    # The team whose senior agents take this team's escalations, when it has one.
+    senior_pool_team_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("teams.id"))
     created_at: Mapped[datetime] = _created()
+    updated_at: Mapped[datetime] = _created()
 
 
 class Agent(Base):
@@ -53,9 +61,28 @@ class Agent(Base):
     id: Mapped[uuid.UUID] = _uuid_pk()
     email: Mapped[str] = mapped_column(String(320), unique=True)
     name: Mapped[str] = mapped_column(String(200))
-    team_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("teams.id"), index=True)
+    role: Mapped[str] = mapped_column(String(16), server_default="agent")
+    skills: Mapped[list[str]] = mapped_column(ARRAY(Text), server_default="{}")
+    capacity: Mapped[int] = mapped_column(Integer, server_default="10")
+    senior: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
     active: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
     created_at: Mapped[datetime] = _created()
+    updated_at: Mapped[datetime] = _created()
+
+    __table_args__ = (
+        CheckConstraint("role IN ('agent','lead','admin')", name="ck_agents_role"),
+        CheckConstraint("capacity >= 0", name="ck_agents_capacity"),
+    )
+
+
+class AgentTeam(Base):
+    """Membership: an agent works the tickets of every team listed here."""
+
+    __tablename__ = "agent_teams"
+    agent_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("agents.id", ondelete="CASCADE"), primary_key=True)
+    team_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("teams.id"), primary_key=True,
+                                               index=True)
 
 
 class Customer(Base):
@@ -63,9 +90,11 @@ class Customer(Base):
     id: Mapped[uuid.UUID] = _uuid_pk()
     email: Mapped[str] = mapped_column(String(320), unique=True)
     name: Mapped[str | None] = mapped_column(String(200))
+    organization: Mapped[str | None] = mapped_column(String(200), index=True)
     tier: Mapped[str] = mapped_column(String(32), server_default="standard")
     sla_policy_override: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = _created()
+    updated_at: Mapped[datetime] = _created()
 
 
 class Ticket(Base):
@@ -188,3 +217,48 @@ class IntakeKey(Base):
     response: Mapped[dict[str, Any] | None]
     created_at: Mapped[datetime] = _created()
     completed_at: Mapped[datetime | None]
+
+
+class ApiToken(Base):
+    """A bearer token: only its SHA-256 is stored; the token itself is shown once."""
+
+    __tablename__ = "api_tokens"
+    id: Mapped[uuid.UUID] = _uuid_pk()
+    kind: Mapped[str] = mapped_column(String(16))
+    name: Mapped[str] = mapped_column(String(200))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # The first characters, kept so an operator can tell tokens apart in a list.
+    prefix: Mapped[str] = mapped_column(String(16))
+    agent_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("agents.id"), index=True)
+    ticket_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True), index=True)
+    customer_email: Mapped[str | None] = mapped_column(String(320))
+    created_by: Mapped[str | None] = mapped_column(String(320))
+    created_at: Mapped[datetime] = _created()
+    expires_at: Mapped[datetime | None]
+    last_used_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+
+    __table_args__ = (
+        CheckConstraint("kind IN ('admin','agent','integration','customer')",
+                        name="ck_api_tokens_kind"),
+        CheckConstraint("(kind = 'agent') = (agent_id IS NOT NULL)",
+                        name="ck_api_tokens_agent_bound"),
+        CheckConstraint("(kind = 'customer') = (ticket_id IS NOT NULL)",
+                        name="ck_api_tokens_ticket_bound"),
+    )
+
+
+class AdminAudit(Base):
+    """Who changed the directory or its tokens, and how: the audit of everything not a ticket."""
+
+    __tablename__ = "admin_audit"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    actor_type: Mapped[str] = mapped_column(String(16))
+    actor_id: Mapped[str | None] = mapped_column(String(320))
+    action: Mapped[str] = mapped_column(String(32))
+    entity: Mapped[str] = mapped_column(String(32))
+    entity_id: Mapped[str] = mapped_column(String(64))
+    detail: Mapped[dict[str, Any]] = mapped_column(server_default=text("'{}'::jsonb"))
+    created_at: Mapped[datetime] = _created()
+
+    __table_args__ = (Index("ix_admin_audit_entity", "entity", "entity_id", "id"),)

@@ -11,7 +11,7 @@ from datetime import datetime
 from sqlalchemy import select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import Agent, Team, Ticket, TicketAudit, TicketMessage
+from db.models import Agent, AgentTeam, Team, Ticket, TicketAudit, TicketMessage
 from domain.records import TicketSnapshot
 
 REF_PREFIX = "TKT-"
@@ -73,7 +73,8 @@ def decode_cursor(cursor: str) -> list[str]:
 
 
 async def list_messages(
-    *, session: AsyncSession, ticket_id: uuid.UUID, limit: int, cursor: str | None
+    *, session: AsyncSession, ticket_id: uuid.UUID, limit: int, cursor: str | None,
+    public_only: bool = False,
 ) -> tuple[Sequence[TicketMessage], str | None]:
     """The conversation oldest first, including tickets merged into this one."""
     merged = select(Ticket.id).where(Ticket.merged_into == ticket_id)
@@ -81,6 +82,8 @@ async def list_messages(
     stmt = select(TicketMessage).where(
         (TicketMessage.ticket_id == ticket_id) | TicketMessage.ticket_id.in_(merged)
     )
+    if public_only:
+        stmt = stmt.where(TicketMessage.visibility == "public")
     if cursor:
         created, tid, seq = decode_cursor(cursor)
         after = (datetime.fromisoformat(created), uuid.UUID(tid), int(seq))
@@ -98,9 +101,12 @@ async def list_messages(
 async def list_tickets(
     *, session: AsyncSession, status: str | None, team_id: uuid.UUID | None,
     assignee_id: uuid.UUID | None, limit: int, cursor: str | None,
+    team_ids: Sequence[uuid.UUID] | None = None,
 ) -> tuple[Sequence[Ticket], str | None]:
-    """Most recently updated first."""
+    """Most recently updated first; `team_ids` bounds the result to those teams."""
     stmt = select(Ticket)
+    if team_ids is not None:
+        stmt = stmt.where(Ticket.team_id.in_(team_ids))
     if status:
         stmt = stmt.where(Ticket.status == status)
     if team_id:
@@ -134,6 +140,22 @@ async def get_message_by_message_id(
 
 async def get_agent(*, session: AsyncSession, agent_id: uuid.UUID) -> Agent | None:
     return await session.get(Agent, agent_id)
+
+
+async def agent_team_ids(*, session: AsyncSession, agent_id: uuid.UUID) -> list[uuid.UUID]:
+    stmt = select(AgentTeam.team_id).where(AgentTeam.agent_id == agent_id)
+    return list((await session.scalars(stmt.order_by(AgentTeam.team_id))).all())
+
+
+async def team_ids_by_agent(
+    *, session: AsyncSession, agent_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, list[uuid.UUID]]:
+    stmt = (select(AgentTeam.agent_id, AgentTeam.team_id)
+            .where(AgentTeam.agent_id.in_(agent_ids)).order_by(AgentTeam.team_id))
+    teams: dict[uuid.UUID, list[uuid.UUID]] = {}
+    for agent_id, team_id in (await session.execute(stmt)).all():
+        teams.setdefault(agent_id, []).append(team_id)
+    return teams
 
 
 async def get_team(*, session: AsyncSession, team_id: uuid.UUID) -> Team | None:

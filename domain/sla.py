@@ -53,3 +53,11 @@ def breach_state(
         if (met is None and now > due) or (met is not None and met > due):
             return "breached"
     return "ok"
+
+
+class CustomerTier(StrEnum):
+    """The service a customer bought; it may name the SLA policy their tickets get."""
+
+    STANDARD = "standard"
+    PREMIUM = "premium"
+    ENTERPRISE = "enterprise"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import secrets
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
@@ -55,15 +56,27 @@ async def running_worker(client: Client, engine: AsyncEngine, task_queue: str
         yield worker
 
 
+# The admin token every test app starts with (as HELPDESK_ADMIN_TOKEN would set it).
+ADMIN_TOKEN = "hda_test_" + secrets.token_urlsafe(24)
+
+
 @asynccontextmanager
-async def api_client(client: Client, engine: AsyncEngine, task_queue: str, database_url: str
-                     ) -> AsyncIterator[httpx.AsyncClient]:
-    settings = Settings(DATABASE_URL=database_url, TEMPORAL_TASK_QUEUE=task_queue)
+async def api_client(client: Client, engine: AsyncEngine, task_queue: str, database_url: str,
+                     **settings_overrides: str) -> AsyncIterator[httpx.AsyncClient]:
+    """The app in-process; its requests carry the admin token unless a test sends another."""
+    environment = {"DATABASE_URL": database_url, "TEMPORAL_TASK_QUEUE": task_queue,
+                   "HELPDESK_ADMIN_TOKEN": ADMIN_TOKEN} | settings_overrides
+    settings = Settings(**environment)  # type: ignore[arg-type]
     app = create_app(settings, engine=engine, temporal=client)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+        async with httpx.AsyncClient(transport=transport, base_url="http://test",
+                                     headers=bearer(environment["HELPDESK_ADMIN_TOKEN"])) as http:
             yield http
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
 
 
 def new_ticket(**overrides: object) -> NewTicket:

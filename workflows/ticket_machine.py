@@ -230,16 +230,16 @@ class TicketMachine:
     def apply_assign(self, cmd: AssignIn, now: datetime) -> None:
         team_id = cmd.team_id if cmd.team_id is not None else self.ticket.team_id
         self._record_assignment(now, cmd.agent_id, team_id, cmd.reason, cmd.actor_id)
+        actor = AuthorType(cmd.actor_type)
         if cmd.agent_id is None and self.status is Status.ASSIGNED:
-            self._move(now, Status.NEW, AuthorType.AGENT, cmd.actor_id, cmd.reason)
+            self._move(now, Status.NEW, actor, cmd.actor_id, cmd.reason)
         elif cmd.agent_id is not None and self.status in ASSIGN_MOVES_TO_ASSIGNED:
             action = "reassigned" if self.status is Status.ASSIGNED else "status"
-            self._move(now, Status.ASSIGNED, AuthorType.AGENT, cmd.actor_id, cmd.reason,
-                       action=action)
+            self._move(now, Status.ASSIGNED, actor, cmd.actor_id, cmd.reason, action=action)
         else:
             # Owner changes, status stays (no arrow to `assigned` from here): still audited.
-            self.audit(now, "reassigned", self.status, self.status, AuthorType.AGENT,
-                       cmd.actor_id, cmd.reason)
+            self.audit(now, "reassigned", self.status, self.status, actor, cmd.actor_id,
+                       cmd.reason)
         self._touch(now)
 
     def apply_merged_in(self, source_ticket_id: str, source_ref: str, now: datetime) -> None:

@@ -100,6 +100,7 @@ class AssignIn:
     team_id: str | None
     reason: str | None = None
     actor_id: str | None = None
+    actor_type: str = "agent"  # added later: histories without it decode to the old meaning
 
 
 @dataclass

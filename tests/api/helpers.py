@@ -12,6 +12,8 @@ import httpx
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from tests.support import bearer
+
 PROBLEM_JSON = "application/problem+json"
 TICKETS = "/api/v1/tickets"
 
@@ -40,37 +42,62 @@ async def create_ticket(http: httpx.AsyncClient, *, key: str | None = None,
     return response.json()
 
 
+def as_(token: str | None) -> dict[str, str]:
+    """Headers that make one request with `token` instead of the client's admin token."""
+    return bearer(token) if token else {}
+
+
 async def post_message(http: httpx.AsyncClient, ticket: str, *, body: str = "Any news?",
-                       author_type: str = "customer", **fields: Any) -> httpx.Response:
-    return await http.post(f"{TICKETS}/{ticket}/messages",
-                           json={"body": body, "author_type": author_type} | fields)
+                       author_type: str | None = "customer", token: str | None = None,
+                       **fields: Any) -> httpx.Response:
+    """Without a token: the admin posting as the ticket's customer (as an import would)."""
+    payload = {"body": body} | ({"author_type": author_type} if author_type else {}) | fields
+    return await http.post(f"{TICKETS}/{ticket}/messages", json=payload, headers=as_(token))
 
 
 async def set_status(http: httpx.AsyncClient, ticket: str, status: str, *,
-                     actor: str | None = None, **fields: Any) -> httpx.Response:
-    headers = {"X-Actor-Id": actor} if actor else {}
+                     token: str | None = None, **fields: Any) -> httpx.Response:
     return await http.post(f"{TICKETS}/{ticket}/status", json={"status": status} | fields,
-                           headers=headers)
+                           headers=as_(token))
+
+
+async def make_team(http: httpx.AsyncClient, name: str = "Billing") -> dict[str, Any]:
+    """The team of that name, created through the admin API unless it exists."""
+    response = await http.post("/api/v1/admin/teams", json={"name": name})
+    if response.status_code == 409:
+        page = (await http.get("/api/v1/admin/teams", params={"limit": 200})).json()
+        return next(t for t in page["items"] if t["name"] == name)
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+async def issue_token(http: httpx.AsyncClient, kind: str, **fields: Any) -> str:
+    response = await http.post("/api/v1/admin/tokens",
+                               json={"kind": kind, "name": f"test {kind}"} | fields)
+    assert response.status_code == 201, response.text
+    return response.json()["token"]
 
 
 async def make_agent(http: httpx.AsyncClient, *, team: str = "Billing",
-                     email: str = "grace@helpdesk.example") -> dict[str, Any]:
-    """A team and an agent in it, created through the directory API."""
-    team_response = await http.post("/api/v1/teams", json={"name": team})
-    assert team_response.status_code == 201, team_response.text
-    agent_response = await http.post("/api/v1/agents", json={
-        "email": email, "name": "Grace", "team_id": team_response.json()["id"]})
-    assert agent_response.status_code == 201, agent_response.text
-    return agent_response.json()
+                     email: str = "grace@helpdesk.example", role: str = "agent",
+                     name: str = "Grace") -> dict[str, Any]:
+    """An agent in `team` (made if new), with `token`: an agent token acting as them."""
+    team_id = (await make_team(http, team))["id"]
+    response = await http.post("/api/v1/admin/agents", json={
+        "email": email, "name": name, "role": role, "team_ids": [team_id]})
+    assert response.status_code == 201, response.text
+    agent = response.json()
+    return agent | {"team_id": team_id,
+                    "token": await issue_token(http, "agent", agent_id=agent["id"])}
 
 
-async def assign(http: httpx.AsyncClient, ticket: str, agent_id: str, *,
-                 actor: str | None = None, reason: str | None = None) -> httpx.Response:
-    headers = {"X-Actor-Id": actor} if actor else {}
-    body: dict[str, Any] = {"agent_id": agent_id}
+async def assign(http: httpx.AsyncClient, ticket: str, agent_id: str | None, *,
+                 token: str | None = None, reason: str | None = None,
+                 **fields: Any) -> httpx.Response:
+    body: dict[str, Any] = {"agent_id": agent_id} | fields
     if reason:
         body["reason"] = reason
-    return await http.post(f"{TICKETS}/{ticket}/assign", json=body, headers=headers)
+    return await http.post(f"{TICKETS}/{ticket}/assign", json=body, headers=as_(token))
 
 
 async def rows(engine: AsyncEngine, sql: str, **params: Any) -> list[Any]:

@@ -19,7 +19,7 @@ async def test_a_burst_of_commands_on_one_ticket_lands_every_message_once(http, 
 
     async def send(n: int) -> tuple[int, int]:
         """Send message n, retrying while the ticket is busy; (retries, final status)."""
-        body = {"body": f"note {n}", "author_type": "agent",
+        body = {"body": f"note {n}", "author_type": "system",
                 "message_id": f"<burst-{n}-{ticket['ticket_id']}@example.com>"}
         for retries in range(50):
             response = await http.post(url, json=body)

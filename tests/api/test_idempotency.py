@@ -12,9 +12,10 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from api import commands
 from api.commands import start_ticket
-from api.intake import _new_ticket, body_hash
+from api.intake import _new_ticket, body_hash, owned_key
 from api.schemas import TicketCreate
 from db import intake
+from domain.access import Principal, TokenKind
 from tests.api.helpers import (
     TICKETS,
     assert_problem,
@@ -33,10 +34,17 @@ def claimed_request(body: dict[str, Any]) -> dict[str, Any]:
     return TicketCreate(**body).model_dump(mode="json") | {"parent_ticket_id": None}
 
 
-async def claim_like_a_crashed_api(engine, key: str, body: dict[str, Any]) -> intake.Claim:
+async def claim_like_a_crashed_api(http, engine, key: str, body: dict[str, Any]
+                                   ) -> intake.Claim:
+    """Claim `key` as the API does for the caller behind `http`, then stop (the crash)."""
     request = claimed_request(body)
-    return await intake.claim_key(engine=engine, key=key, body_hash=body_hash(request),
-                                  request=request)
+    return await intake.claim_key(engine=engine, key=await stored_key(http, key),
+                                  body_hash=body_hash(request), request=request)
+
+
+async def stored_key(http, key: str) -> str:
+    me = (await http.get("/api/v1/me")).json()
+    return owned_key(Principal(token_id=me["token_id"], kind=TokenKind(me["kind"])), key)
 
 
 async def workflows_on(client: Client, task_queue: str) -> int:
@@ -77,7 +85,7 @@ async def test_concurrent_identical_creates_make_one_ticket_and_one_answer(
 async def test_retry_after_a_crash_between_claim_and_start_completes_the_claimed_ticket(
         http, engine, dev_client):
     key, body = str(uuid.uuid4()), ticket_request(subject="Lost in the crash")
-    claim = await claim_like_a_crashed_api(engine, key, body)
+    claim = await claim_like_a_crashed_api(http, engine, key, body)
     assert await scalar(engine, "SELECT count(*) FROM tickets") == 0
     await assert_no_workflow(dev_client, claim.public_ref)
 
@@ -91,14 +99,14 @@ async def test_retry_after_a_crash_between_claim_and_start_completes_the_claimed
     assert replay.status_code == 201 and replay.json() == ticket
     assert [tuple(r) for r in await rows(engine, "SELECT id, public_ref FROM tickets")] == [
         (claim.ticket_id, claim.public_ref)]
-    stored = await intake.stored_response(engine=engine, key=key)
+    stored = await intake.stored_response(engine=engine, key=await stored_key(http, key))
     assert stored == ticket
 
 
 async def test_retry_after_a_crash_between_start_and_answer_joins_the_running_ticket(
         http, engine, dev_client, task_queue):
     key, body = str(uuid.uuid4()), ticket_request()
-    claim = await claim_like_a_crashed_api(engine, key, body)
+    claim = await claim_like_a_crashed_api(http, engine, key, body)
     started = await start_ticket(dev_client, task_queue=task_queue, new=_new_ticket(
         claim.ticket_id, claim.public_ref, TicketCreate(**body), None))
     assert started is not None and started.ticket_id == str(claim.ticket_id)
@@ -115,7 +123,7 @@ async def test_retry_after_a_crash_between_start_and_answer_joins_the_running_ti
 async def test_retry_after_the_claimed_ticket_already_ended_answers_its_stored_state(
         http, engine, dev_client, task_queue):
     key, body = str(uuid.uuid4()), ticket_request()
-    claim = await claim_like_a_crashed_api(engine, key, body)
+    claim = await claim_like_a_crashed_api(http, engine, key, body)
     await start_ticket(dev_client, task_queue=task_queue, new=_new_ticket(
         claim.ticket_id, claim.public_ref, TicketCreate(**body), None))
     handle = dev_client.get_workflow_handle(claim.public_ref)

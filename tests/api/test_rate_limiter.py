@@ -1,8 +1,12 @@
-"""Abuse limits per API token and per sender address, on in-process memory storage."""
+"""Abuse limits per API token and per sender address, in memory and shared through Redis."""
 
 from __future__ import annotations
 
 import asyncio
+import os
+import socket
+import uuid
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -96,3 +100,39 @@ def test_bad_configuration_fails_at_construction_naming_the_setting(
     with pytest.raises(ValueError) as error:
         RateLimits(**{**config, **kwargs})
     assert setting in str(error.value) and bad in str(error.value)
+
+
+def _redis_url() -> str:
+    """The machine's Redis (REDIS_URL, else the default port); skip when there is none."""
+    url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+    parts = urlsplit(url)
+    try:
+        socket.create_connection((parts.hostname or "127.0.0.1", parts.port or 6379), 1).close()
+    except OSError:
+        pytest.skip(f"no Redis at {url}: the shared-storage case needs one")
+    return url
+
+
+async def test_api_processes_sharing_redis_share_one_budget() -> None:
+    url = _redis_url()
+    one, two = (RateLimits(per_token="3/minute", per_sender="3/minute", storage_uri=url)
+                for _ in range(2))
+    token = f"shared-{uuid.uuid4()}"
+
+    for limits in (one, two, one):
+        await limits.hit_token(token)
+    with pytest.raises(Problem) as refused:
+        await two.hit_token(token)
+
+    assert refused.value.status == 429
+
+
+async def test_an_unreachable_shared_store_lets_requests_through() -> None:
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    limits = RateLimits(per_token="1/minute", per_sender="1/minute",
+                        storage_uri=f"redis://127.0.0.1:{port}/0")
+
+    for _ in range(3):
+        await limits.hit_token("anyone")  # no 429 and no error: the help desk keeps taking mail

@@ -20,19 +20,20 @@ from tests.api.helpers import (
 
 async def test_audit_lists_every_transition_in_order_with_who_when_and_why(http):
     agent = await make_agent(http)
-    ticket = await create_ticket(http, customer_email="ada@example.com")
+    lead = await make_agent(http, email="lin@helpdesk.example", name="Lin", role="lead")
+    ticket = await create_ticket(http, customer_email="ada@example.com",
+                                 team_id=agent["team_id"])
     ref = ticket["public_ref"]
-    lead = "lead@helpdesk.example"
 
-    assert (await assign(http, ref, agent["id"], actor=lead, reason="knows billing")
+    assert (await assign(http, ref, agent["id"], token=lead["token"], reason="knows billing")
             ).status_code == 200
     for status, reason in [("in_progress", "looking"), ("waiting_on_customer", "need photo")]:
-        assert (await set_status(http, ref, status, actor=agent["email"], reason=reason)
+        assert (await set_status(http, ref, status, token=agent["token"], reason=reason)
                 ).status_code == 200
     reply = await post_message(http, ref, body="photo attached", author_id="ada@example.com")
     assert reply.status_code == 201 and reply.json()["ticket"]["status"] == "in_progress"
     for status, reason in [("resolved", "refund sent"), ("closed", "confirmed")]:
-        assert (await set_status(http, ref, status, actor=agent["email"], reason=reason)
+        assert (await set_status(http, ref, status, token=agent["token"], reason=reason)
                 ).status_code == 200
 
     response = await http.get(f"{TICKETS}/{ref.lower()}/audit")
@@ -44,12 +45,12 @@ async def test_audit_lists_every_transition_in_order_with_who_when_and_why(http)
     assert [(a["from_status"], a["to_status"], a["actor_type"], a["actor_id"], a["reason"])
             for a in items] == [
         (None, "new", "customer", "ada@example.com", None),
-        ("new", "assigned", "agent", lead, "knows billing"),
-        ("assigned", "in_progress", "agent", agent["email"], "looking"),
-        ("in_progress", "waiting_on_customer", "agent", agent["email"], "need photo"),
+        ("new", "assigned", "agent", lead["id"], "knows billing"),
+        ("assigned", "in_progress", "agent", agent["id"], "looking"),
+        ("in_progress", "waiting_on_customer", "agent", agent["id"], "need photo"),
         ("waiting_on_customer", "in_progress", "customer", "ada@example.com", "customer replied"),
-        ("in_progress", "resolved", "agent", agent["email"], "refund sent"),
-        ("resolved", "closed", "agent", agent["email"], "confirmed"),
+        ("in_progress", "resolved", "agent", agent["id"], "refund sent"),
+        ("resolved", "closed", "agent", agent["id"], "confirmed"),
     ]
     assert [a["seq"] for a in items] == list(range(1, 8))
     assert items[0]["action"] == "created"
@@ -63,7 +64,7 @@ async def test_duplicate_merges_into_the_target_and_the_source_answers_410(http,
     src = source["public_ref"]
 
     response = await set_status(http, src, "duplicate", merge_into=target["public_ref"],
-                                reason="same order", actor="lead@helpdesk.example")
+                                reason="same order")
 
     assert response.status_code == 200, response.text
     assert (response.json()["status"], response.json()["merged_into"]) == (

@@ -19,6 +19,7 @@ from tests.api.helpers import (
     assign,
     create_ticket,
     make_agent,
+    make_team,
     post_message,
     rows,
     scalar,
@@ -43,7 +44,7 @@ def at(value: str) -> datetime:
 
 
 async def test_create_answers_201_with_the_full_ticket_and_stores_it(http, engine):
-    team = (await http.post("/api/v1/teams", json={"name": "Returns"})).json()
+    team = await make_team(http, "Returns")
     ticket = await create_ticket(http, priority="high", channel="email", tags=["sizing"],
                                  team_id=team["id"], customer_name="Ada Lovelace")
 
@@ -80,8 +81,7 @@ async def test_create_answers_201_with_the_full_ticket_and_stores_it(http, engin
 async def test_replay_of_key_and_body_answers_the_original_201_even_after_changes(http, engine):
     key = str(uuid.uuid4())
     original = await create_ticket(http, key=key)
-    assert (await post_message(http, original["public_ref"], author_type="agent")).status_code \
-        == 201
+    assert (await post_message(http, original["public_ref"])).status_code == 201
 
     replay = await http.post(TICKETS, json=ticket_request(), headers={"Idempotency-Key": key})
 
@@ -278,9 +278,10 @@ async def test_internal_note_by_a_customer_is_422_and_not_stored(http, engine):
 
 async def test_assign_to_a_directory_agent_moves_the_ticket_and_records_it(http, engine):
     agent = await make_agent(http)
-    ticket = await create_ticket(http)
+    lead = await make_agent(http, email="lin@helpdesk.example", name="Lin", role="lead")
+    ticket = await create_ticket(http, team_id=agent["team_id"])
 
-    response = await assign(http, ticket["public_ref"], agent["id"], actor="lead@example.com",
+    response = await assign(http, ticket["public_ref"], agent["id"], token=lead["token"],
                             reason="billing question")
 
     assert response.status_code == 200, response.text
@@ -290,7 +291,7 @@ async def test_assign_to_a_directory_agent_moves_the_ticket_and_records_it(http,
     [row] = await rows(engine, "SELECT agent_id, team_id, previous_agent_id, reason, actor_id "
                                "FROM assignments WHERE ticket_id = :id", id=ticket["ticket_id"])
     assert tuple(row) == (uuid.UUID(agent["id"]), uuid.UUID(agent["team_id"]), None,
-                          "billing question", "lead@example.com")
+                          "billing question", lead["id"])
     listed = (await http.get(TICKETS, params={"assignee_id": agent["id"]})).json()["items"]
     assert [t["ticket_id"] for t in listed] == [ticket["ticket_id"]]
 
@@ -324,11 +325,13 @@ async def test_message_retried_with_the_same_message_id_is_stored_once(http, eng
 
 
 async def test_messages_page_oldest_first_without_overlap(http):
-    ticket = await create_ticket(http)
+    agent = await make_agent(http)
+    ticket = await create_ticket(http, team_id=agent["team_id"])
     ref = ticket["public_ref"]
     for n in range(6):
-        author = "agent" if n % 2 else "customer"
-        response = await post_message(http, ref, body=f"reply {n}", author_type=author)
+        token = agent["token"] if n % 2 else None  # agent and customer take turns
+        response = await post_message(http, ref, body=f"reply {n}", author_type=None,
+                                      token=token)
         assert response.status_code == 201, response.text
 
     pages, cursor = [], None
@@ -398,8 +401,11 @@ async def test_openapi_lists_the_contract_paths(http: httpx.AsyncClient):
         "/api/v1/tickets/{ticket}/status": {"post"},
         "/api/v1/tickets/{ticket}/assign": {"post"},
         "/api/v1/tickets/{ticket}/audit": {"get"},
-        "/api/v1/teams": {"get", "post"},
-        "/api/v1/agents": {"get", "post"},
+        "/api/v1/teams": {"get"},
+        "/api/v1/agents": {"get"},
+        "/api/v1/me": {"get"},
+        "/api/v1/admin/agents": {"get", "post"},
+        "/api/v1/admin/tokens": {"get", "post"},
         "/healthz": {"get"},
     }.items() <= {path: set(ops) for path, ops in paths.items()}.items()
     create = paths["/api/v1/tickets"]["post"]

@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.client import Client
 
 from tests.api.helpers import TICKETS, make_agent, rows
-from tests.support import api_client
+from tests.support import api_client, bearer
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKER = "import asyncio; from settings import Settings; from worker import run_worker; " \
@@ -77,8 +77,8 @@ async def http(dev_client, engine, task_queue, database_url) -> AsyncIterator[ht
 class Caller:
     """Sends requests as an adapter would: retry what the API says is safe to retry."""
 
-    def __init__(self, http: httpx.AsyncClient) -> None:
-        self.http, self.acknowledged, self.retries = http, 0, 0
+    def __init__(self, http: httpx.AsyncClient, agent: dict[str, Any]) -> None:
+        self.http, self.agent, self.acknowledged, self.retries = http, agent, 0, 0
 
     async def post(self, path: str, body: dict[str, Any], headers: dict[str, str] | None = None,
                    expect: int = 201) -> dict[str, Any]:
@@ -92,15 +92,18 @@ class Caller:
         return response.json()
 
     async def create(self, subject: str) -> dict[str, Any]:
-        body = {"subject": subject, "body": f"{subject}: first", "customer_email": "a@b.example"}
+        body = {"subject": subject, "body": f"{subject}: first", "customer_email": "a@b.example",
+                "team_id": self.agent["team_id"]}
         return await self.post(TICKETS, body, {"Idempotency-Key": f"key-{subject}"})
 
     async def converse(self, ref: str, subject: str) -> None:
         for n in range(MESSAGES):
-            author = "customer" if n % 2 == 0 else "agent"
+            # The customer (through the admin token) and the agent (its own token) take turns.
+            by_agent = n % 2 == 1
             await self.post(f"{TICKETS}/{ref}/messages", {
-                "body": f"{subject}: {n}", "author_type": author,
-                "message_id": f"<{subject}-{n}@mail.example>"})
+                "body": f"{subject}: {n}", "message_id": f"<{subject}-{n}@mail.example>",
+                "author_type": "agent" if by_agent else "customer",
+            }, bearer(self.agent["token"]) if by_agent else {})
 
 
 async def prepare_waiting_tickets(caller: Caller, agent: dict[str, Any]) -> list[dict[str, Any]]:
@@ -117,9 +120,9 @@ async def prepare_waiting_tickets(caller: Caller, agent: dict[str, Any]) -> list
 
 
 async def test_killed_worker_loses_and_doubles_nothing(http, engine, workers):
-    caller = Caller(http)
     first = workers.start()
     agent = await make_agent(http)
+    caller = Caller(http, agent)
     prepared = await prepare_waiting_tickets(caller, agent)
     crash_window_ops = PREPARED * MESSAGES + FRESH * (1 + MESSAGES)
 

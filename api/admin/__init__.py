@@ -1,0 +1,15 @@
+"""/api/v1/admin: the directory (teams, agents, customers), API tokens and their audit.
+
+Every route here is admin-only; the check sits on the router so no route can forget it.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends
+
+from api.admin import agents, audit_log, customers, teams, tokens
+from api.admin.common import admin_only
+
+router = APIRouter(dependencies=[Depends(admin_only)])
+for module in (teams, agents, customers, tokens, audit_log):
+    router.include_router(module.router)

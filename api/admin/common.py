@@ -1,0 +1,70 @@
+"""What every admin route shares: the admin check, pages, conflicts and the directory audit."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Sequence
+from typing import Annotated, Any, TypeVar
+
+from fastapi import Depends, Query
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api.auth import CurrentPrincipal
+from api.problems import Problem
+from db import queries
+from db.models import AdminAudit
+from domain.access import Principal, require_admin
+
+RowT = TypeVar("RowT")
+Limit = Annotated[int, Query(ge=1, le=200)]
+
+
+def admin_only(principal: CurrentPrincipal) -> Principal:
+    require_admin(principal)
+    return principal
+
+
+AdminDep = Annotated[Principal, Depends(admin_only)]
+
+
+def audit(session: AsyncSession, principal: Principal, action: str, entity: str,
+          entity_id: uuid.UUID | str, **detail: Any) -> None:
+    """Adds the audit row to the caller's transaction: the change and its record land together."""
+    actor_type, actor_id = principal.actor
+    session.add(AdminAudit(actor_type=actor_type.value, actor_id=actor_id, action=action,
+                           entity=entity, entity_id=str(entity_id), detail=detail))
+
+
+async def commit_or_conflict(session: AsyncSession, conflict: str) -> None:
+    try:
+        await session.commit()
+    except IntegrityError as err:
+        await session.rollback()
+        raise Problem(409, "conflict", "Already exists", conflict) from err
+
+
+def not_found(entity: str, entity_id: object) -> Problem:
+    return Problem(404, "not-found", f"{entity.capitalize()} not found", f"no {entity} {entity_id}")
+
+
+def decode(cursor: str | None, *types: Callable[[str], Any]) -> list[Any] | None:
+    """The values of a cursor this API issued, each converted by its type; else 400."""
+    if cursor is None:
+        return None
+    try:
+        parts = queries.decode_cursor(cursor)
+        if len(parts) != len(types):
+            raise ValueError("wrong length")
+        return [convert(part) for convert, part in zip(types, parts, strict=True)]
+    except ValueError as err:
+        raise Problem(400, "bad-cursor", "Bad cursor", "cursor is not one this API issued") \
+            from err
+
+
+def next_cursor(rows: Sequence[RowT], limit: int, *key: str) -> str | None:
+    """A cursor after the last row, when the page came back full."""
+    if len(rows) < limit:
+        return None
+    last = rows[-1]
+    return queries.encode_cursor(*(str(getattr(last, k)) for k in key))

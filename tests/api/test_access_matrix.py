@@ -1,0 +1,263 @@
+"""Every endpoint against every kind of caller: allowed, 401 or 403, from one table.
+
+The table must name every route the app serves, so a new endpoint cannot ship unguarded:
+`test_the_table_covers_every_route` fails until it has a row here.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.api.helpers import (
+    TICKETS,
+    create_ticket,
+    issue_token,
+    make_agent,
+    make_team,
+    post_message,
+)
+from tests.support import bearer
+
+ADMIN, ADMIN_AGENT, AGENT, LEAD, OTHER_TEAM = "admin", "admin-agent", "agent", "lead", "other"
+INTEGRATION, CUSTOMER, OTHER_CUSTOMER = "integration", "customer", "other-customer"
+CALLERS = (ADMIN, ADMIN_AGENT, AGENT, LEAD, OTHER_TEAM, INTEGRATION, CUSTOMER, OTHER_CUSTOMER)
+ADMINS = {ADMIN, ADMIN_AGENT}
+TEAM_STAFF = ADMINS | {AGENT, LEAD}  # who reaches a ticket of team A as staff
+STAFF = TEAM_STAFF | {OTHER_TEAM}
+READERS = TEAM_STAFF | {CUSTOMER}  # who reads ticket A
+
+
+@dataclass
+class World:
+    """Two teams, staff in each, and a ticket of team A with a customer token for it."""
+
+    http: httpx.AsyncClient
+    tokens: dict[str, str]
+    team_a: str
+    agent_a: str
+    ticket_a: str
+
+    async def fresh_ticket(self) -> str:
+        return (await create_ticket(self.http, team_id=self.team_a))["public_ref"]
+
+    async def scratch_team(self) -> str:
+        return (await make_team(self.http, f"scratch {uuid.uuid4().hex[:8]}"))["id"]
+
+    async def scratch_agent(self) -> str:
+        made = await make_agent(self.http, team="Scratch", email=f"{uuid.uuid4().hex}@x.example")
+        return made["id"]
+
+    async def scratch_customer(self) -> str:
+        response = await self.http.post("/api/v1/admin/customers",
+                                        json={"email": f"{uuid.uuid4().hex}@c.example"})
+        assert response.status_code == 201, response.text
+        return response.json()["id"]
+
+    async def scratch_token(self) -> str:
+        response = await self.http.post("/api/v1/admin/tokens",
+                                        json={"kind": "integration", "name": "scratch"})
+        return response.json()["id"]
+
+
+async def build_world(http: httpx.AsyncClient) -> World:
+    agent = await make_agent(http, team="A", email="a@helpdesk.example")
+    lead = await make_agent(http, team="A", email="lead@helpdesk.example", role="lead")
+    other = await make_agent(http, team="B", email="b@helpdesk.example")
+    boss = await make_agent(http, team="B", email="boss@helpdesk.example", role="admin")
+    ticket_a = await create_ticket(http, team_id=agent["team_id"])
+    ticket_b = await create_ticket(http, team_id=other["team_id"], customer_email="b@c.example")
+    tokens = {
+        ADMIN: http.headers["Authorization"].removeprefix("Bearer "),
+        ADMIN_AGENT: boss["token"], AGENT: agent["token"], LEAD: lead["token"],
+        OTHER_TEAM: other["token"], INTEGRATION: await issue_token(http, "integration"),
+        CUSTOMER: await issue_token(http, "customer", ticket=ticket_a["public_ref"]),
+        OTHER_CUSTOMER: await issue_token(http, "customer", ticket=ticket_b["public_ref"]),
+    }
+    return World(http=http, tokens=tokens, team_a=agent["team_id"], agent_a=agent["id"],
+                 ticket_a=ticket_a["public_ref"])
+
+
+Request = tuple[str, dict[str, Any] | None]  # (path, JSON body)
+MakeRequest = Callable[[World], Awaitable[Request]]
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    path: str  # as OpenAPI names it
+    allowed: frozenset[str]
+    ok: int
+    make: MakeRequest
+
+
+def route(method: str, path: str, allowed: set[str], ok: int = 200,
+          make: MakeRequest | None = None) -> Route:
+    async def fixed(world: World) -> Request:
+        return path.replace("{ticket}", world.ticket_a), None
+    return Route(method, path, frozenset(allowed), ok, make or fixed)
+
+
+def new_ticket_body(world: World) -> dict[str, Any]:
+    return {"subject": "Matrix", "body": "hello", "customer_email": "pat@example.com",
+            "team_id": world.team_a}
+
+
+async def on_fresh_ticket(world: World, suffix: str, body: dict[str, Any]) -> Request:
+    return f"{TICKETS}/{await world.fresh_ticket()}/{suffix}", body
+
+
+def scratch(kind: str, body: dict[str, Any] | None = None) -> MakeRequest:
+    async def make(world: World) -> Request:
+        entity_id = await getattr(world, f"scratch_{kind}")()
+        return f"/api/v1/admin/{kind}s/{entity_id}", body
+    return make
+
+
+def admin_create(kind: str, body: Callable[[World], dict[str, Any]]) -> MakeRequest:
+    async def make(world: World) -> Request:
+        return f"/api/v1/admin/{kind}", body(world)
+    return make
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:10]}"
+
+
+ROUTES = [
+    route("post", TICKETS, TEAM_STAFF | {INTEGRATION}, 201,
+          lambda w: _ready((TICKETS, new_ticket_body(w)))),
+    route("get", TICKETS, STAFF),
+    route("get", f"{TICKETS}/{{ticket}}", READERS),
+    route("get", f"{TICKETS}/{{ticket}}/messages", READERS),
+    route("post", f"{TICKETS}/{{ticket}}/messages", READERS | {INTEGRATION}, 201,
+          lambda w: _ready((f"{TICKETS}/{w.ticket_a}/messages", {"body": "hi"}))),
+    route("get", f"{TICKETS}/{{ticket}}/audit", TEAM_STAFF),
+    route("post", f"{TICKETS}/{{ticket}}/status", TEAM_STAFF, 200,
+          lambda w: on_fresh_ticket(w, "status", {"status": "spam"})),
+    route("post", f"{TICKETS}/{{ticket}}/assign", TEAM_STAFF, 200,
+          lambda w: on_fresh_ticket(w, "assign", {"agent_id": w.agent_a})),
+    route("post", f"{TICKETS}/{{ticket}}/portal-tokens", TEAM_STAFF, 201),
+    route("get", "/api/v1/teams", STAFF),
+    route("get", "/api/v1/agents", STAFF),
+    route("get", "/api/v1/me", set(CALLERS)),
+    route("get", "/api/v1/admin/teams", ADMINS),
+    route("post", "/api/v1/admin/teams", ADMINS, 201,
+          admin_create("teams", lambda w: {"name": unique("team")})),
+    route("get", "/api/v1/admin/teams/{team_id}", ADMINS, 200, scratch("team")),
+    route("patch", "/api/v1/admin/teams/{team_id}", ADMINS, 200,
+          scratch("team", {"sla_policy": "gold"})),
+    route("delete", "/api/v1/admin/teams/{team_id}", ADMINS, 204, scratch("team")),
+    route("get", "/api/v1/admin/agents", ADMINS),
+    route("post", "/api/v1/admin/agents", ADMINS, 201, admin_create(
+        "agents", lambda w: {"email": f"{unique('x')}@h.example", "name": "New",
+                             "team_ids": [w.team_a]})),
+    route("get", "/api/v1/admin/agents/{agent_id}", ADMINS, 200, scratch("agent")),
+    route("patch", "/api/v1/admin/agents/{agent_id}", ADMINS, 200,
+          scratch("agent", {"capacity": 3})),
+    route("delete", "/api/v1/admin/agents/{agent_id}", ADMINS, 200, scratch("agent")),
+    route("get", "/api/v1/admin/customers", ADMINS),
+    route("post", "/api/v1/admin/customers", ADMINS, 201,
+          admin_create("customers", lambda w: {"email": f"{unique('c')}@c.example"})),
+    route("get", "/api/v1/admin/customers/{customer_id}", ADMINS, 200, scratch("customer")),
+    route("patch", "/api/v1/admin/customers/{customer_id}", ADMINS, 200,
+          scratch("customer", {"tier": "premium"})),
+    route("delete", "/api/v1/admin/customers/{customer_id}", ADMINS, 204, scratch("customer")),
+    route("get", "/api/v1/admin/tokens", ADMINS),
+    route("post", "/api/v1/admin/tokens", ADMINS, 201,
+          admin_create("tokens", lambda w: {"kind": "integration", "name": "new"})),
+    route("get", "/api/v1/admin/tokens/{token_id}", ADMINS, 200, scratch("token")),
+    route("delete", "/api/v1/admin/tokens/{token_id}", ADMINS, 200, scratch("token")),
+    route("get", "/api/v1/admin/audit", ADMINS),
+]
+PUBLIC = {("get", "/healthz")}
+
+
+async def _ready(request: Request) -> Request:
+    return request
+
+
+async def call(world: World, r: Route, token: str | None) -> httpx.Response:
+    path, body = await r.make(world)
+    headers = bearer(token) if token else {"Authorization": ""}
+    if r.method == "post" and path == TICKETS:
+        headers["Idempotency-Key"] = str(uuid.uuid4())
+    return await world.http.request(r.method.upper(), path, json=body, headers=headers)
+
+
+def verdict(route_: Route, caller: str, response: httpx.Response) -> str | None:
+    """None when the answer is the expected one, else what was wrong."""
+    want = route_.ok if caller in route_.allowed else 403
+    if response.status_code == want:
+        return None
+    return f"{route_.method.upper()} {route_.path} as {caller}: {response.status_code} " \
+           f"(wanted {want}) {response.text[:160]}"
+
+
+async def test_the_table_covers_every_route(http):
+    served = {(method, path) for path, ops in (await http.get("/openapi.json")).json()[
+        "paths"].items() for method in ops}
+
+    assert served == {(r.method, r.path) for r in ROUTES} | PUBLIC
+
+
+async def test_every_route_answers_each_caller_as_the_table_says(http):
+    world = await build_world(http)
+    wrong = []
+    for r in ROUTES:
+        for caller in CALLERS:
+            response = await call(world, r, world.tokens[caller])
+            if problem := verdict(r, caller, response):
+                wrong.append(problem)
+            elif response.status_code == 403:
+                assert response.headers["content-type"] == "application/problem+json"
+
+    assert wrong == [], "\n".join(wrong)
+
+
+@pytest.mark.parametrize("token", [None, "hda_not-a-token-we-issued", "garbage"])
+async def test_every_api_route_is_401_without_a_valid_token(http, token):
+    world = await build_world(http)
+    wrong = []
+    for r in ROUTES:
+        response = await call(world, r, token)
+        if response.status_code != 401 \
+                or response.headers["content-type"] != "application/problem+json" \
+                or not response.headers.get("www-authenticate", "").startswith("Bearer"):
+            wrong.append(f"{r.method.upper()} {r.path}: {response.status_code} {response.text}")
+
+    assert wrong == [], "\n".join(wrong)
+
+
+async def test_no_token_posts_as_someone_it_is_not(http, engine):
+    world = await build_world(http)
+    ref, tokens = world.ticket_a, world.tokens
+    impostors = [
+        (AGENT, {"author_type": "agent", "author_id": str(uuid.uuid4())}),
+        (AGENT, {"author_type": "customer"}),
+        (LEAD, {"author_type": "agent", "author_id": world.agent_a}),
+        (ADMIN, {"author_type": "agent", "author_id": world.agent_a}),
+        (INTEGRATION, {"author_type": "agent"}),
+        (INTEGRATION, {"visibility": "internal"}),
+        (CUSTOMER, {"author_id": "someone-else@example.com"}),
+        (CUSTOMER, {"visibility": "internal"}),
+        (CUSTOMER, {"author_type": "system"}),
+    ]
+    for caller, fields in impostors:
+        author_type = fields.pop("author_type", None)
+        response = await post_message(http, ref, author_type=author_type, token=tokens[caller],
+                                      **fields)
+        assert response.status_code == 403, (caller, fields, response.text)
+
+    posted = await post_message(http, ref, author_type=None, token=tokens[AGENT],
+                                author_id=None, body="from me")
+    assert (posted.json()["author_type"], posted.json()["author_id"]) == ("agent", world.agent_a)
+    named = await post_message(http, ref, author_type=None, token=tokens[INTEGRATION],
+                               author_id="Cc.Person@Example.com", body="cc'd reply")
+    assert (named.json()["author_type"], named.json()["author_id"]) == (
+        "customer", "cc.person@example.com")
