@@ -4,6 +4,8 @@ Starts what the environment does not point at (PostgreSQL when DATABASE_URL is u
 Temporal dev server when TEMPORAL_ADDRESS is unset), runs the migrations, then runs
 `helpdesk worker` and `helpdesk api` as child processes and watches them. Ctrl-C or SIGTERM
 stops everything it started and exits 0; a child dying on its own stops the rest and exits 1.
+Once the API answers, a banner shows where everything is and the tokens to try it with: the
+admin token and those of a demo directory seeded into an empty database (see cli/demo.py).
 """
 
 from __future__ import annotations
@@ -15,9 +17,10 @@ import sys
 import time
 from collections.abc import Callable
 from contextlib import ExitStack
+from dataclasses import dataclass
 from types import FrameType
 
-from cli import embedded
+from cli import demo, embedded
 from cli.embedded import DevError
 from db.migrate import upgrade
 from settings import Settings
@@ -62,7 +65,8 @@ def run_dev(settings: Settings) -> int:
     stop.install()
     with ExitStack() as started:  # unwinds in reverse: API and worker first, PostgreSQL last
         try:
-            return supervise(start_everything(settings, started, stop), settings, stop)
+            watched, access = start_everything(settings, started, stop)
+            return supervise(watched, settings, stop, banner(settings, access))
         except Stopped:
             return 0
         except DevError as err:
@@ -70,7 +74,18 @@ def run_dev(settings: Settings) -> int:
             return 1
 
 
-def start_everything(settings: Settings, started: ExitStack, stop: StopFlag) -> Watched:
+@dataclass(frozen=True)
+class Access:
+    """The tokens the banner offers: the admin token and the demo's, by label."""
+
+    admin_token: str
+    admin_from_environment: bool
+    demo_tokens: dict[str, str]
+
+
+def start_everything(
+    settings: Settings, started: ExitStack, stop: StopFlag
+) -> tuple[Watched, Access]:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     check_ports(settings)
     watched: Watched = {}
@@ -80,12 +95,25 @@ def start_everything(settings: Settings, started: ExitStack, stop: StopFlag) -> 
     stop.check()
     log.info("running migrations")
     upgrade(database_url)
+    access = prepare_access(settings, database_url)
     stop.check()
     env = embedded.child_environment(database_url, temporal_address)
+    env["HELPDESK_ADMIN_TOKEN"] = access.admin_token  # the API installs it at start-up
     children = {name: spawn_helpdesk(name, env) for name in ("worker", "api")}
     started.callback(stop_children, children)
     watched.update({f"helpdesk {name}": exit_reason(p) for name, p in children.items()})
-    return watched
+    return watched, access
+
+
+def prepare_access(settings: Settings, database_url: str) -> Access:
+    token = demo.admin_token(settings)
+    # Demo agents with working tokens belong in the embedded database only, never in a
+    # shared one that DATABASE_URL happens to name.
+    embedded_database = not settings.database_url
+    demo_tokens = demo.seed(database_url, data_dir=settings.data_dir) if embedded_database \
+        else {}
+    return Access(admin_token=token, admin_from_environment=bool(settings.admin_token),
+                  demo_tokens=demo_tokens)
 
 
 def check_ports(settings: Settings) -> None:
@@ -138,7 +166,7 @@ def exit_reason(process: subprocess.Popen[bytes]) -> Callable[[], str | None]:
     return reason
 
 
-def supervise(watched: Watched, settings: Settings, stop: StopFlag) -> int:
+def supervise(watched: Watched, settings: Settings, stop: StopFlag, announcement: str) -> int:
     """Poll until a stop is requested (0) or something we started dies on its own (1)."""
     announced = False
     while not stop.requested:
@@ -148,21 +176,45 @@ def supervise(watched: Watched, settings: Settings, stop: StopFlag) -> int:
                 log.error("%s %s unexpectedly; stopping everything else", name, why)
                 return 1
         if not announced and embedded.port_answers(settings.host, settings.port):
-            print(banner(settings), flush=True)
+            print(announcement, flush=True)
             announced = True
         time.sleep(POLL_SECONDS)
     return 0
 
 
-def banner(settings: Settings) -> str:
+def banner(settings: Settings, access: Access) -> str:
     api = f"http://{settings.host}:{settings.port}"
+    return "\n".join(["", "Help desk is running:", *service_lines(settings, api),
+                      *token_lines(settings, access, api), "Press Ctrl-C to stop.", ""])
+
+
+def service_lines(settings: Settings, api: str) -> list[str]:
     temporal = (
         f"Temporal:    {settings.temporal_address} (TEMPORAL_ADDRESS)"
         if settings.temporal_address
         else f"Temporal UI: http://127.0.0.1:{settings.temporal_ui_port}"
     )
-    lines = ["", "Help desk is running:", f"  API:         {api}", f"  API docs:    {api}/docs",
-             f"  {temporal}"]
+    lines = [f"  API:         {api}", f"  API docs:    {api}/docs", f"  {temporal}"]
     if not (settings.database_url and settings.temporal_address):
         lines.append(f"  Data:        {settings.data_dir.resolve()}")
-    return "\n".join([*lines, "Press Ctrl-C to stop.", ""])
+    return lines
+
+
+def token_lines(settings: Settings, access: Access, api: str) -> list[str]:
+    # A secret the user chose is theirs already; echoing it would only leave it in scrollback.
+    if access.admin_from_environment:
+        admin, bearer = "(from HELPDESK_ADMIN_TOKEN)", "$HELPDESK_ADMIN_TOKEN"
+    else:
+        bearer = access.admin_token
+        admin = f"{bearer} (also in {(settings.data_dir / demo.ADMIN_TOKEN_FILE).resolve()})"
+    return ["", f"  Admin token: {admin}", *demo_token_lines(settings, access.demo_tokens),
+            "  Try it:", f'    curl -H "Authorization: Bearer {bearer}" {api}/api/v1/me', ""]
+
+
+def demo_token_lines(settings: Settings, demo_tokens: dict[str, str]) -> list[str]:
+    if not demo_tokens:
+        return []
+    where = (settings.data_dir / demo.DEMO_TOKENS_FILE).resolve()
+    width = max(map(len, demo_tokens))
+    return [f"  Demo tokens (also in {where}):",
+            *(f"    {label:<{width}}  {secret}" for label, secret in demo_tokens.items())]

@@ -1,12 +1,14 @@
 """`helpdesk dev` end to end: the real embedded PostgreSQL, Temporal dev server, worker and API.
 
-One test, because every start costs seconds: it starts, opens a ticket, stops with Ctrl-C
-(SIGINT), checks nothing it started is left, then starts again on the same data directory and
-finds the ticket, still driven by its workflow.
+One test, because every start costs seconds: it starts, opens a ticket in the demo team with
+the admin token the banner shows, stops with Ctrl-C (SIGINT), checks nothing it started is left,
+then starts again on the same data directory: the same admin token, the demo seeded once, and
+the ticket found, still driven by its workflow, answered with a demo agent's token.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -17,14 +19,20 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import psutil
 import pytest
 
+from tests.support import bearer
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 START_TIMEOUT_SECONDS = 90
 STOP_TIMEOUT_SECONDS = 30
+BANNER_TIMEOUT_SECONDS = 10
+SAM = "agent Sam Rivera (sam@helpdesk.example)"
+LEE = "lead Lee Chen (lee@helpdesk.example)"
 
 
 @dataclass
@@ -46,6 +54,22 @@ class DevRun:
     def log_tail(self) -> str:
         return "\n".join(self.log.read_text(errors="replace").splitlines()[-40:])
 
+    def banner(self) -> str:
+        """What the run printed from "Help desk is running" on, once it has printed it."""
+        deadline = time.monotonic() + BANNER_TIMEOUT_SECONDS
+        while time.monotonic() < deadline:
+            text = self.log.read_text(errors="replace")
+            if "Press Ctrl-C to stop." in text:
+                return text[text.index("Help desk is running"):]
+            time.sleep(0.2)
+        pytest.fail(f"no banner within {BANNER_TIMEOUT_SECONDS} s:\n{self.log_tail()}")
+
+    def admin_token(self) -> str:
+        return (self.data_dir / "admin-token").read_text().strip()
+
+    def demo_tokens(self) -> dict[str, str]:
+        return dict(json.loads((self.data_dir / "demo-tokens.json").read_text()))
+
 
 def free_port() -> int:
     with socket.socket() as probe:
@@ -64,7 +88,8 @@ def port_is_free(port: int) -> bool:
 
 
 def dev_environment(data_dir: Path, ports: Ports) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "TEMPORAL_ADDRESS")}
+    unset = ("DATABASE_URL", "TEMPORAL_ADDRESS", "HELPDESK_ADMIN_TOKEN")  # all embedded/generated
+    env = {k: v for k, v in os.environ.items() if k not in unset}
     env.update(
         HELPDESK_DATA_DIR=str(data_dir), HELPDESK_HOST="127.0.0.1",
         HELPDESK_PORT=str(ports.api), HELPDESK_TEMPORAL_PORT=str(ports.temporal),
@@ -134,14 +159,52 @@ def interrupt_and_check_cleanup(run: DevRun, ports: Ports) -> None:
     assert all(port_is_free(port) for port in ports.all())
 
 
-def open_ticket(api: str) -> dict[str, str]:
+def get(api: str, path: str, token: str, **params: Any) -> Any:
+    response = httpx.get(f"{api}{path}", headers=bearer(token), params=params, timeout=10)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def support_team_id(api: str, admin: str) -> str:
+    teams = get(api, "/api/v1/admin/teams", admin, limit=200)["items"]
+    return str(next(t["id"] for t in teams if t["name"] == "Support"))
+
+
+def open_ticket(api: str, admin: str) -> dict[str, str]:
     response = httpx.post(
-        f"{api}/api/v1/tickets", headers={"Idempotency-Key": str(uuid.uuid4())}, timeout=30,
+        f"{api}/api/v1/tickets", timeout=30,
+        headers={"Idempotency-Key": str(uuid.uuid4())} | bearer(admin),
         json={"subject": "Printer on fire", "body": "It is on fire.",
-              "customer_email": "ada@example.com"},
+              "customer_email": "ada@example.com", "team_id": support_team_id(api, admin)},
     )
     assert response.status_code == 201, response.text
     return response.json()
+
+
+def check_banner_shows_tokens(run: DevRun, api: str) -> str:
+    """The banner offers the admin token, each demo token and a line to paste; returns it."""
+    banner, admin = run.banner(), run.admin_token()
+    assert admin.startswith("hda_"), admin
+    assert f'curl -H "Authorization: Bearer {admin}" {api}/api/v1/me' in banner, banner
+    for label, secret in run.demo_tokens().items():
+        assert label in banner and secret in banner, banner
+    return admin
+
+
+def check_demo_seeded_once(api: str, admin: str) -> None:
+    teams = get(api, "/api/v1/admin/teams", admin, limit=200)["items"]
+    assert [t["name"] for t in teams].count("Support") == 1
+    emails = [a["email"] for a in get(api, "/api/v1/agents", admin)]
+    assert sorted(e for e in emails if e.endswith("@helpdesk.example")) == [
+        "lee@helpdesk.example", "sam@helpdesk.example"]
+    customers = get(api, "/api/v1/admin/customers", admin, email="pat@example.com")["items"]
+    assert [(c["name"], c["tier"]) for c in customers] == [("Pat Example", "standard")]
+
+
+def check_demo_agents_authenticate(api: str, demo_tokens: dict[str, str]) -> None:
+    for label, role in ((SAM, "agent"), (LEE, "lead")):
+        me = get(api, "/api/v1/me", demo_tokens[label])
+        assert (me["kind"], me["agent"]["role"]) == ("agent", role), me
 
 
 @pytest.fixture
@@ -168,16 +231,22 @@ def test_dev_starts_everything_stops_cleanly_and_keeps_tickets(
     runs.append(first := start_dev(data_dir, ports, tmp_path / "dev-1.log"))
     wait_until_healthy(first, ports)
     assert httpx.get(f"http://127.0.0.1:{ports.temporal_ui}/", timeout=10).status_code < 500
-    ticket = open_ticket(api)
+    assert httpx.get(f"{api}/api/v1/me", timeout=10).status_code == 401
+    admin = check_banner_shows_tokens(first, api)
+    ticket = open_ticket(api, admin)
     interrupt_and_check_cleanup(first, ports)
 
     runs.append(second := start_dev(data_dir, ports, tmp_path / "dev-2.log"))
     wait_until_healthy(second, ports)
-    found = httpx.get(f"{api}/api/v1/tickets/{ticket['ticket_id']}", timeout=10)
-    assert found.status_code == 200, found.text
-    assert found.json()["subject"] == "Printer on fire"
+    assert check_banner_shows_tokens(second, api) == admin  # kept, not generated anew
+    check_demo_seeded_once(api, admin)
+    demo_tokens = second.demo_tokens()
+    check_demo_agents_authenticate(api, demo_tokens)
+    found = get(api, f"/api/v1/tickets/{ticket['ticket_id']}", admin)
+    assert found["subject"] == "Printer on fire"
     # A reply goes through the ticket's workflow: it answers only if Temporal kept it too.
     reply = httpx.post(f"{api}/api/v1/tickets/{ticket['ticket_id']}/messages", timeout=30,
+                       headers=bearer(demo_tokens[SAM]),
                        json={"body": "Put it out, please.", "author_type": "agent"})
     assert reply.status_code == 201, reply.text
     interrupt_and_check_cleanup(second, ports)

@@ -1,0 +1,144 @@
+"""What `helpdesk dev` sets up so a new user can try everything at once.
+
+An admin token: HELPDESK_ADMIN_TOKEN when set, else one generated on the first run and kept in
+<data_dir>/admin-token, so it survives restarts. And, in an empty directory only, a demo: team
+Support, two agents in it, a customer, a token for each agent and one for a web form. The server
+never stores a token's secret, so the demo's go to <data_dir>/demo-tokens.json for every later
+banner to show again. Both files are readable by their owner only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import uuid
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import or_, select, text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from cli.embedded import DevError
+from db.engine import make_engine
+from db.models import AdminAudit, Agent, AgentTeam, Customer, Team
+from db.tokens import create_token, new_secret
+from domain.access import Role, TokenKind
+from domain.lifecycle import AuthorType
+from domain.sla import CustomerTier
+from settings import MIN_ADMIN_TOKEN, Settings
+
+log = logging.getLogger("helpdesk.dev")
+
+ADMIN_TOKEN_FILE = "admin-token"
+DEMO_TOKENS_FILE = "demo-tokens.json"
+SEEDED_BY = "helpdesk dev"
+TEAM = "Support"
+AGENTS = (("Sam Rivera", "sam@helpdesk.example", Role.AGENT),
+          ("Lee Chen", "lee@helpdesk.example", Role.LEAD))
+CUSTOMER = ("Pat Example", "pat@example.com", CustomerTier.STANDARD)
+FORM_TOKEN = "demo web form"
+SEED_LOCK = 0x68646465_6D6F  # "hddemo" in ASCII: names the advisory lock taken to seed
+
+
+def admin_token(settings: Settings) -> str:
+    if settings.admin_token:
+        return settings.admin_token
+    path = settings.data_dir / ADMIN_TOKEN_FILE
+    if path.exists():
+        return _read_admin_token(path)
+    token = new_secret(TokenKind.ADMIN)
+    write_private(path, token + "\n")
+    return token
+
+
+def _read_admin_token(path: Path) -> str:
+    token = path.read_text().strip()
+    if len(token) < MIN_ADMIN_TOKEN:
+        raise DevError(f"{path} holds no admin token (at least {MIN_ADMIN_TOKEN} characters); "
+                       "delete it to have a new one generated")
+    return token
+
+
+def seed(database_url: str, *, data_dir: Path) -> dict[str, str]:
+    """Seed an empty directory; the demo token secrets by label, this run's or an earlier one's."""
+    path = data_dir / DEMO_TOKENS_FILE
+    created = asyncio.run(_seed(database_url, path))
+    return created if created is not None else read_demo_tokens(path)
+
+
+def read_demo_tokens(path: Path) -> dict[str, str]:
+    try:
+        stored = json.loads(path.read_text())
+    except FileNotFoundError:
+        return {}
+    return {str(label): str(secret) for label, secret in stored.items()}
+
+
+async def _seed(database_url: str, path: Path) -> dict[str, str] | None:
+    engine = make_engine(database_url, pool_size=1)
+    try:
+        async with AsyncSession(engine) as session, session.begin():
+            # Two `helpdesk dev`s on one database must not both find it empty and both seed.
+            await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SEED_LOCK})
+            if await _directory_filled(session):
+                return None
+            secrets = await _create_demo(session)
+            # Written before the commit: a failed write rolls the seed back, so no token exists
+            # whose secret is lost. A failed commit leaves a stale file the next seed replaces.
+            write_private(path, json.dumps(secrets, indent=2) + "\n")
+        log.info("seeded the empty directory with a demo team, agents and customer")
+        return secrets
+    finally:
+        await engine.dispose()
+
+
+async def _directory_filled(session: AsyncSession) -> bool:
+    filled = select(or_(select(Team.id).exists(), select(Agent.id).exists()))
+    return bool(await session.scalar(filled))
+
+
+async def _create_demo(session: AsyncSession) -> dict[str, str]:
+    team = Team(id=uuid.uuid4(), name=TEAM)
+    name, email, tier = CUSTOMER
+    customer = Customer(id=uuid.uuid4(), name=name, email=email, tier=tier.value)
+    agents = [Agent(id=uuid.uuid4(), name=n, email=e, role=r.value) for n, e, r in AGENTS]
+    session.add_all([team, customer, *agents])
+    await session.flush()  # memberships and tokens point at these rows
+    session.add_all(AgentTeam(agent_id=agent.id, team_id=team.id) for agent in agents)
+    _audit(session, "created", "team", team.id, name=TEAM)
+    _audit(session, "created", "customer", customer.id, email=email, tier=tier.value)
+    secrets = {}
+    for agent in agents:
+        _audit(session, "created", "agent", agent.id, email=agent.email, role=agent.role)
+        label = f"{agent.role} {agent.name} ({agent.email})"
+        secrets[label] = await _issue(session, TokenKind.AGENT, "demo", agent_id=agent.id)
+    secrets[f"integration {FORM_TOKEN}"] = await _issue(session, TokenKind.INTEGRATION, FORM_TOKEN)
+    return secrets
+
+
+async def _issue(session: AsyncSession, kind: TokenKind, name: str,
+                 agent_id: uuid.UUID | None = None) -> str:
+    row, secret = await create_token(session=session, kind=kind, name=name, agent_id=agent_id,
+                                     created_by=SEEDED_BY)
+    _audit(session, "issued", "token", row.id, name=name, kind=kind.value,
+           **({"agent_id": str(agent_id)} if agent_id else {}))
+    return secret
+
+
+def _audit(session: AsyncSession, action: str, entity: str, entity_id: uuid.UUID,
+           **detail: Any) -> None:
+    # The same record the admin API leaves, so the directory's history starts with the seed.
+    session.add(AdminAudit(actor_type=AuthorType.SYSTEM.value, actor_id=SEEDED_BY, action=action,
+                           entity=entity, entity_id=str(entity_id), detail=detail))
+
+
+def write_private(path: Path, content: str) -> None:
+    """Write a file only its owner may read, whole or not at all."""
+    partial = path.with_name(f".{path.name}.partial")
+    partial.unlink(missing_ok=True)  # O_EXCL below: never reuse a file with wider permissions
+    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as out:
+        out.write(content)
+    os.replace(partial, path)
