@@ -20,6 +20,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -33,6 +34,8 @@ from db.migrate import upgrade
 from settings import Settings
 from worker import build_worker
 from workflows import search_attributes
+
+ADMIN_TOKEN = "hda_bench_" + uuid.uuid4().hex
 
 
 @asynccontextmanager
@@ -68,21 +71,47 @@ async def timed(samples: list[float], call: Callable[[], Awaitable[httpx.Respons
     return response
 
 
-async def one_ticket(http: httpx.AsyncClient, samples: dict[str, list[float]]) -> None:
+@dataclass(frozen=True)
+class Callers:
+    """The tokens a real deployment would use: an adapter's and an agent's."""
+
+    integration: dict[str, str]
+    agent: dict[str, str]
+    team_id: str
+
+
+async def make_callers(http: httpx.AsyncClient) -> Callers:
+    team = (await http.post("/api/v1/admin/teams", json={"name": "Bench"})).json()
+    agent = (await http.post("/api/v1/admin/agents", json={
+        "email": "bench@helpdesk.example", "name": "Bench", "team_ids": [team["id"]]})).json()
+
+    async def token(**body: str) -> dict[str, str]:
+        issued = await http.post("/api/v1/admin/tokens", json={"name": "bench"} | body)
+        return {"Authorization": f"Bearer {issued.json()['token']}"}
+
+    return Callers(integration=await token(kind="integration"),
+                   agent=await token(kind="agent", agent_id=agent["id"]), team_id=team["id"])
+
+
+async def one_ticket(http: httpx.AsyncClient, who: Callers,
+                     samples: dict[str, list[float]]) -> None:
+    customer = f"c-{uuid.uuid4().hex[:12]}@example.com"  # each its own sender, as in real mail
     created = await timed(samples["create"], lambda: http.post(
-        "/api/v1/tickets", headers={"Idempotency-Key": str(uuid.uuid4())},
-        json={"subject": "Wrong size", "body": "I got an L", "customer_email": "a@example.com"},
+        "/api/v1/tickets", headers={"Idempotency-Key": str(uuid.uuid4())} | who.integration,
+        json={"subject": "Wrong size", "body": "I got an L", "customer_email": customer,
+              "team_id": who.team_id},
     ), 201)
     ref = created.json()["public_ref"]
     await timed(samples["reply"], lambda: http.post(
-        f"/api/v1/tickets/{ref}/messages", json={"body": "On its way", "author_type": "agent"},
+        f"/api/v1/tickets/{ref}/messages", json={"body": "On its way"}, headers=who.agent,
     ), 201)
     await timed(samples["customer_reply"], lambda: http.post(
-        f"/api/v1/tickets/{ref}/messages", json={"body": "Thanks", "author_type": "customer"},
+        f"/api/v1/tickets/{ref}/messages", json={"body": "Thanks"}, headers=who.integration,
     ), 201)
     await timed(samples["spam_status"], lambda: http.post(
-        f"/api/v1/tickets/{ref}/status", json={"status": "spam"}), 200)
-    await timed(samples["read"], lambda: http.get(f"/api/v1/tickets/{ref}"), 200)
+        f"/api/v1/tickets/{ref}/status", json={"status": "spam"}, headers=who.agent), 200)
+    await timed(samples["read"], lambda: http.get(f"/api/v1/tickets/{ref}", headers=who.agent),
+                200)
 
 
 def summarize(values: list[float]) -> dict[str, float]:
@@ -103,16 +132,22 @@ async def run(tickets: int, concurrency: int) -> dict[str, object]:
     try:
         async with postgres_database() as url:
             engine = make_engine(url)
-            settings = Settings(DATABASE_URL=url, TEMPORAL_TASK_QUEUE=f"bench-{uuid.uuid4()}")
+            # Authentication and rate limiting stay on (their cost is part of every call); the
+            # per-token limit is raised because this one adapter token carries all the load.
+            settings = Settings(DATABASE_URL=url, TEMPORAL_TASK_QUEUE=f"bench-{uuid.uuid4()}",
+                                HELPDESK_ADMIN_TOKEN=ADMIN_TOKEN,
+                                HELPDESK_RATE_LIMIT_PER_TOKEN="1000000/minute")
             app = create_app(settings, engine=engine, temporal=env.client)
             async with build_worker(env.client, engine, settings.temporal_task_queue), \
                     app.router.lifespan_context(app), httpx.AsyncClient(
-                        transport=httpx.ASGITransport(app=app), base_url="http://bench") as http:
+                        transport=httpx.ASGITransport(app=app), base_url="http://bench",
+                        headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}) as http:
                 gate = asyncio.Semaphore(concurrency)
+                who = await make_callers(http)
 
                 async def bounded() -> None:
                     async with gate:
-                        await one_ticket(http, samples)
+                        await one_ticket(http, who, samples)
 
                 started = time.perf_counter()
                 await asyncio.gather(*(bounded() for _ in range(tickets)))
