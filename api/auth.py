@@ -36,9 +36,10 @@ async def authenticate(request: Request, session: SessionDep,
     found = await _lookup(request, session, credentials.credentials)
     now = datetime.now(UTC)
     principal = _principal(found, now)
-    await tokens.mark_used(session=session, token=found.token, now=now)  # type: ignore[union-attr]
-    # Ends the lookup's transaction so no route holds a pooled connection idle.
-    await session.commit()
+    if await tokens.mark_used(session=session, token=found.token, now=now):  # type: ignore[union-attr]
+        await session.commit()
+    # Otherwise the lookup's transaction stays open for the route's own reads (two round
+    # trips saved); routes that then wait on Temporal commit first, releasing the connection.
     await request.app.state.rate_limits.hit_token(principal.token_id)
     return principal
 

@@ -59,6 +59,7 @@ async def create_ticket(
     if not key or not key.strip():
         raise Problem(400, "missing-idempotency-key", "Idempotency-Key required",
                       "send an Idempotency-Key header; retries with the same key are safe")
+    await session.commit()  # no connection sits idle while the workflow starts
     body = _with_default_team(body, principal)
     require_open_ticket(principal, str(body.team_id) if body.team_id else None)
     # Keys are the caller's own: two adapters picking the same key never meet.

@@ -74,17 +74,22 @@ async def lookup(*, session: AsyncSession, secret: str) -> Lookup | None:
     return Lookup(token=token, agent_role=role, agent_active=active, team_ids=list(team_ids))
 
 
-async def mark_used(*, session: AsyncSession, token: ApiToken, now: datetime) -> None:
-    if token.last_used_at is None or now - token.last_used_at >= LAST_USED_RESOLUTION:
-        await session.execute(
-            update(ApiToken).where(ApiToken.id == token.id).values(last_used_at=now))
+async def mark_used(*, session: AsyncSession, token: ApiToken, now: datetime) -> bool:
+    """Record the use when the last one is older than the resolution; True if it wrote."""
+    if token.last_used_at is not None and now - token.last_used_at < LAST_USED_RESOLUTION:
+        return False
+    await session.execute(
+        update(ApiToken).where(ApiToken.id == token.id).values(last_used_at=now))
+    return True
 
 
 async def revoke(*, session: AsyncSession, token_id: uuid.UUID) -> ApiToken | None:
     stmt = (update(ApiToken).where(ApiToken.id == token_id)
             .values(revoked_at=func.coalesce(ApiToken.revoked_at, func.now()))
             .returning(ApiToken))
-    return (await session.execute(stmt)).scalar_one_or_none()
+    # populate_existing: the caller's own token may already sit in this session, unrevoked.
+    found = await session.execute(stmt, execution_options={"populate_existing": True})
+    return found.scalar_one_or_none()
 
 
 async def list_tokens(

@@ -21,8 +21,8 @@ from api.admin.common import (
     audit,
     commit_or_conflict,
     decode,
+    get_or_404,
     next_cursor,
-    not_found,
 )
 from api.admin.schemas import AgentCreate, AgentOut, AgentPage, AgentUpdate
 from api.deps import SessionDep
@@ -64,14 +64,14 @@ async def list_agents(
 
 @router.get("/{agent_id}", response_model=AgentOut)
 async def get_agent(agent_id: uuid.UUID, session: SessionDep, _: AdminDep) -> AgentOut:
-    return await _out(session, await _agent(session, agent_id))
+    return await _out(session, await get_or_404(session, Agent, agent_id, "agent"))
 
 
 @router.patch("/{agent_id}", response_model=AgentOut)
 async def update_agent(agent_id: uuid.UUID, body: AgentUpdate, session: SessionDep,
                        admin: AdminDep) -> AgentOut:
     """Only the fields sent change; `team_ids` replaces the memberships; active=true reactivates."""
-    agent = await _agent(session, agent_id)
+    agent = await get_or_404(session, Agent, agent_id, "agent")
     changes = body.model_dump(exclude_unset=True)
     if not changes:
         return await _out(session, agent)
@@ -91,7 +91,7 @@ async def update_agent(agent_id: uuid.UUID, body: AgentUpdate, session: SessionD
 async def deactivate_agent(agent_id: uuid.UUID, session: SessionDep,
                            admin: AdminDep) -> AgentOut:
     """Deactivates: the row, memberships and history stay; the agent's tokens answer 401."""
-    agent = await _agent(session, agent_id)
+    agent = await get_or_404(session, Agent, agent_id, "agent")
     if agent.active:  # deactivating twice changes nothing and records nothing
         agent.active = False
         agent.updated_at = func.now()  # type: ignore[assignment]
@@ -115,12 +115,6 @@ def _filtered(stmt: Select[tuple[Agent]], *, team_id: uuid.UUID | None, role: Ro
                           | Agent.email.icontains(q, autoescape=True))
     return stmt
 
-
-async def _agent(session: AsyncSession, agent_id: uuid.UUID) -> Agent:
-    agent = await queries.get_agent(session=session, agent_id=agent_id)
-    if agent is None:
-        raise not_found("agent", agent_id)
-    return agent
 
 
 async def _check_teams(session: AsyncSession, team_ids: Sequence[uuid.UUID]) -> None:

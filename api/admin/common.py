@@ -48,6 +48,14 @@ def not_found(entity: str, entity_id: object) -> Problem:
     return Problem(404, "not-found", f"{entity.capitalize()} not found", f"no {entity} {entity_id}")
 
 
+async def get_or_404(session: AsyncSession, model: type[RowT], row_id: uuid.UUID,
+                     entity: str) -> RowT:
+    row = await session.get(model, row_id)
+    if row is None:
+        raise not_found(entity, row_id)
+    return row
+
+
 def decode(cursor: str | None, *types: Callable[[str], Any]) -> list[Any] | None:
     """The values of a cursor this API issued, each converted by its type; else 400."""
     if cursor is None:

@@ -18,8 +18,8 @@ from api.admin.common import (
     audit,
     commit_or_conflict,
     decode,
+    get_or_404,
     next_cursor,
-    not_found,
 )
 from api.admin.schemas import CustomerCreate, CustomerOut, CustomerPage, CustomerUpdate
 from api.deps import SessionDep
@@ -59,14 +59,14 @@ async def list_customers(
 
 @router.get("/{customer_id}", response_model=CustomerOut)
 async def get_customer(customer_id: uuid.UUID, session: SessionDep, _: AdminDep) -> Customer:
-    return await _customer(session, customer_id)
+    return await get_or_404(session, Customer, customer_id, "customer")
 
 
 @router.patch("/{customer_id}", response_model=CustomerOut)
 async def update_customer(customer_id: uuid.UUID, body: CustomerUpdate, session: SessionDep,
                           admin: AdminDep) -> Customer:
     """Only the fields sent change; null clears name, organization or the SLA override."""
-    customer = await _customer(session, customer_id)
+    customer = await get_or_404(session, Customer, customer_id, "customer")
     changes = body.model_dump(exclude_unset=True)
     if not changes:
         return customer
@@ -85,7 +85,7 @@ async def update_customer(customer_id: uuid.UUID, body: CustomerUpdate, session:
 async def delete_customer(customer_id: uuid.UUID, session: SessionDep,
                           admin: AdminDep) -> None:
     """Only a customer no ticket names goes; ticket history keeps its customers."""
-    customer = await _customer(session, customer_id)
+    customer = await get_or_404(session, Customer, customer_id, "customer")
     if await _has_tickets(session, customer):
         raise Problem(409, "customer-has-tickets", "Customer has tickets",
                       f"customer {customer.email!r} has tickets; their history keeps them")
@@ -107,12 +107,6 @@ def _filtered(stmt: Select[tuple[Customer]], *, email: str | None, organization:
                                 (Customer.email, Customer.name, Customer.organization))))
     return stmt
 
-
-async def _customer(session: AsyncSession, customer_id: uuid.UUID) -> Customer:
-    customer = await session.get(Customer, customer_id)
-    if customer is None:
-        raise not_found("customer", customer_id)
-    return customer
 
 
 async def _has_tickets(session: AsyncSession, customer: Customer) -> bool:

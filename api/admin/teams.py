@@ -15,8 +15,8 @@ from api.admin.common import (
     audit,
     commit_or_conflict,
     decode,
+    get_or_404,
     next_cursor,
-    not_found,
 )
 from api.admin.schemas import TeamCreate, TeamOut, TeamPage, TeamUpdate
 from api.deps import SessionDep
@@ -48,13 +48,13 @@ async def list_teams(session: SessionDep, _: AdminDep, limit: Limit = 50,
 
 @router.get("/{team_id}", response_model=TeamOut)
 async def get_team(team_id: uuid.UUID, session: SessionDep, _: AdminDep) -> Team:
-    return await _team(session, team_id)
+    return await get_or_404(session, Team, team_id, "team")
 
 
 @router.patch("/{team_id}", response_model=TeamOut)
 async def update_team(team_id: uuid.UUID, body: TeamUpdate, session: SessionDep,
                       admin: AdminDep) -> Team:
-    team = await _team(session, team_id)
+    team = await get_or_404(session, Team, team_id, "team")
     changes = body.model_dump(exclude_unset=True)
     if changes.get("name", "") is None:
         raise Problem(422, "invalid-body", "Invalid request", "name: a team keeps a name")
@@ -73,7 +73,7 @@ async def update_team(team_id: uuid.UUID, body: TeamUpdate, session: SessionDep,
 @router.delete("/{team_id}", status_code=status.HTTP_204_NO_CONTENT)
 async def delete_team(team_id: uuid.UUID, session: SessionDep, admin: AdminDep) -> None:
     """Only an unused team goes: tickets, members and escalations keep theirs."""
-    team = await _team(session, team_id)
+    team = await get_or_404(session, Team, team_id, "team")
     for what, used in (("tickets", Ticket.team_id), ("members", AgentTeam.team_id),
                        ("teams escalating to it", Team.senior_pool_team_id)):
         if await session.scalar(select(exists().where(used == team_id))):
@@ -83,12 +83,6 @@ async def delete_team(team_id: uuid.UUID, session: SessionDep, admin: AdminDep) 
     audit(session, admin, "deleted", "team", team_id, name=team.name)
     await session.commit()
 
-
-async def _team(session: AsyncSession, team_id: uuid.UUID) -> Team:
-    team = await session.get(Team, team_id)
-    if team is None:
-        raise not_found("team", team_id)
-    return team
 
 
 async def _check_senior_pool(session: AsyncSession, pool_id: uuid.UUID | None,

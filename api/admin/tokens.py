@@ -9,7 +9,15 @@ from typing import Any
 from fastapi import APIRouter, status
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.admin.common import AdminDep, Limit, audit, decode, next_cursor, not_found
+from api.admin.common import (
+    AdminDep,
+    Limit,
+    audit,
+    decode,
+    get_or_404,
+    next_cursor,
+    not_found,
+)
 from api.admin.schemas import TokenCreate, TokenIssued, TokenOut, TokenPage
 from api.deps import SessionDep
 from api.problems import Problem
@@ -44,10 +52,7 @@ async def list_tokens(
 
 @router.get("/{token_id}", response_model=TokenOut)
 async def get_token(token_id: uuid.UUID, session: SessionDep) -> ApiToken:
-    row = await session.get(ApiToken, token_id)
-    if row is None:
-        raise not_found("token", token_id)
-    return row
+    return await get_or_404(session, ApiToken, token_id, "token")
 
 
 @router.delete("/{token_id}", response_model=TokenOut)
