@@ -40,6 +40,7 @@ from domain.access import (
 )
 from domain.errors import ReopenWindowExpired, TicketError
 from domain.lifecycle import AuthorType, Status, Visibility
+from domain.records import MessageRecord
 from workflows.ticket import TicketWorkflow
 from workflows.ticket_types import AssignIn, MessageIn, StatusChangeIn
 
@@ -148,6 +149,7 @@ async def add_message(
     except TicketError as err:
         raise problem_for(err) from err
     message = result.message or await _stored_message(session, command)
+    _require_own_message(message, command)
     return MessageCreated(**message_out(message).model_dump(),
                           ticket=ticket_out(result.ticket, internal=internal))
 
@@ -252,6 +254,17 @@ async def _stored_message(session: AsyncSession, command: MessageIn) -> TicketMe
     if stored is None:
         raise RuntimeError(f"duplicate message {message_id} is not projected")
     return stored
+
+
+def _require_own_message(message: MessageRecord | TicketMessage, command: MessageIn) -> None:
+    """A retry gets its own message back; a reused Message-ID never hands over another's.
+
+    Both the workflow's duplicate check and Temporal's update-id dedupe answer with the
+    message first stored under that id, which may be someone else's (an internal note).
+    """
+    if (message.author_type, message.author_id) != (command.author_type, command.author_id):
+        raise Problem(409, "message-id-taken", "Message-ID already used",
+                      f"{command.message_id} names another author's message on this ticket")
 
 
 async def _merge_target(session: AsyncSession, row: Ticket, key: str,

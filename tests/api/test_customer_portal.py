@@ -119,3 +119,19 @@ async def test_a_reopened_ticket_still_hides_internal_notes_from_the_customer(ht
     bodies, shown = await what_customer_sees(http, ticket, token)
     assert bodies == ["Broken", "Broken again"]
     assert (shown["counts"]["internal"], shown["reopen_count"]) == (0, 1)
+
+
+async def test_a_customer_reusing_a_notes_message_id_gets_409_not_the_note(http):
+    agent = await make_agent(http)
+    ticket = (await create_ticket(http, team_id=agent["team_id"]))["public_ref"]
+    secret_id = "<note-1@helpdesk.example>"
+    assert (await post_message(http, ticket, body="INTERNAL: refund approved", author_type=None,
+                               visibility="internal", message_id=secret_id,
+                               token=agent["token"])).status_code == 201
+    token = await portal_token(http, ticket, agent)
+
+    response = await post_message(http, ticket, body="hi", author_type=None,
+                                  message_id=secret_id, token=token)
+
+    problem = assert_problem(response, 409, "message-id-taken")
+    assert "refund" not in response.text and secret_id in problem["detail"]

@@ -16,8 +16,10 @@ from temporalio.testing import WorkflowEnvironment
 
 from tests.api.helpers import (
     TICKETS,
+    as_,
     assign,
     create_ticket,
+    issue_token,
     make_agent,
     post_message,
     scalar,
@@ -100,3 +102,21 @@ async def test_reply_within_the_reopen_window_reopens_the_same_ticket(
     assert [(a["from_status"], a["to_status"]) for a in audit[-2:]] == [
         ("closed", "reopened"), ("reopened", "in_progress")]
     assert await scalar(engine, "SELECT count(*) FROM tickets") == 1
+
+
+async def test_a_customer_token_follows_its_ticket_into_the_follow_up(
+        skipping_http, time_skipping_env):
+    http = skipping_http
+    old = await closed_ticket(http)
+    token = await issue_token(http, "customer", ticket=old["public_ref"])
+    await time_skipping_env.sleep(timedelta(days=7, minutes=1))
+
+    response = await post_message(http, old["public_ref"], body="It broke again",
+                                  author_type=None, token=token)
+
+    assert response.status_code == 201, response.text
+    follow_up = response.json()["ticket"]
+    assert follow_up["parent_ticket_id"] == old["ticket_id"]
+    shown = await http.get(f"{TICKETS}/{follow_up['public_ref']}", headers=as_(token))
+    assert shown.status_code == 200, shown.text
+    assert shown.json()["counts"]["internal"] == 0
