@@ -60,9 +60,11 @@ async def create_ticket(
     if not key or not key.strip():
         raise Problem(400, "missing-idempotency-key", "Idempotency-Key required",
                       "send an Idempotency-Key header; retries with the same key are safe")
-    await session.commit()  # no connection sits idle while the workflow starts
     body = _with_default_team(body, principal)
     require_open_ticket(principal, str(body.team_id) if body.team_id else None)
+    if body.team_id and await queries.get_team(session=session, team_id=body.team_id) is None:
+        raise Problem(422, "unknown-team", "Unknown team", f"no team {body.team_id}")
+    await session.commit()  # no connection sits idle while the workflow starts
     # Keys are the caller's own: two adapters picking the same key never meet.
     key = owned_key(principal, key)
     if not principal.is_staff and await intake.stored_response(engine=engine, key=key) is None:

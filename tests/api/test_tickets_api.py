@@ -410,3 +410,13 @@ async def test_openapi_lists_the_contract_paths(http: httpx.AsyncClient):
     }.items() <= {path: set(ops) for path, ops in paths.items()}.items()
     create = paths["/api/v1/tickets"]["post"]
     assert any(p["name"] == "Idempotency-Key" for p in create["parameters"])
+
+
+async def test_create_in_a_team_that_does_not_exist_is_422_and_creates_nothing(http, engine):
+    unknown = str(uuid.uuid4())
+    response = await http.post(TICKETS, json=ticket_request(team_id=unknown),
+                               headers={"Idempotency-Key": str(uuid.uuid4())})
+
+    problem = assert_problem(response, 422, "unknown-team")
+    assert unknown in problem["detail"]
+    assert await scalar(engine, "SELECT count(*) FROM intake_keys") == 0
