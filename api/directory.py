@@ -10,10 +10,10 @@ from collections.abc import Sequence
 from fastapi import APIRouter
 from sqlalchemy import select
 
+from api.admin.agents import agent_bodies
 from api.auth import CurrentPrincipal
 from api.deps import SessionDep
 from api.schemas import AgentOut, TeamOut
-from db import queries
 from db.models import Agent, Team
 from domain.access import require_staff
 
@@ -33,8 +33,4 @@ async def list_agents(session: SessionDep, principal: CurrentPrincipal,
     stmt = select(Agent).order_by(Agent.name)
     if not include_inactive:
         stmt = stmt.where(Agent.active)
-    agents = (await session.scalars(stmt)).all()
-    teams = await queries.team_ids_by_agent(session=session, agent_ids=[a.id for a in agents])
-    return [AgentOut(id=a.id, email=a.email, name=a.name, role=a.role, active=a.active,
-                     senior=a.senior, skills=list(a.skills), team_ids=teams.get(a.id, []))
-            for a in agents]
+    return await agent_bodies(session, (await session.scalars(stmt)).all(), AgentOut)

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 from fastapi import APIRouter, Query, status
+from pydantic import BaseModel
 from sqlalchemy import Select, delete, func, select, tuple_
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -32,6 +33,7 @@ from db.models import Agent, AgentTeam, Team
 from domain.access import Role
 
 router = APIRouter(prefix="/agents", tags=["admin"])
+BodyT = TypeVar("BodyT", bound=BaseModel)
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=AgentOut)
@@ -145,15 +147,17 @@ def _email_taken(email: str | None) -> str:
 
 
 async def _out(session: AsyncSession, agent: Agent) -> AgentOut:
-    team_ids = await queries.agent_team_ids(session=session, agent_id=agent.id)
-    return _as_out(agent, team_ids)
+    return (await _outs(session, [agent]))[0]
 
 
 async def _outs(session: AsyncSession, agents: Sequence[Agent]) -> list[AgentOut]:
+    return await agent_bodies(session, agents, AgentOut)
+
+
+async def agent_bodies(session: AsyncSession, agents: Sequence[Agent],
+                       model: type[BodyT]) -> list[BodyT]:
+    """Agents as `model` bodies with their team ids, loaded for all of them in one query."""
     teams = await queries.team_ids_by_agent(session=session, agent_ids=[a.id for a in agents])
-    return [_as_out(a, teams.get(a.id, [])) for a in agents]
-
-
-def _as_out(agent: Agent, team_ids: list[uuid.UUID]) -> AgentOut:
-    fields = AgentOut.model_fields.keys() - {"team_ids"}
-    return AgentOut(team_ids=team_ids, **{f: getattr(agent, f) for f in fields})
+    fields = model.model_fields.keys() - {"team_ids"}
+    return [model(team_ids=teams.get(a.id, []), **{f: getattr(a, f) for f in fields})
+            for a in agents]
