@@ -11,6 +11,8 @@ from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.worker import Worker
 
+from activities.escalation import EscalationActivities
+from activities.notifications import NotificationActivities
 from activities.projection import ProjectionActivities
 from db.engine import make_engine
 from settings import Settings
@@ -44,11 +46,14 @@ async def ensure_search_attributes(client: Client, namespace: str) -> None:
 
 def build_worker(client: Client, engine: AsyncEngine, task_queue: str) -> Worker:
     projection = ProjectionActivities(engine)
+    notifications = NotificationActivities(engine)
+    escalation = EscalationActivities(engine)
     return Worker(
         client,
         task_queue=task_queue,
         workflows=[TicketWorkflow],
-        activities=[projection.project_ticket],
+        activities=[projection.project_ticket, notifications.send_notification,
+                    escalation.find_escalation_target],
     )
 
 

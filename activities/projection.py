@@ -16,10 +16,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from temporalio import activity
 
 from db.models import Assignment, Customer, SlaTarget, Ticket, TicketAudit, TicketMessage
-from domain.lifecycle import Status
 from domain.records import ProjectionBatch, TicketSnapshot
 
 TICKET_COLUMNS = {c.name for c in Ticket.__table__.columns} - {"id", "customer_id"}
+SLA_COLUMNS = {c.name for c in SlaTarget.__table__.columns}
 
 
 class ProjectionActivities:
@@ -60,20 +60,29 @@ async def _upsert_ticket(conn: AsyncConnection, ticket: TicketSnapshot) -> bool:
 
 
 async def _upsert_sla_targets(conn: AsyncConnection, ticket: TicketSnapshot) -> None:
-    paused = ticket.status == Status.WAITING_ON_CUSTOMER.value
-    rows = [
-        {"ticket_id": ticket.ticket_id, "kind": "first_response", "policy": ticket.sla_policy,
-         "due_at": ticket.first_response_due, "met_at": ticket.first_response_at,
-         "paused": paused},
-        {"ticket_id": ticket.ticket_id, "kind": "resolution", "policy": ticket.sla_policy,
-         "due_at": ticket.resolution_due, "met_at": ticket.resolved_at, "paused": paused},
-    ]
-    stmt = insert(SlaTarget).values(rows)
+    """The ticket's clocks exactly as its workflow computed them (none for old tickets)."""
+    if ticket.sla is None:
+        return
+    values = sla_row(ticket)
+    stmt = insert(SlaTarget).values(values)
     stmt = stmt.on_conflict_do_update(
-        index_elements=[SlaTarget.ticket_id, SlaTarget.kind],
-        set_={k: stmt.excluded[k] for k in ("policy", "due_at", "met_at", "paused")},
+        index_elements=[SlaTarget.ticket_id],
+        set_={k: stmt.excluded[k] for k in values if k != "ticket_id"},
     )
     await conn.execute(stmt)
+
+
+def sla_row(ticket: TicketSnapshot) -> dict[str, Any]:
+    assert ticket.sla is not None
+    view = asdict(ticket.sla)
+    targets = {t.pop("kind"): t for t in view.pop("targets")}
+    for target in targets.values():
+        for key in ("due_at", "met_at"):
+            target[key] = target[key].isoformat() if target[key] else None
+    return {k: v for k, v in view.items() if k in SLA_COLUMNS} | {
+        "ticket_id": ticket.ticket_id, "targets": targets,
+        "first_response_at": ticket.first_response_at, "resolved_at": ticket.resolved_at,
+    }
 
 
 async def _insert_ignoring_duplicates(conn: AsyncConnection, model: type, records: list) -> None:

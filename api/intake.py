@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
@@ -15,7 +16,9 @@ from api.problems import Problem
 from api.schemas import TicketCreate
 from api.views import ticket_json
 from db import intake, queries
+from db.sla_config import resolve_plan
 from domain.access import Principal
+from domain.sla import SlaPlan
 from workflows.ticket_types import NewTicket
 
 
@@ -46,7 +49,12 @@ async def open_ticket(
         )
     if claim.response is not None:
         return claim.response
-    new = _new_ticket(claim.ticket_id, claim.public_ref, body, parent_ticket_id)
+    plan = await resolve_plan(session=session, team_id=body.team_id,
+                              customer_email=str(body.customer_email), at=datetime.now(UTC))
+    # Give the connection back before waiting on Temporal: the ticket's own projection needs
+    # one from the same pool, and a burst of creates must not hold them all meanwhile.
+    await session.commit()
+    new = _new_ticket(claim.ticket_id, claim.public_ref, body, parent_ticket_id, plan)
     ticket = await start_ticket(client, task_queue=task_queue, new=new)
     if ticket is not None and ticket.ticket_id != str(claim.ticket_id):
         raise _ref_taken(claim)
@@ -55,7 +63,7 @@ async def open_ticket(
 
 
 def _new_ticket(ticket_id: uuid.UUID, ref: str, body: TicketCreate,
-                parent_ticket_id: str | None) -> NewTicket:
+                parent_ticket_id: str | None, plan: SlaPlan) -> NewTicket:
     return NewTicket(
         ticket_id=str(ticket_id), public_ref=ref, subject=body.subject, body=body.body,
         customer_email=str(body.customer_email), customer_name=body.customer_name,
@@ -63,7 +71,7 @@ def _new_ticket(ticket_id: uuid.UUID, ref: str, body: TicketCreate,
         team_id=str(body.team_id) if body.team_id else None, parent_ticket_id=parent_ticket_id,
         # Derived, not random: a retried create after a crash starts the identical workflow.
         first_message_id=str(uuid.uuid5(ticket_id, "first-message")),
-        message_id=body.message_id,
+        message_id=body.message_id, sla_plan=plan,
     )
 
 

@@ -45,7 +45,7 @@ class TicketCreate(_In):
     body: Body
     customer_email: Email
     customer_name: Annotated[str, StringConstraints(max_length=200)] | None = None
-    priority: Priority = Priority.NORMAL
+    priority: Priority = Priority.MEDIUM
     channel: Channel = Channel.API
     tags: list[Tag] = Field(default_factory=list, max_length=20)
     team_id: UUID | None = None
@@ -80,12 +80,44 @@ class AssignRequest(_In):
     reason: Reason | None = None
 
 
+class PriorityChange(_In):
+    priority: Priority
+    reason: Reason | None = None
+
+
+class SlaPauseRequest(_In):
+    reason: Annotated[str, StringConstraints(max_length=32)] = Field(
+        default="incident", description="why the clocks stop: incident"
+    )
+    note: Reason | None = None
+
+
+class SlaTargetOut(BaseModel):
+    budget_minutes: int
+    due_at: datetime | None
+    met_at: datetime | None
+    state: str
+    remaining_business_seconds: float | None = Field(
+        default=None, description="business time left, while the clock is paused"
+    )
+
+
 class SlaOut(BaseModel):
     policy: str | None
+    calendar: str | None = None
+    priority: Priority | None = Field(
+        default=None, description="the priority the targets are measured against"
+    )
     first_response_due: datetime | None
+    next_reply_due: datetime | None = None
     resolution_due: datetime | None
     paused: bool
+    paused_at: datetime | None = None
+    pause_reason: str | None = None
     breach_state: str
+    at_risk_at: datetime | None = None
+    breached_at: datetime | None = None
+    targets: dict[str, SlaTargetOut] = Field(default_factory=dict)
 
 
 class CountsOut(BaseModel):

@@ -169,7 +169,7 @@ async def change_status(
     if body.status is Status.DUPLICATE and body.merge_into:
         target = await _merge_target(session, row, body.merge_into, principal)
         command.merge_into, command.merge_into_ref = str(target.id), target.public_ref
-    return await _command(session, client, row, TicketWorkflow.change_status, command)
+    return await run_command(session, client, row, TicketWorkflow.change_status, command)
 
 
 @router.post("/{ticket}/assign", response_model=TicketOut)
@@ -187,7 +187,7 @@ async def assign(
         team_id=str(team_id) if team_id else None, reason=body.reason,
         actor_type=actor_type.value, actor_id=actor_id,
     )
-    return await _command(session, client, row, TicketWorkflow.assign, command)
+    return await run_command(session, client, row, TicketWorkflow.assign, command)
 
 
 # ---- helpers ------------------------------------------------------------------------------
@@ -201,8 +201,9 @@ async def _paged(query: Any) -> Any:
             from err
 
 
-async def _command(session: AsyncSession, client: Any, row: Ticket, update: Any,
-                   command: Any) -> TicketOut:
+async def run_command(session: AsyncSession, client: Any, row: Ticket, update: Any,
+                      command: Any) -> TicketOut:
+    """Send one update to the ticket; its answer, or the problem its refusal maps to."""
     try:
         return ticket_out(await send_update(client, row.public_ref, update, command))
     except WorkflowGone as err:

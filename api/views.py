@@ -3,36 +3,32 @@
 from __future__ import annotations
 
 from dataclasses import asdict
-from datetime import UTC, datetime
 from typing import Any
 
-from api.schemas import MessageOut, TicketOut
+from api.schemas import MessageOut, SlaOut, TicketOut
 from db.models import TicketMessage
-from domain.lifecycle import Status
-from domain.records import MessageRecord, TicketSnapshot
-from domain.sla import breach_state
+from domain.records import MessageRecord, SlaView, TicketSnapshot
 
 
-def ticket_out(t: TicketSnapshot, now: datetime | None = None, *,
-               internal: bool = True) -> TicketOut:
+def ticket_out(t: TicketSnapshot, *, internal: bool = True) -> TicketOut:
     """`internal=False` for callers who never see internal notes: counts leave them out."""
-    now = now or datetime.now(UTC)
     out = TicketOut(
-        **{k: v for k, v in asdict(t).items() if k in TicketOut.model_fields},
+        **{k: v for k, v in asdict(t).items() if k in TicketOut.model_fields and k != "sla"},
         counts={"messages": t.message_count, "public": t.public_message_count,
                 "internal": t.internal_note_count},
-        sla={
-            "policy": t.sla_policy, "first_response_due": t.first_response_due,
-            "resolution_due": t.resolution_due,
-            "paused": t.status == Status.WAITING_ON_CUSTOMER.value,
-            "breach_state": breach_state(
-                now=now, first_response_due=t.first_response_due,
-                first_response_at=t.first_response_at, resolution_due=t.resolution_due,
-                resolved_at=t.resolved_at,
-            ),
-        },
+        sla=sla_out(t.sla),
     )
     return out if internal else without_internal(out)
+
+
+def sla_out(sla: SlaView | None) -> SlaOut:
+    """The clocks as the workflow computed them; an empty block for tickets older than them."""
+    if sla is None:
+        return SlaOut(policy=None, first_response_due=None, resolution_due=None, paused=False,
+                      breach_state="ok")
+    body = asdict(sla)
+    targets = {t.pop("kind"): t for t in body.pop("targets")}
+    return SlaOut.model_validate(body | {"targets": targets})
 
 
 def without_internal(ticket: TicketOut) -> TicketOut:

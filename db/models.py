@@ -26,7 +26,7 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB, UUID
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 OPEN_STATUSES_SQL = "status IN ('new','assigned','in_progress','waiting_on_customer','reopened')"
 
@@ -122,10 +122,8 @@ class Ticket(Base):
     message_count: Mapped[int] = mapped_column(Integer, server_default="0")
     public_message_count: Mapped[int] = mapped_column(Integer, server_default="0")
     internal_note_count: Mapped[int] = mapped_column(Integer, server_default="0")
-    sla_policy: Mapped[str | None] = mapped_column(String(64))
-    first_response_due: Mapped[datetime | None]
-    resolution_due: Mapped[datetime | None]
     version: Mapped[int] = mapped_column(Integer)
+    sla: Mapped[SlaTarget | None] = relationship(lazy="joined", uselist=False)
 
     __table_args__ = (
         # "My open tickets": an agent's open work, newest activity first.
@@ -138,6 +136,8 @@ class Ticket(Base):
         Index("ix_tickets_merged_into", "merged_into",
               postgresql_where=text("merged_into IS NOT NULL")),
         Index("ix_tickets_status_updated", "status", "updated_at"),
+        # Reports over a date range of opened tickets.
+        Index("ix_tickets_created_at", "created_at"),
     )
 
 
@@ -178,16 +178,39 @@ class Assignment(Base):
 
 
 class SlaTarget(Base):
+    """A ticket's SLA clocks as the workflow last computed them: one narrow row per ticket."""
+
     __tablename__ = "sla_targets"
     ticket_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tickets.id"), primary_key=True)
-    kind: Mapped[str] = mapped_column(String(32), primary_key=True)
-    policy: Mapped[str | None] = mapped_column(String(64))
-    due_at: Mapped[datetime | None]
-    met_at: Mapped[datetime | None]
-    paused: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+    policy: Mapped[str] = mapped_column(String(64))
+    calendar: Mapped[str] = mapped_column(String(64))
+    # The priority the targets are measured against (an escalation raises the ticket's
+    # priority to urgent without moving its deadlines).
+    priority: Mapped[str] = mapped_column(String(16))
+    first_response_due: Mapped[datetime | None]
+    next_reply_due: Mapped[datetime | None]
+    resolution_due: Mapped[datetime | None]
+    paused_at: Mapped[datetime | None]
+    pause_reason: Mapped[str | None] = mapped_column(String(32))
+    breach_state: Mapped[str] = mapped_column(String(16), server_default="ok")
+    at_risk_at: Mapped[datetime | None]
+    breached_at: Mapped[datetime | None]
+    first_response_at: Mapped[datetime | None]
+    resolved_at: Mapped[datetime | None]
+    # Per target: budget, business time used, remaining while paused, state.
+    targets: Mapped[dict[str, Any]] = mapped_column(server_default=text("'{}'::jsonb"))
+    # What reports measure, computed by the workflow with the ticket's own calendar and
+    # without the time spent waiting on the customer.
+    first_response_business_seconds: Mapped[float | None]
+    first_response_wall_seconds: Mapped[float | None]
+    resolution_business_seconds: Mapped[float | None]
+    resolution_wall_seconds: Mapped[float | None]
 
     __table_args__ = (
-        Index("ix_sla_targets_due_unmet", "due_at", postgresql_where=text("met_at IS NULL")),
+        CheckConstraint("breach_state IN ('ok','at_risk','breached')",
+                        name="ck_sla_targets_breach_state"),
+        Index("ix_sla_targets_breach_state", "breach_state",
+              postgresql_where=text("breach_state <> 'ok'")),
     )
 
 
@@ -262,3 +285,62 @@ class AdminAudit(Base):
     created_at: Mapped[datetime] = _created()
 
     __table_args__ = (Index("ix_admin_audit_entity", "entity", "entity_id", "id"),)
+
+
+class Calendar(Base):
+    """A business-hours calendar: weekly windows in a time zone, holidays, exceptions."""
+
+    __tablename__ = "calendars"
+    id: Mapped[uuid.UUID] = _uuid_pk()
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    timezone: Mapped[str] = mapped_column(String(64))
+    weekly: Mapped[list[list[str]]] = mapped_column(JSONB)  # Monday first: ["09:00-17:00"]
+    holiday_country: Mapped[str | None] = mapped_column(String(8))
+    holiday_subdivision: Mapped[str | None] = mapped_column(String(16))
+    closed_dates: Mapped[list[dict[str, Any]]] = mapped_column(
+        JSONB, server_default=text("'[]'::jsonb"))  # [{"date", "name"}]
+    open_dates: Mapped[list[dict[str, Any]]] = mapped_column(
+        JSONB, server_default=text("'[]'::jsonb"))  # [{"date", "windows"}]
+    created_at: Mapped[datetime] = _created()
+    updated_at: Mapped[datetime] = _created()
+
+
+class SlaPolicy(Base):
+    """Business minutes per target and priority, on a calendar (or the team's)."""
+
+    __tablename__ = "sla_policies"
+    id: Mapped[uuid.UUID] = _uuid_pk()
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    calendar: Mapped[str | None] = mapped_column(String(64))
+    warning_lead_minutes: Mapped[int] = mapped_column(Integer, server_default="30")
+    reopen_policy: Mapped[str | None] = mapped_column(String(64))
+    # {"urgent": {"first_response_minutes", "next_reply_minutes", "resolution_minutes"}, ...}
+    targets: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime] = _created()
+    updated_at: Mapped[datetime] = _created()
+
+    __table_args__ = (
+        CheckConstraint("warning_lead_minutes >= 0", name="ck_sla_policies_warning_lead"),
+    )
+
+
+class Notification(Base):
+    """One message to one recipient (an agent, or a team when it has no lead): the in-app
+    inbox, and the record later channels (Slack, email) deliver from."""
+
+    __tablename__ = "notifications"
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    ticket_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tickets.id"))
+    agent_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("agents.id"))
+    team_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("teams.id"))
+    detail: Mapped[dict[str, Any]] = mapped_column(server_default=text("'{}'::jsonb"))
+    # When the event happened in the ticket, and when the notification was written.
+    event_at: Mapped[datetime]
+    created_at: Mapped[datetime] = mapped_column(server_default=func.clock_timestamp())
+    read_at: Mapped[datetime | None]
+
+    __table_args__ = (
+        Index("ix_notifications_agent", "agent_id", "created_at"),
+        Index("ix_notifications_ticket", "ticket_id", "created_at"),
+    )

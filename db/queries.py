@@ -11,8 +11,9 @@ from datetime import datetime
 from sqlalchemy import select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import Agent, AgentTeam, Team, Ticket, TicketAudit, TicketMessage
-from domain.records import TicketSnapshot
+from db.models import Agent, AgentTeam, SlaTarget, Team, Ticket, TicketAudit, TicketMessage
+from domain.records import SlaTargetView, SlaView, TicketSnapshot
+from domain.sla import TargetKind
 
 REF_PREFIX = "TKT-"
 
@@ -51,10 +52,40 @@ def to_snapshot(row: Ticket) -> TicketSnapshot:
         closed_at=row.closed_at, reopen_count=row.reopen_count,
         parent_ticket_id=text(row.parent_ticket_id), merged_into=text(row.merged_into),
         message_count=row.message_count, public_message_count=row.public_message_count,
-        internal_note_count=row.internal_note_count, sla_policy=row.sla_policy,
-        first_response_due=row.first_response_due, resolution_due=row.resolution_due,
+        internal_note_count=row.internal_note_count, sla=sla_view(row.sla),
         version=row.version,
     )
+
+
+def sla_view(row: SlaTarget | None) -> SlaView | None:
+    if row is None:
+        return None
+    targets = [
+        SlaTargetView(
+            kind=kind, budget_minutes=t["budget_minutes"], due_at=_instant(t["due_at"]),
+            met_at=_instant(t["met_at"]), state=t["state"],
+            remaining_business_seconds=t.get("remaining_business_seconds"),
+        )
+        for kind, t in sorted(row.targets.items(), key=lambda kv: _KIND_ORDER[kv[0]])
+    ]
+    return SlaView(
+        policy=row.policy, calendar=row.calendar, priority=row.priority,
+        first_response_due=row.first_response_due, next_reply_due=row.next_reply_due,
+        resolution_due=row.resolution_due, paused=row.paused_at is not None,
+        paused_at=row.paused_at, pause_reason=row.pause_reason, breach_state=row.breach_state,
+        at_risk_at=row.at_risk_at, breached_at=row.breached_at, targets=targets,
+        first_response_business_seconds=row.first_response_business_seconds,
+        first_response_wall_seconds=row.first_response_wall_seconds,
+        resolution_business_seconds=row.resolution_business_seconds,
+        resolution_wall_seconds=row.resolution_wall_seconds,
+    )
+
+
+_KIND_ORDER = {kind.value: i for i, kind in enumerate(TargetKind)}
+
+
+def _instant(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
 
 
 def encode_cursor(*parts: str) -> str:

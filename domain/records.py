@@ -11,6 +11,39 @@ from datetime import datetime
 
 
 @dataclass
+class SlaTargetView:
+    kind: str
+    budget_minutes: int
+    due_at: datetime | None
+    met_at: datetime | None
+    state: str
+    remaining_business_seconds: float | None = None  # while paused
+
+
+@dataclass
+class SlaView:
+    """A ticket's SLA clocks as of one version: its `sla` block and its sla_targets row."""
+
+    policy: str
+    calendar: str
+    priority: str
+    first_response_due: datetime | None
+    next_reply_due: datetime | None
+    resolution_due: datetime | None
+    paused: bool
+    paused_at: datetime | None
+    pause_reason: str | None
+    breach_state: str
+    at_risk_at: datetime | None
+    breached_at: datetime | None
+    targets: list[SlaTargetView] = field(default_factory=list)
+    first_response_business_seconds: float | None = None
+    first_response_wall_seconds: float | None = None
+    resolution_business_seconds: float | None = None
+    resolution_wall_seconds: float | None = None
+
+
+@dataclass
 class TicketSnapshot:
     """A ticket as of one version: the projection row and the API body's core."""
 
@@ -37,9 +70,7 @@ class TicketSnapshot:
     message_count: int = 0
     public_message_count: int = 0
     internal_note_count: int = 0
-    sla_policy: str | None = None
-    first_response_due: datetime | None = None
-    resolution_due: datetime | None = None
+    sla: SlaView | None = None  # None only for tickets opened before SLA clocks existed
     # Bumped by every accepted command; the projection keeps only the highest it has seen.
     version: int = 0
 

@@ -7,12 +7,17 @@ import secrets
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
+from datetime import datetime, timedelta
 from urllib.parse import urlsplit, urlunsplit
+from zoneinfo import ZoneInfo
 
 import httpx
 import psycopg
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.client import Client
+from temporalio.service import RPCError
+from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from api.app import create_app
@@ -52,8 +57,24 @@ def fresh_database(pg_server_url: str, template_db: str) -> Iterator[str]:
 async def running_worker(client: Client, engine: AsyncEngine, task_queue: str
                          ) -> AsyncIterator[Worker]:
     worker = build_worker(client, engine, task_queue)
-    async with worker:
-        yield worker
+    try:
+        async with worker:
+            yield worker
+    finally:
+        await end_tickets(client, engine)
+
+
+async def end_tickets(client: Client, engine: AsyncEngine) -> None:
+    """Terminate the tickets this worker served. Their SLA timers would otherwise fire later
+    in the session with nobody polling their queue, and the time-skipping server does not
+    skip time while a workflow task waits for a worker."""
+    async with engine.connect() as conn:
+        refs = (await conn.execute(text("SELECT public_ref FROM tickets"))).scalars().all()
+    for ref in refs:
+        try:
+            await client.get_workflow_handle(ref).terminate(reason="test finished")
+        except RPCError:
+            pass  # already ended (spam, merged, expired)
 
 
 # The admin token every test app starts with (as HELPDESK_ADMIN_TOKEN would set it).
@@ -112,3 +133,20 @@ async def run_chain(client: Client, workflow_id: str, first_run_id: str) -> list
         if not last.HasField("workflow_execution_continued_as_new_event_attributes"):
             return runs
         runs.append(last.workflow_execution_continued_as_new_event_attributes.new_execution_run_id)
+
+
+def next_local(after: datetime, zone: ZoneInfo, weekday: int, hour: int, minute: int = 0
+               ) -> datetime:
+    """The first local `weekday` (Monday 0) at hour:minute more than an hour after `after`."""
+    day = (after + timedelta(hours=1)).astimezone(zone).date()
+    while True:
+        candidate = datetime(day.year, day.month, day.day, hour, minute, tzinfo=zone)
+        if candidate.weekday() == weekday and candidate > after + timedelta(hours=1):
+            return candidate
+        day += timedelta(days=1)
+
+
+async def advance_to(env: WorkflowEnvironment, instant: datetime) -> None:
+    now = await env.get_current_time()
+    if instant > now:
+        await env.sleep(instant - now)

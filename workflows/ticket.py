@@ -8,13 +8,22 @@ window timers and continue-as-new.
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Coroutine
 from datetime import timedelta
+from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy, SearchAttributePair, TypedSearchAttributes
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
+    # Every module whose dataclasses cross the converter is imported here by name: the
+    # converter resolves their type hints through the sandbox's sys.modules, which only
+    # holds modules imported inside this block (not their transitive imports).
+    import domain.calendar
+    import domain.sla
+    import domain.sla_clock  # noqa: F401
     from domain.errors import TicketError
     from domain.records import ProjectionBatch, TicketSnapshot
     from workflows import search_attributes as sa
@@ -22,22 +31,38 @@ with workflow.unsafe.imports_passed_through():
     from workflows.ticket_types import (
         WORKFLOW_NAME,
         AssignIn,
+        EscalationRequest,
+        EscalationTarget,
         MergeNotice,
         MessageIn,
         MessageResult,
+        Notice,
         Outbox,
+        PriorityChangeIn,
+        SlaPauseIn,
         StatusChangeIn,
         TicketInput,
         TicketOutcome,
     )
 
 PROJECT_ACTIVITY = "project_ticket"
+NOTIFY_ACTIVITY = "send_notification"
+ESCALATION_ACTIVITY = "find_escalation_target"
+# Tickets started before SLA clocks replay without them (no timers their history lacks).
+SLA_CLOCKS_PATCH = "sla-clocks"
 # A projection takes milliseconds; a short timeout lets another worker take over quickly
 # when the one running it dies, instead of holding every waiting command for long.
 PROJECTION_TIMEOUT = timedelta(seconds=10)
 PROJECTION_RETRY = RetryPolicy(
     initial_interval=timedelta(milliseconds=200), maximum_interval=timedelta(seconds=30)
 )
+# Side effects retry on their own, in the background; after these bounds the ticket records
+# that they gave up and goes on (a Slack or mail outage never holds a ticket).
+SIDE_EFFECT_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=2)
+)
+NOTIFY_GIVE_UP_AFTER = timedelta(hours=1)
+ESCALATION_GIVE_UP_AFTER = timedelta(minutes=5)
 
 
 def _rejected(err: TicketError) -> ApplicationError:
@@ -52,8 +77,11 @@ class TicketWorkflow:
             self.state = inp.state
         else:
             assert inp.new is not None
-            self.state = open_ticket(inp.new, workflow.now())
+            self.state = open_ticket(inp.new, workflow.now(),
+                                     sla_clocks=workflow.patched(SLA_CLOCKS_PATCH))
         self.machine = TicketMachine(self.state)
+        # Notifications and escalations in flight: awaited before completing or continuing.
+        self.side_effects: set[asyncio.Task[None]] = set()
         self.continue_as_new_after = inp.continue_as_new_after
         self.commands_this_run = 0
 
@@ -62,6 +90,7 @@ class TicketWorkflow:
         while not self.machine.ended:
             await self._wait_for_work_or_deadline()
             await self._flush()
+            self._start_side_effects()
             if not self.machine.ended and self._should_continue_as_new():
                 await self._drain()
                 workflow.continue_as_new(
@@ -113,6 +142,39 @@ class TicketWorkflow:
     @assign.validator
     def _validate_assign(self, cmd: AssignIn) -> None:
         self._check(lambda: self.machine.check_assign(cmd))
+
+    @workflow.update
+    async def change_priority(self, cmd: PriorityChangeIn) -> TicketSnapshot:
+        self._check(lambda: self.machine.check_priority(cmd))
+        self.machine.apply_priority(cmd, workflow.now())
+        self._after_command()
+        return await self._projected()
+
+    @change_priority.validator
+    def _validate_change_priority(self, cmd: PriorityChangeIn) -> None:
+        self._check(lambda: self.machine.check_priority(cmd))
+
+    @workflow.update
+    async def pause_sla(self, cmd: SlaPauseIn) -> TicketSnapshot:
+        self._check(lambda: self.machine.check_sla_pause(cmd))
+        self.machine.apply_sla_pause(cmd, workflow.now(), pause=True)
+        self._after_command()
+        return await self._projected()
+
+    @pause_sla.validator
+    def _validate_pause_sla(self, cmd: SlaPauseIn) -> None:
+        self._check(lambda: self.machine.check_sla_pause(cmd))
+
+    @workflow.update
+    async def resume_sla(self, cmd: SlaPauseIn) -> TicketSnapshot:
+        self._check(lambda: self.machine.check_sla_pause(cmd))
+        self.machine.apply_sla_pause(cmd, workflow.now(), pause=False)
+        self._after_command()
+        return await self._projected()
+
+    @resume_sla.validator
+    def _validate_resume_sla(self, cmd: SlaPauseIn) -> None:
+        self._check(lambda: self.machine.check_sla_pause(cmd))
 
     # ---- signals and queries ------------------------------------------------------------
 
@@ -178,15 +240,63 @@ class TicketWorkflow:
         self.state.projected_version = batch.ticket.version
 
     async def _drain(self) -> None:
-        """Project until no handler is left running, before completing or continuing-as-new."""
+        """Project until no handler or side effect is left running, before completing or
+        continuing-as-new."""
         while True:
-            await workflow.wait_condition(
-                lambda: self._has_pending() or workflow.all_handlers_finished()
-            )
+            await workflow.wait_condition(lambda: self._has_pending() or self._settled())
             if self._has_pending():
                 await self._flush()
-            elif workflow.all_handlers_finished():
+                self._start_side_effects()
+            elif self._settled():
                 return
+
+    def _settled(self) -> bool:
+        return workflow.all_handlers_finished() and not self.side_effects
+
+    # ---- side effects: notifications and escalation -------------------------------------
+
+    def _start_side_effects(self) -> None:
+        notices, self.state.notices = self.state.notices, []
+        escalations, self.state.escalations = self.state.escalations, []
+        for notice in notices:
+            self._in_background(self._send(notice))
+        for request in escalations:
+            self._in_background(self._escalate(request))
+
+    def _in_background(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(work)
+        self.side_effects.add(task)
+        task.add_done_callback(self.side_effects.discard)
+
+    async def _send(self, notice: Notice) -> None:
+        try:
+            await workflow.execute_activity(
+                NOTIFY_ACTIVITY, notice, start_to_close_timeout=timedelta(seconds=30),
+                schedule_to_close_timeout=NOTIFY_GIVE_UP_AFTER, retry_policy=SIDE_EFFECT_RETRY,
+            )
+        except Exception as err:  # noqa: BLE001 - any failure: recorded, never raised
+            self._gave_up("notification_failed", {"kind": notice.kind, "error": str(err)})
+
+    async def _escalate(self, request: EscalationRequest) -> None:
+        try:
+            target = await workflow.execute_activity(
+                ESCALATION_ACTIVITY, request, result_type=EscalationTarget | None,
+                start_to_close_timeout=timedelta(seconds=10),
+                schedule_to_close_timeout=ESCALATION_GIVE_UP_AFTER,
+                retry_policy=SIDE_EFFECT_RETRY,
+            )
+        except Exception as err:  # noqa: BLE001
+            self._gave_up("escalation_failed", {"error": str(err)})
+            return
+        if self.machine.apply_escalation(target, workflow.now()):
+            self._after_command()
+
+    def _gave_up(self, action: str, detail: dict[str, str | None]) -> None:
+        workflow.logger.warning("%s gave up on %s: %s", self.state.ticket.public_ref, action,
+                                detail)
+        if not self.machine.ended:
+            self.machine.record_side_effect_failure(action, detail, workflow.now())
+            self._after_command()
 
     def _should_continue_as_new(self) -> bool:
         return (

@@ -32,7 +32,9 @@ from domain.lifecycle import (
     reopen_deadline,
 )
 from domain.records import AssignmentRecord, AuditRecord, MessageRecord, TicketSnapshot
-from domain.sla import Priority, policy_for
+from domain.sla import Priority, default_plan
+from domain.sla_clock import start_clock
+from workflows.ticket_sla import SYSTEM, SlaRules
 from workflows.ticket_types import (
     AssignIn,
     MessageIn,
@@ -42,21 +44,21 @@ from workflows.ticket_types import (
 )
 
 RECENT_MESSAGE_IDS = 200
-SYSTEM = "system"
 
 
 def default_message_id(message_uuid: str) -> str:
     return f"<{message_uuid}@helpdesk.local>"
 
 
-def open_ticket(new: NewTicket, now: datetime) -> TicketState:
-    policy = policy_for(Priority(new.priority))
+def open_ticket(new: NewTicket, now: datetime, *, sla_clocks: bool = True) -> TicketState:
+    """The state of a ticket just opened; `sla_clocks=False` only when replaying a ticket
+    opened before SLA clocks existed."""
     ticket = TicketSnapshot(
         ticket_id=new.ticket_id,
         public_ref=new.public_ref,
         subject=new.subject,
         status=Status.NEW.value,
-        priority=new.priority,
+        priority=Priority(new.priority).value,
         channel=new.channel,
         customer_email=new.customer_email,
         customer_name=new.customer_name,
@@ -65,11 +67,10 @@ def open_ticket(new: NewTicket, now: datetime) -> TicketState:
         tags=list(new.tags),
         team_id=new.team_id,
         parent_ticket_id=new.parent_ticket_id,
-        sla_policy=policy.name,
-        first_response_due=now + policy.first_response,
-        resolution_due=now + policy.resolution,
     )
     state = TicketState(ticket=ticket)
+    if sla_clocks:
+        state.sla = start_clock(new.sla_plan or default_plan(), ticket.priority, now)
     machine = TicketMachine(state)
     machine.audit(now, "created", None, Status.NEW, AuthorType.CUSTOMER, new.customer_email, None)
     first = MessageIn(
@@ -84,7 +85,7 @@ def open_ticket(new: NewTicket, now: datetime) -> TicketState:
     return state
 
 
-class TicketMachine:
+class TicketMachine(SlaRules):
     def __init__(self, state: TicketState) -> None:
         self.state = state
 
@@ -208,9 +209,13 @@ class TicketMachine:
         if author is AuthorType.AGENT and visibility is Visibility.PUBLIC:
             if t.first_response_at is None:
                 t.first_response_at = now
+            if self.state.sla is not None:
+                self.state.sla.agent_replied(now)
         if author is AuthorType.CUSTOMER and visibility is Visibility.PUBLIC:
             for target in customer_reply_path(self.status):
                 self._move(now, target, AuthorType.CUSTOMER, msg.author_id, "customer replied")
+            if self.state.sla is not None:
+                self.state.sla.customer_wrote(now)
         self._touch(now)
         return record
 
@@ -254,7 +259,23 @@ class TicketMachine:
     # ---- timers -----------------------------------------------------------------------------
 
     def next_deadline(self) -> datetime | None:
-        """When the ticket changes by itself next: auto-close, or the end of the reopen window."""
+        """When the ticket changes by itself next: an SLA warning or breach, auto-close, or
+        the end of the reopen window."""
+        instants = [self._lifecycle_deadline()]
+        if self.state.sla is not None and not self.ended:
+            instants.append(self.state.sla.next_checkpoint())
+        return min((i for i in instants if i is not None), default=None)
+
+    def on_deadline(self, now: datetime) -> None:
+        changed = self._on_sla_time(now)
+        deadline = self._lifecycle_deadline()
+        if deadline is not None and now >= deadline:
+            self._on_lifecycle_deadline(now)
+            changed = True
+        if changed:
+            self._touch(now)
+
+    def _lifecycle_deadline(self) -> datetime | None:
         t = self.ticket
         if self.status is Status.RESOLVED and t.resolved_at is not None:
             return auto_close_at(t.resolved_at)
@@ -262,10 +283,7 @@ class TicketMachine:
             return reopen_deadline(t.closed_at)
         return None
 
-    def on_deadline(self, now: datetime) -> None:
-        deadline = self.next_deadline()
-        if deadline is None or now < deadline:
-            return
+    def _on_lifecycle_deadline(self, now: datetime) -> None:
         if self.status is Status.RESOLVED:
             self._move(now, Status.CLOSED, AuthorType.SYSTEM, SYSTEM,
                        "closed after 72 hours without a customer reply")
@@ -273,7 +291,6 @@ class TicketMachine:
             self.state.expired = True
             self.audit(now, "reopen_window_expired", Status.CLOSED, Status.CLOSED,
                        AuthorType.SYSTEM, SYSTEM, "7 days after closing; replies open new tickets")
-        self._touch(now)
 
     # ---- helpers ----------------------------------------------------------------------------
 
@@ -307,6 +324,7 @@ class TicketMachine:
         elif source is Status.RESOLVED:
             t.resolved_at = None
         t.status = target.value
+        self._clock_follows(now, source, target)
         self.audit(now, action, source, target, actor_type, actor_id, reason, detail)
 
     def _record_assignment(
@@ -350,4 +368,5 @@ def _direction(author: AuthorType, visibility: Visibility) -> str:
 def snapshot(state: TicketState) -> TicketSnapshot:
     """A copy safe to hand out while the workflow keeps mutating its own."""
     t = state.ticket
-    return replace(t, tags=list(t.tags), merged_from=list(t.merged_from))
+    return replace(t, tags=list(t.tags), merged_from=list(t.merged_from),
+                   sla=state.sla.view() if state.sla is not None else None)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from domain.records import (
     AssignmentRecord,
@@ -10,6 +11,8 @@ from domain.records import (
     MessageRecord,
     TicketSnapshot,
 )
+from domain.sla import SlaPlan
+from domain.sla_clock import SlaClock
 
 WORKFLOW_NAME = "TicketWorkflow"
 DEFAULT_CONTINUE_AS_NEW_AFTER = 250
@@ -30,6 +33,9 @@ class NewTicket:
     team_id: str | None = None
     parent_ticket_id: str | None = None
     message_id: str | None = None  # the RFC 5322 Message-ID when the channel has one
+    # Resolved by the API from the customer's contract and the team; None in histories
+    # recorded before SLA clocks (and then the built-in default applies).
+    sla_plan: SlaPlan | None = None
 
 
 @dataclass
@@ -45,6 +51,37 @@ class Outbox:
 
 
 @dataclass
+class Notice:
+    """A notification owed to people about this ticket (sla.warning, sla.breached)."""
+
+    kind: str
+    ticket_id: str
+    public_ref: str
+    seq: int  # the audit row it belongs to: with the kind, its idempotency key
+    event_at: datetime
+    team_id: str | None
+    assignee_id: str | None
+    priority: str
+    target: str
+    due_at: datetime | None
+
+
+@dataclass
+class EscalationRequest:
+    ticket_id: str
+    team_id: str | None
+    assignee_id: str | None
+
+
+@dataclass
+class EscalationTarget:
+    """Where a breached ticket goes: the senior pool team, and a senior agent if one is free."""
+
+    team_id: str
+    agent_id: str | None
+
+
+@dataclass
 class TicketState:
     """All workflow state in one object, so continue-as-new hands it over whole."""
 
@@ -57,6 +94,11 @@ class TicketState:
     recent_message_ids: list[str] = field(default_factory=list)
     # Ticket refs to tell "you absorbed me" once this (duplicate) ticket has been projected.
     pending_merge_notice: str | None = None
+    # None for tickets opened before SLA clocks existed: they keep running without one.
+    sla: SlaClock | None = None
+    # Side effects the main loop starts as activities, off the ticket's critical path.
+    notices: list[Notice] = field(default_factory=list)
+    escalations: list[EscalationRequest] = field(default_factory=list)
 
 
 @dataclass
@@ -113,3 +155,21 @@ class MergeNotice:
 class TicketOutcome:
     ticket: TicketSnapshot
     ended_as: str
+
+
+@dataclass
+class PriorityChangeIn:
+    priority: str
+    reason: str | None = None
+    actor_type: str = "agent"
+    actor_id: str | None = None
+
+
+@dataclass
+class SlaPauseIn:
+    """Pause or resume every SLA clock for a reason other than waiting on the customer."""
+
+    reason: str  # a PauseReason other than waiting_on_customer (today: incident)
+    note: str | None = None
+    actor_type: str = "agent"
+    actor_id: str | None = None

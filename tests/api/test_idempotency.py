@@ -16,6 +16,7 @@ from api.intake import _new_ticket, body_hash, owned_key
 from api.schemas import TicketCreate
 from db import intake
 from domain.access import Principal, TokenKind
+from domain.sla import default_plan
 from tests.api.helpers import (
     TICKETS,
     assert_problem,
@@ -108,7 +109,7 @@ async def test_retry_after_a_crash_between_start_and_answer_joins_the_running_ti
     key, body = str(uuid.uuid4()), ticket_request()
     claim = await claim_like_a_crashed_api(http, engine, key, body)
     started = await start_ticket(dev_client, task_queue=task_queue, new=_new_ticket(
-        claim.ticket_id, claim.public_ref, TicketCreate(**body), None))
+        claim.ticket_id, claim.public_ref, TicketCreate(**body), None, default_plan()))
     assert started is not None and started.ticket_id == str(claim.ticket_id)
 
     retry = await http.post(TICKETS, json=body, headers={"Idempotency-Key": key})
@@ -125,7 +126,7 @@ async def test_retry_after_the_claimed_ticket_already_ended_answers_its_stored_s
     key, body = str(uuid.uuid4()), ticket_request()
     claim = await claim_like_a_crashed_api(http, engine, key, body)
     await start_ticket(dev_client, task_queue=task_queue, new=_new_ticket(
-        claim.ticket_id, claim.public_ref, TicketCreate(**body), None))
+        claim.ticket_id, claim.public_ref, TicketCreate(**body), None, default_plan()))
     handle = dev_client.get_workflow_handle(claim.public_ref)
     await handle.execute_update(TicketWorkflow.change_status, StatusChangeIn(status="spam"))
     await handle.result()

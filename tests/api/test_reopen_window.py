@@ -5,14 +5,10 @@ The seven days pass on the time-skipping test server; the API and worker both ta
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
 import httpx
-import pytest
-from sqlalchemy.ext.asyncio import AsyncEngine
-from temporalio.testing import WorkflowEnvironment
 
 from tests.api.helpers import (
     TICKETS,
@@ -25,16 +21,6 @@ from tests.api.helpers import (
     scalar,
     set_status,
 )
-from tests.support import api_client, running_worker
-
-
-@pytest.fixture
-async def skipping_http(time_skipping_env: WorkflowEnvironment, engine: AsyncEngine,
-                        task_queue: str, database_url: str) -> AsyncIterator[httpx.AsyncClient]:
-    client = time_skipping_env.client
-    async with running_worker(client, engine, task_queue), \
-            api_client(client, engine, task_queue, database_url) as http:
-        yield http
 
 
 async def closed_ticket(http: httpx.AsyncClient) -> dict[str, Any]:

@@ -62,13 +62,13 @@ async def test_create_answers_201_with_the_full_ticket_and_stores_it(http, engin
         "sla": None, "version": 1,
     }
     created = at(ticket["created_at"])
-    assert ticket["sla"] == {
-        "policy": "high-24x7", "paused": False, "breach_state": "ok",
-        "first_response_due": ticket["sla"]["first_response_due"],
-        "resolution_due": ticket["sla"]["resolution_due"],
-    }
-    assert at(ticket["sla"]["first_response_due"]) - created == timedelta(hours=4)
-    assert at(ticket["sla"]["resolution_due"]) - created == timedelta(hours=24)
+    # No team calendar or policy configured: the built-in default, around the clock.
+    sla = ticket["sla"]
+    assert (sla["policy"], sla["calendar"], sla["priority"]) == ("default", "always", "high")
+    assert (sla["paused"], sla["breach_state"], sla["next_reply_due"]) == (False, "ok", None)
+    assert at(sla["first_response_due"]) - created == timedelta(hours=4)
+    assert at(sla["resolution_due"]) - created == timedelta(hours=24)
+    assert sla["targets"]["first_response"]["budget_minutes"] == 240
 
     [row] = await rows(engine, "SELECT public_ref, status, priority, team_id, version, "
                                "message_count FROM tickets WHERE id = :id", id=ticket["ticket_id"])

@@ -126,7 +126,7 @@ async def everything_stored(engine: AsyncEngine, ticket_id: str) -> dict[str, An
         "audit": await audit_rows(engine, ticket_id),
         "messages": await message_rows(engine, ticket_id),
         "assignments": await assignment_rows(engine, ticket_id),
-        "sla": await rows(engine, "SELECT * FROM sla_targets WHERE ticket_id = :id ORDER BY kind",
+        "sla": await rows(engine, "SELECT * FROM sla_targets WHERE ticket_id = :id",
                           id=ticket_id),
     }
 
@@ -141,3 +141,30 @@ async def eventually(probe: Callable[[], Awaitable[Any]], *, timeout: float = 5.
             return value
         await asyncio.sleep(0.02)
 
+
+@dataclass
+class Staff:
+    team_id: str
+    lead_id: str
+    agent_id: str
+    senior_id: str
+
+
+async def staff(engine: AsyncEngine) -> Staff:
+    """A team with a lead and an agent, whose senior pool is another team with one senior."""
+    s = Staff(*(str(uuid.uuid4()) for _ in range(4)))
+    pool = str(uuid.uuid4())
+    async with engine.begin() as conn:
+        for team, name, senior_pool in ((pool, "Seniors", None), (s.team_id, "Team", pool)):
+            await conn.execute(text(
+                "INSERT INTO teams (id, name, senior_pool_team_id) VALUES (:id, :n, :p)"),
+                {"id": team, "n": f"{name} {team[:8]}", "p": senior_pool})
+        for agent, role, senior, team in ((s.lead_id, "lead", False, s.team_id),
+                                          (s.agent_id, "agent", False, s.team_id),
+                                          (s.senior_id, "agent", True, pool)):
+            await conn.execute(text(
+                "INSERT INTO agents (id, email, name, role, senior) VALUES (:id, :e, 'x', :r, :s)"),
+                {"id": agent, "e": f"{agent}@helpdesk.example", "r": role, "s": senior})
+            await conn.execute(text("INSERT INTO agent_teams VALUES (:a, :t)"),
+                               {"a": agent, "t": team})
+    return s
