@@ -2,9 +2,10 @@
 
 An admin token: HELPDESK_ADMIN_TOKEN when set, else one generated on the first run and kept in
 <data_dir>/admin-token, so it survives restarts. And, in an empty directory only, a demo: team
-Support, two agents in it, a customer, a token for each agent and one for a web form. The server
-never stores a token's secret, so the demo's go to <data_dir>/demo-tokens.json for every later
-banner to show again. Both files are readable by their owner only.
+Support on business hours and the `standard` SLA policy, two agents in it, a standard and an
+enterprise customer, a token for each agent and one for a web form. The server never stores a
+token's secret, so the demo's go to <data_dir>/demo-tokens.json for every later banner to show
+again. Both files are readable by their owner only.
 """
 
 from __future__ import annotations
@@ -15,18 +16,18 @@ import logging
 import os
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import or_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cli.embedded import DevError
 from db.engine import make_engine
-from db.models import AdminAudit, Agent, AgentTeam, Customer, Team
+from db.models import AdminAudit, Agent, AgentTeam, Calendar, Customer, SlaPolicy, Team
 from db.tokens import create_token, new_secret
 from domain.access import Role, TokenKind
 from domain.lifecycle import AuthorType
-from domain.sla import CustomerTier
+from domain.sla import CustomerTier, Priority
 from settings import MIN_ADMIN_TOKEN, Settings
 
 log = logging.getLogger("helpdesk.dev")
@@ -37,7 +38,36 @@ SEEDED_BY = "helpdesk dev"
 TEAM = "Support"
 AGENTS = (("Sam Rivera", "sam@helpdesk.example", Role.AGENT),
           ("Lee Chen", "lee@helpdesk.example", Role.LEAD))
-CUSTOMER = ("Pat Example", "pat@example.com", CustomerTier.STANDARD)
+CUSTOMERS = (("Pat Example", "pat@example.com", CustomerTier.STANDARD),
+             # Enterprise tier: their tickets get the policy named after it, `enterprise`.
+             ("Riley Morgan", "riley@bigcorp.example", CustomerTier.ENTERPRISE))
+CALENDAR = "business-hours"
+TEAM_POLICY = "standard"
+
+
+class DemoPolicy(NamedTuple):
+    name: str
+    calendar: str | None  # None: the ticket's team calendar
+    reopen_policy: str | None
+    warning_lead_minutes: int
+    # Business hours per priority: first response, next reply, resolution.
+    hours: dict[Priority, tuple[float, float, float]]
+
+
+POLICIES = (
+    DemoPolicy(TEAM_POLICY, None, "reopen", 30, {
+        Priority.URGENT: (1, 2, 8), Priority.HIGH: (4, 4, 24),
+        Priority.MEDIUM: (8, 8, 40), Priority.LOW: (24, 24, 80)}),
+    # About half: a reopened ticket is a customer we already failed once. A shorter warning
+    # lead, or a 30-minute target would be at risk the moment it starts.
+    DemoPolicy("reopen", None, None, 15, {
+        Priority.URGENT: (0.5, 1, 4), Priority.HIGH: (2, 2, 12),
+        Priority.MEDIUM: (4, 4, 20), Priority.LOW: (12, 12, 40)}),
+    # Contracts bought around the clock: the built-in 24x7 calendar, whatever the team keeps.
+    DemoPolicy(CustomerTier.ENTERPRISE.value, "always", None, 30, {
+        Priority.URGENT: (1, 1, 4), Priority.HIGH: (1, 2, 8),
+        Priority.MEDIUM: (2, 4, 24), Priority.LOW: (4, 8, 48)}),
+)
 FORM_TOKEN = "demo web form"
 SEED_LOCK = 0x68646465_6D6F  # "hddemo" in ASCII: names the advisory lock taken to seed
 
@@ -88,27 +118,32 @@ async def _seed(database_url: str, path: Path) -> dict[str, str] | None:
             # Written before the commit: a failed write rolls the seed back, so no token exists
             # whose secret is lost. A failed commit leaves a stale file the next seed replaces.
             write_private(path, json.dumps(secrets, indent=2) + "\n")
-        log.info("seeded the empty directory with a demo team, agents and customer")
+        log.info("seeded the empty directory with a demo team, agents, customers and SLA")
         return secrets
     finally:
         await engine.dispose()
 
 
 async def _directory_filled(session: AsyncSession) -> bool:
-    filled = select(or_(select(Team.id).exists(), select(Agent.id).exists()))
+    # SLA configuration counts too: the demo's calendar and policies would collide with it.
+    filled = select(or_(*(select(model.id).exists()
+                          for model in (Team, Agent, Calendar, SlaPolicy))))
     return bool(await session.scalar(filled))
 
 
 async def _create_demo(session: AsyncSession) -> dict[str, str]:
-    team = Team(id=uuid.uuid4(), name=TEAM)
-    name, email, tier = CUSTOMER
-    customer = Customer(id=uuid.uuid4(), name=name, email=email, tier=tier.value)
+    _create_sla_config(session)
+    team = Team(id=uuid.uuid4(), name=TEAM, calendar=CALENDAR, sla_policy=TEAM_POLICY)
+    customers = [Customer(id=uuid.uuid4(), name=n, email=e, tier=t.value) for n, e, t in CUSTOMERS]
     agents = [Agent(id=uuid.uuid4(), name=n, email=e, role=r.value) for n, e, r in AGENTS]
-    session.add_all([team, customer, *agents])
+    session.add_all([team, *customers, *agents])
     await session.flush()  # memberships and tokens point at these rows
     session.add_all(AgentTeam(agent_id=agent.id, team_id=team.id) for agent in agents)
-    _audit(session, "created", "team", team.id, name=TEAM)
-    _audit(session, "created", "customer", customer.id, email=email, tier=tier.value)
+    _audit(session, "created", "team", team.id, name=TEAM, calendar=CALENDAR,
+           sla_policy=TEAM_POLICY)
+    for customer in customers:
+        _audit(session, "created", "customer", customer.id, email=customer.email,
+               tier=customer.tier)
     secrets = {}
     for agent in agents:
         _audit(session, "created", "agent", agent.id, email=agent.email, role=agent.role)
@@ -116,6 +151,25 @@ async def _create_demo(session: AsyncSession) -> dict[str, str]:
         secrets[label] = await _issue(session, TokenKind.AGENT, "demo", agent_id=agent.id)
     secrets[f"integration {FORM_TOKEN}"] = await _issue(session, TokenKind.INTEGRATION, FORM_TOKEN)
     return secrets
+
+
+def _create_sla_config(session: AsyncSession) -> None:
+    """Business hours in New York with US federal holidays, and the policies that use them."""
+    weekly = [["09:00-17:00"] for _ in range(5)] + [[], []]  # Monday first
+    session.add(Calendar(id=uuid.uuid4(), name=CALENDAR, timezone="America/New_York",
+                         weekly=weekly, holiday_country="US", closed_dates=[], open_dates=[]))
+    _audit(session, "created", "calendar", CALENDAR, timezone="America/New_York",
+           weekly=weekly, holidays={"country": "US"})
+    for policy in POLICIES:
+        targets = {priority.value: {"first_response_minutes": round(first * 60),
+                                    "next_reply_minutes": round(next_reply * 60),
+                                    "resolution_minutes": round(resolution * 60)}
+                   for priority, (first, next_reply, resolution) in policy.hours.items()}
+        session.add(SlaPolicy(id=uuid.uuid4(), name=policy.name, calendar=policy.calendar,
+                              reopen_policy=policy.reopen_policy, targets=targets,
+                              warning_lead_minutes=policy.warning_lead_minutes))
+        _audit(session, "created", "sla_policy", policy.name, calendar=policy.calendar,
+               reopen_policy=policy.reopen_policy)
 
 
 async def _issue(session: AsyncSession, kind: TokenKind, name: str,
@@ -127,7 +181,7 @@ async def _issue(session: AsyncSession, kind: TokenKind, name: str,
     return secret
 
 
-def _audit(session: AsyncSession, action: str, entity: str, entity_id: uuid.UUID,
+def _audit(session: AsyncSession, action: str, entity: str, entity_id: uuid.UUID | str,
            **detail: Any) -> None:
     # The same record the admin API leaves, so the directory's history starts with the seed.
     session.add(AdminAudit(actor_type=AuthorType.SYSTEM.value, actor_id=SEEDED_BY, action=action,

@@ -91,6 +91,11 @@ def require_admin(p: Principal) -> None:
     require(p.is_admin, "only an admin may do this")
 
 
+def require_lead(p: Principal, detail: str) -> None:
+    """Leads and admins: what changes or shows how a whole team is measured."""
+    require(p.is_admin or p.role is Role.LEAD, detail)
+
+
 def require_staff(p: Principal) -> None:
     require(p.is_staff, f"{_a(p.kind)} token may not do this; it needs an agent or admin token")
 

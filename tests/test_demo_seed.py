@@ -5,16 +5,20 @@ from __future__ import annotations
 import asyncio
 import json
 import stat
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from api.admin.sla_schemas import CalendarOut, PolicyOut
 from cli import demo
 from cli.embedded import DevError
-from db.models import AdminAudit, Agent, AgentTeam, ApiToken, Customer, Team
+from db.models import AdminAudit, Agent, AgentTeam, ApiToken, Calendar, Customer, SlaPolicy, Team
+from db.sla_config import resolve_plan
 from db.tokens import lookup
+from domain.calendar import BusinessCalendar
 from settings import Settings
 
 SAM = "agent Sam Rivera (sam@helpdesk.example)"
@@ -49,22 +53,33 @@ async def test_seeding_twice_creates_one_demo_and_shows_the_same_tokens(
         agents = (await session.execute(select(Agent.email, Agent.role))).all()
         customers = (await session.execute(select(Customer.email, Customer.tier))).all()
     assert sorted(agents) == [("lee@helpdesk.example", "lead"), ("sam@helpdesk.example", "agent")]
-    assert customers == [("pat@example.com", "standard")]
+    assert sorted(customers) == [("pat@example.com", "standard"),
+                                 ("riley@bigcorp.example", "enterprise")]
     assert await count(engine, AgentTeam) == 2
     assert await count(engine, ApiToken) == 3
-    assert await count(engine, AdminAudit) == 7  # team, customer, 2 agents, 3 tokens
+    assert await count(engine, Calendar) == 1
+    assert await count(engine, SlaPolicy) == 3
+    # team, 2 customers, 2 agents, 3 tokens, a calendar and 3 policies
+    assert await count(engine, AdminAudit) == 12
 
 
-@pytest.mark.parametrize("existing", [Team, Agent])
+FILLED_BY = {
+    Team: lambda: Team(name="Billing"),
+    Agent: lambda: Agent(name="Ada", email="ada@corp.example"),
+    Calendar: lambda: Calendar(name="business-hours", timezone="UTC", weekly=[[]] * 7),
+    SlaPolicy: lambda: SlaPolicy(name="standard", targets={}),
+}
+
+
+@pytest.mark.parametrize("existing", list(FILLED_BY), ids=lambda model: model.__name__)
 async def test_a_directory_someone_filled_is_left_alone(
     existing: type, database_url: str, engine: AsyncEngine, tmp_path: Path
 ) -> None:
     async with AsyncSession(engine) as session, session.begin():
-        session.add(Team(name="Billing") if existing is Team
-                    else Agent(name="Ada", email="ada@corp.example"))
+        session.add(FILLED_BY[existing]())
 
     assert await seed(database_url, tmp_path) == {}
-    assert await count(engine, Team) + await count(engine, Agent) == 1
+    assert sum([await count(engine, model) for model in FILLED_BY]) == 1
     assert await count(engine, Customer) == 0
     assert await count(engine, ApiToken) == 0
     assert not (tmp_path / demo.DEMO_TOKENS_FILE).exists()
@@ -87,6 +102,36 @@ async def test_the_token_file_is_private_and_its_tokens_authenticate(
     assert (sam.token.kind, sam.agent_role, sam.team_ids) == ("agent", "agent", [support])
     assert (lee.token.kind, lee.agent_role, lee.team_ids) == ("agent", "lead", [support])
     assert form.token.kind == "integration"
+
+
+async def test_the_demo_team_runs_on_business_hours_and_enterprise_customers_around_the_clock(
+    database_url: str, engine: AsyncEngine, tmp_path: Path
+) -> None:
+    await seed(database_url, tmp_path)
+    opened = datetime(2026, 11, 20, 12, tzinfo=UTC)
+
+    async with AsyncSession(engine) as session:
+        support = await session.scalar(select(Team.id).where(Team.name == "Support"))
+        pat = await resolve_plan(session=session, team_id=support,
+                                 customer_email="pat@example.com", at=opened)
+        riley = await resolve_plan(session=session, team_id=support,
+                                   customer_email="riley@bigcorp.example", at=opened)
+        # Every seeded row reads back through the admin API's shapes.
+        for row in (await session.scalars(select(SlaPolicy))).all():
+            PolicyOut.from_row(row)
+        CalendarOut.from_row(await session.scalar(select(Calendar)))
+
+    assert (pat.policy.name, pat.reopen.name, pat.calendar.name, pat.source) == (
+        "standard", "reopen", "business-hours", "team")
+    assert pat.policy.targets_for("urgent").first_response_minutes == 60
+    assert pat.reopen.targets_for("urgent").first_response_minutes == 30
+    hours = BusinessCalendar(pat.calendar)
+    # Wednesday 16:00 in New York, two business hours: Thanksgiving is closed.
+    assert hours.add_business_time(datetime(2026, 11, 25, 21, tzinfo=UTC),
+                                   timedelta(hours=2)) == datetime(2026, 11, 27, 15, tzinfo=UTC)
+    assert (riley.policy.name, riley.calendar.name, riley.source) == (
+        "enterprise", "always", "tier")
+    assert riley.policy.targets_for("urgent").resolution_minutes == 4 * 60
 
 
 async def test_a_later_run_without_the_token_file_shows_no_tokens(

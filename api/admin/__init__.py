@@ -1,4 +1,5 @@
-"""/api/v1/admin: the directory (teams, agents, customers), API tokens and their audit.
+"""/api/v1/admin: the directory (teams, agents, customers), API tokens and their audit,
+business-hours calendars and SLA policies.
 
 Every route here is admin-only; the check sits on the router so no route can forget it.
 """
@@ -7,9 +8,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends
 
-from api.admin import agents, audit_log, customers, teams, tokens
+from api.admin import agents, audit_log, calendars, customers, sla_policies, teams, tokens
 from api.admin.common import admin_only
 
 router = APIRouter(dependencies=[Depends(admin_only)])
-for module in (teams, agents, customers, tokens, audit_log):
+for module in (teams, agents, customers, tokens, audit_log, calendars, sla_policies):
     router.include_router(module.router)

@@ -22,6 +22,7 @@ from api.admin.common import (
     next_cursor,
 )
 from api.admin.schemas import CustomerCreate, CustomerOut, CustomerPage, CustomerUpdate
+from api.admin.sla_refs import ensure_policy
 from api.deps import SessionDep
 from api.problems import Problem
 from db.models import Customer, Ticket
@@ -33,6 +34,7 @@ router = APIRouter(prefix="/customers", tags=["admin"])
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=CustomerOut)
 async def create_customer(body: CustomerCreate, session: SessionDep,
                           admin: AdminDep) -> Customer:
+    await ensure_policy(session, body.sla_policy_override)
     customer = Customer(id=uuid.uuid4(), **body.model_dump())
     session.add(customer)
     audit(session, admin, "created", "customer", customer.id, **body.model_dump(mode="json"))
@@ -70,6 +72,7 @@ async def update_customer(customer_id: uuid.UUID, body: CustomerUpdate, session:
     changes = body.model_dump(exclude_unset=True)
     if not changes:
         return customer
+    await ensure_policy(session, changes.get("sla_policy_override"))
     for field, value in changes.items():
         setattr(customer, field, value)
     customer.updated_at = func.now()  # type: ignore[assignment]

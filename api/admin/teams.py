@@ -19,6 +19,7 @@ from api.admin.common import (
     next_cursor,
 )
 from api.admin.schemas import TeamCreate, TeamOut, TeamPage, TeamUpdate
+from api.admin.sla_refs import ensure_calendar, ensure_policy
 from api.deps import SessionDep
 from api.problems import Problem
 from db.models import AgentTeam, Team, Ticket
@@ -29,6 +30,8 @@ router = APIRouter(prefix="/teams", tags=["admin"])
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=TeamOut)
 async def create_team(body: TeamCreate, session: SessionDep, admin: AdminDep) -> Team:
     await _check_senior_pool(session, body.senior_pool_team_id, None)
+    await ensure_calendar(session, body.calendar)
+    await ensure_policy(session, body.sla_policy)
     team = Team(id=uuid.uuid4(), **body.model_dump())
     session.add(team)
     audit(session, admin, "created", "team", team.id, **body.model_dump(mode="json"))
@@ -60,6 +63,8 @@ async def update_team(team_id: uuid.UUID, body: TeamUpdate, session: SessionDep,
         raise Problem(422, "invalid-body", "Invalid request", "name: a team keeps a name")
     if "senior_pool_team_id" in changes:
         await _check_senior_pool(session, body.senior_pool_team_id, team_id)
+    await ensure_calendar(session, changes.get("calendar"))
+    await ensure_policy(session, changes.get("sla_policy"))
     for field, value in changes.items():
         setattr(team, field, value)
     team.updated_at = func.now()  # type: ignore[assignment]

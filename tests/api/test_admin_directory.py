@@ -272,12 +272,12 @@ async def test_every_agent_change_is_audited_with_who_made_it(http):
 
 async def test_a_customer_is_created_read_and_patched(http):
     customer = await new_customer(http, "Ada@Example.com", name="Ada", organization="Acme",
-                                  tier="premium", sla_policy_override="gold-24x7")
+                                  tier="premium", sla_policy_override="default-reopen")
 
     assert customer.keys() == CUSTOMER_FIELDS
     assert customer | {"id": None, "created_at": None, "updated_at": None} == {
         "id": None, "email": "ada@example.com", "name": "Ada", "organization": "Acme",
-        "tier": "premium", "sla_policy_override": "gold-24x7", "created_at": None,
+        "tier": "premium", "sla_policy_override": "default-reopen", "created_at": None,
         "updated_at": None}
     url = f"{CUSTOMERS}/{customer['id']}"
     assert (await http.get(url)).json() == customer
