@@ -13,7 +13,17 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from temporalio.client import Client
 
-from api import admin, directory, health, me, portal_tokens, tickets
+from api import (
+    admin,
+    directory,
+    health,
+    me,
+    notifications,
+    portal_tokens,
+    reports,
+    ticket_sla,
+    tickets,
+)
 from api.auth import authenticate
 from api.problems import Problem, install_problem_handlers, problem_response
 from api.rate_limits import RateLimits
@@ -51,7 +61,8 @@ def create_app(
     app.include_router(health.router)
     # Every /api/v1 route authenticates, including any a later change forgets to guard.
     authenticated = [Depends(authenticate)]
-    for router in (tickets.router, portal_tokens.router, directory.router, me.router):
+    for router in (tickets.router, ticket_sla.router, portal_tokens.router, directory.router,
+                   me.router, notifications.router, reports.router):
         app.include_router(router, prefix="/api/v1", dependencies=authenticated)
     app.include_router(admin.router, prefix="/api/v1/admin", dependencies=authenticated)
     return app

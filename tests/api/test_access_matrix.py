@@ -31,6 +31,7 @@ ADMINS = {ADMIN, ADMIN_AGENT}
 TEAM_STAFF = ADMINS | {AGENT, LEAD}  # who reaches a ticket of team A as staff
 STAFF = TEAM_STAFF | {OTHER_TEAM}
 READERS = TEAM_STAFF | {CUSTOMER}  # who reads ticket A
+AGENTS = {ADMIN_AGENT, AGENT, LEAD, OTHER_TEAM}  # tokens that act as an agent
 
 
 @dataclass
@@ -58,6 +59,19 @@ class World:
                                         json={"email": f"{uuid.uuid4().hex}@c.example"})
         assert response.status_code == 201, response.text
         return response.json()["id"]
+
+    async def scratch_calendar(self) -> str:
+        name = unique("cal")
+        response = await self.http.post("/api/v1/admin/calendars", json=new_calendar_body(name))
+        assert response.status_code == 201, response.text
+        return name
+
+    async def scratch_policy(self) -> str:
+        name = unique("pol")
+        response = await self.http.post("/api/v1/admin/sla-policies",
+                                        json=new_policy_body(name))
+        assert response.status_code == 201, response.text
+        return name
 
     async def scratch_token(self) -> str:
         response = await self.http.post("/api/v1/admin/tokens",
@@ -129,6 +143,21 @@ def unique(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:10]}"
 
 
+def new_calendar_body(name: str) -> dict[str, Any]:
+    return {"name": name, "timezone": "UTC", "weekly": {"mon": ["09:00-17:00"]}}
+
+
+def new_policy_body(name: str) -> dict[str, Any]:
+    minutes = {"first_response_minutes": 60, "next_reply_minutes": 60, "resolution_minutes": 60}
+    return {"name": name, "targets": dict.fromkeys(("low", "medium", "high", "urgent"), minutes)}
+
+
+def scratch_policy(body: dict[str, Any] | None = None) -> MakeRequest:
+    async def make(world: World) -> Request:
+        return f"/api/v1/admin/sla-policies/{await world.scratch_policy()}", body
+    return make
+
+
 ROUTES = [
     route("post", TICKETS, TEAM_STAFF | {INTEGRATION}, 201,
           lambda w: _ready((TICKETS, new_ticket_body(w)))),
@@ -143,6 +172,16 @@ ROUTES = [
     route("post", f"{TICKETS}/{{ticket}}/assign", TEAM_STAFF, 200,
           lambda w: on_fresh_ticket(w, "assign", {"agent_id": w.agent_a})),
     route("post", f"{TICKETS}/{{ticket}}/portal-tokens", TEAM_STAFF, 201),
+    route("post", f"{TICKETS}/{{ticket}}/priority", TEAM_STAFF, 200,
+          lambda w: on_fresh_ticket(w, "priority", {"priority": "high"})),
+    route("post", f"{TICKETS}/{{ticket}}/sla/pause", ADMINS | {LEAD}, 200,
+          lambda w: on_fresh_ticket(w, "sla/pause", {"reason": "incident"})),
+    route("post", f"{TICKETS}/{{ticket}}/sla/resume", ADMINS | {LEAD}, 200,
+          lambda w: on_fresh_ticket(w, "sla/resume", {"reason": "incident"})),
+    route("get", "/api/v1/me/notifications", AGENTS),
+    route("post", "/api/v1/me/notifications/read", AGENTS, 200,
+          lambda w: _ready(("/api/v1/me/notifications/read", {}))),
+    route("get", "/api/v1/reports/sla", ADMINS | {LEAD}),
     route("get", "/api/v1/teams", STAFF),
     route("get", "/api/v1/agents", STAFF),
     route("get", "/api/v1/me", set(CALLERS)),
@@ -151,7 +190,7 @@ ROUTES = [
           admin_create("teams", lambda w: {"name": unique("team")})),
     route("get", "/api/v1/admin/teams/{team_id}", ADMINS, 200, scratch("team")),
     route("patch", "/api/v1/admin/teams/{team_id}", ADMINS, 200,
-          scratch("team", {"sla_policy": "gold"})),
+          scratch("team", {"sla_policy": "default"})),
     route("delete", "/api/v1/admin/teams/{team_id}", ADMINS, 204, scratch("team")),
     route("get", "/api/v1/admin/agents", ADMINS),
     route("post", "/api/v1/admin/agents", ADMINS, 201, admin_create(
@@ -174,6 +213,22 @@ ROUTES = [
     route("get", "/api/v1/admin/tokens/{token_id}", ADMINS, 200, scratch("token")),
     route("delete", "/api/v1/admin/tokens/{token_id}", ADMINS, 200, scratch("token")),
     route("get", "/api/v1/admin/audit", ADMINS),
+    route("get", "/api/v1/admin/calendars", ADMINS),
+    route("post", "/api/v1/admin/calendars", ADMINS, 201,
+          admin_create("calendars", lambda w: new_calendar_body(unique("cal")))),
+    route("get", "/api/v1/admin/calendars/{name}", ADMINS, 200, scratch("calendar")),
+    route("patch", "/api/v1/admin/calendars/{name}", ADMINS, 200,
+          scratch("calendar", {"timezone": "Europe/Paris"})),
+    route("delete", "/api/v1/admin/calendars/{name}", ADMINS, 204, scratch("calendar")),
+    route("get", "/api/v1/admin/calendars/{name}/deadline", ADMINS, 200, lambda w: _ready((
+        "/api/v1/admin/calendars/always/deadline?start=2026-01-01T00:00:00Z&minutes=60", None))),
+    route("get", "/api/v1/admin/sla-policies", ADMINS),
+    route("post", "/api/v1/admin/sla-policies", ADMINS, 201,
+          admin_create("sla-policies", lambda w: new_policy_body(unique("pol")))),
+    route("get", "/api/v1/admin/sla-policies/{name}", ADMINS, 200, scratch_policy()),
+    route("patch", "/api/v1/admin/sla-policies/{name}", ADMINS, 200,
+          scratch_policy({"warning_lead_minutes": 10})),
+    route("delete", "/api/v1/admin/sla-policies/{name}", ADMINS, 204, scratch_policy()),
 ]
 PUBLIC = {("get", "/healthz")}
 

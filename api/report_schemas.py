@@ -1,0 +1,88 @@
+"""Response bodies of /api/v1/reports (separate from db.reports' records, which are seconds)."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Annotated, Any
+from uuid import UUID
+
+from pydantic import AfterValidator, BaseModel, BeforeValidator, Field
+
+from domain.sla import Priority
+
+
+def _date_as_utc_midnight(value: Any) -> Any:
+    """A bare date (`2026-11-01`) is that day's start in UTC; anything else parses as a datetime."""
+    if isinstance(value, str):
+        try:
+            return datetime.combine(date.fromisoformat(value.strip()), datetime.min.time(), UTC)
+        except ValueError:
+            pass
+    return value
+
+
+def _with_offset(value: datetime) -> datetime:
+    if value.tzinfo is None:
+        raise ValueError("a datetime needs an offset (Z or ±hh:mm); a bare date is UTC")
+    return value.astimezone(UTC)
+
+
+# An ISO 8601 date or datetime with an offset: a report's period never guesses a time zone.
+ReportBound = Annotated[datetime, BeforeValidator(_date_as_utc_midnight),
+                        AfterValidator(_with_offset)]
+
+
+class Spread(BaseModel):
+    """Hours, to 3 decimals: median and 95th percentile (interpolated), mean; null when none."""
+
+    p50: float | None
+    p95: float | None
+    mean: float | None
+
+
+class Timing(BaseModel):
+    count: int = Field(description="tickets that have this measure (the target was met)")
+    business_hours: Spread
+    wall_hours: Spread
+
+
+class BreachRate(BaseModel):
+    tickets: int
+    breached: int
+    rate: float | None = Field(description="breached / tickets; null when there are none")
+
+
+class PriorityBreachRate(BaseModel):
+    priority: str = Field(description="the priority the SLA targets were measured against")
+    tickets: int
+    breached: int
+    rate: float | None
+
+
+class TeamBreachRate(BaseModel):
+    team_id: UUID | None
+    team_name: str | None
+    tickets: int
+    breached: int
+    rate: float | None
+
+
+class BreachRates(BaseModel):
+    overall: BreachRate
+    by_priority: list[PriorityBreachRate]
+    by_team: list[TeamBreachRate]
+
+
+class SlaReportFilters(BaseModel):
+    created_from: datetime | None = Field(serialization_alias="from")
+    created_to: datetime | None = Field(serialization_alias="to")
+    team_id: list[UUID]
+    priority: Priority | None
+
+
+class SlaReportOut(BaseModel):
+    filters: SlaReportFilters
+    tickets: int = Field(description="tickets considered: with SLA clocks, not spam/duplicate")
+    first_response: Timing
+    resolution: Timing
+    breach_rate: BreachRates

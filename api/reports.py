@@ -1,0 +1,86 @@
+"""/api/v1/reports: what the SLA clocks measured, for leads and admins (read-only)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from api.auth import CurrentPrincipal
+from api.deps import SessionDep
+from api.problems import Problem
+from api.report_schemas import (
+    BreachRate,
+    BreachRates,
+    PriorityBreachRate,
+    ReportBound,
+    SlaReportFilters,
+    SlaReportOut,
+    Spread,
+    TeamBreachRate,
+    Timing,
+)
+from db import reports
+from domain.access import require_lead
+from domain.sla import Priority
+
+router = APIRouter(prefix="/reports", tags=["reports"])
+SECONDS_PER_HOUR = 3600
+
+
+@router.get("/sla", response_model=SlaReportOut)
+async def sla_report(
+    session: SessionDep, principal: CurrentPrincipal,
+    created_from: Annotated[ReportBound | None, Query(
+        alias="from", description="tickets created at or after this date or datetime")] = None,
+    created_to: Annotated[ReportBound | None, Query(
+        alias="to", description="tickets created before this date or datetime")] = None,
+    team_id: Annotated[list[uuid.UUID] | None, Query(description="repeatable")] = None,
+    priority: Annotated[Priority | None, Query(
+        description="the priority the SLA targets were measured against")] = None,
+) -> SlaReportOut:
+    """First response and resolution times (business and wall hours) and breach rates."""
+    # How the desk performs across teams is a lead's or an admin's view, not an agent's.
+    require_lead(principal, "SLA reports are for leads and admins")
+    if created_from is not None and created_to is not None and created_to <= created_from:
+        raise Problem(422, "invalid-range", "Invalid date range",
+                      f"`to` ({created_to.isoformat()}) must be after `from` "
+                      f"({created_from.isoformat()})")
+    filters = reports.ReportFilters(created_from=created_from, created_to=created_to,
+                                    team_ids=team_id or [],
+                                    priority=priority.value if priority else None)
+    found = await reports.sla_report(session=session, filters=filters)
+    echo = SlaReportFilters(created_from=created_from, created_to=created_to,
+                            team_id=team_id or [], priority=priority)
+    return _report_out(found, filters=echo)
+
+
+def _report_out(found: reports.SlaReport, *, filters: SlaReportFilters) -> SlaReportOut:
+    return SlaReportOut(
+        filters=filters, tickets=found.overall.tickets,
+        first_response=_timing(found.first_response), resolution=_timing(found.resolution),
+        breach_rate=BreachRates(
+            overall=_rate(found.overall),
+            by_priority=[PriorityBreachRate(priority=p.priority, **_rate(p).model_dump())
+                         for p in found.by_priority],
+            by_team=[TeamBreachRate(team_id=t.team_id, team_name=t.team_name,
+                                    **_rate(t).model_dump()) for t in found.by_team]),
+    )
+
+
+def _timing(timing: reports.Timing) -> Timing:
+    return Timing(count=timing.count, business_hours=_in_hours(timing.business),
+                  wall_hours=_in_hours(timing.wall))
+
+
+def _in_hours(spread: reports.Spread) -> Spread:
+    def hours(seconds: float | None) -> float | None:
+        return None if seconds is None else round(seconds / SECONDS_PER_HOUR, 3)
+
+    return Spread(p50=hours(spread.p50), p95=hours(spread.p95), mean=hours(spread.mean))
+
+
+def _rate(count: reports.BreachCount) -> BreachRate:
+    rate = count.breached / count.tickets if count.tickets else None
+    return BreachRate(tickets=count.tickets, breached=count.breached, rate=rate)

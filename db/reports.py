@@ -1,0 +1,158 @@
+"""Report queries over the projections, as keyword-only functions over an AsyncSession.
+
+The SLA report reads what the ticket workflows measured (sla_targets' *_seconds columns,
+already in business time and without the time spent waiting on the customer); nothing here
+recomputes a clock. Tickets without an sla_targets row (opened before SLA clocks) are left out.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ARRAY, Float, Select, func, literal, select, tuple_
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
+
+from db.models import SlaTarget, Team, Ticket
+from domain.sla import Priority
+
+# Not customer work: left out of every report even when they carry SLA clocks.
+NOT_WORK = ("spam", "duplicate")
+PERCENTILES = (0.5, 0.95)
+MOST_URGENT_FIRST = [p.value for p in reversed(Priority)]
+
+
+@dataclass(frozen=True)
+class ReportFilters:
+    """Tickets created in [created_from, created_to), of these teams and SLA priority."""
+
+    created_from: datetime | None = None
+    created_to: datetime | None = None
+    team_ids: Sequence[uuid.UUID] = ()
+    priority: str | None = None  # the priority the SLA targets were measured against
+
+
+@dataclass(frozen=True)
+class Spread:
+    """Seconds: the median, the 95th percentile (both interpolated) and the mean."""
+
+    p50: float | None
+    p95: float | None
+    mean: float | None
+
+
+@dataclass(frozen=True)
+class Timing:
+    count: int
+    business: Spread
+    wall: Spread
+
+
+@dataclass(frozen=True)
+class BreachCount:
+    tickets: int
+    breached: int
+
+
+@dataclass(frozen=True)
+class TeamBreachCount(BreachCount):
+    team_id: uuid.UUID | None
+    team_name: str | None
+
+
+@dataclass(frozen=True)
+class PriorityBreachCount(BreachCount):
+    priority: str
+
+
+@dataclass(frozen=True)
+class SlaReport:
+    overall: BreachCount
+    first_response: Timing
+    resolution: Timing
+    by_priority: list[PriorityBreachCount]
+    by_team: list[TeamBreachCount]
+
+
+async def sla_report(*, session: AsyncSession, filters: ReportFilters) -> SlaReport:
+    overall, first_response, resolution = await _timings(session, filters)
+    by_priority, by_team = await _breaches(session, filters)
+    return SlaReport(overall=overall, first_response=first_response, resolution=resolution,
+                     by_priority=by_priority, by_team=by_team)
+
+
+def _considered(stmt: Select[Any], filters: ReportFilters) -> Select[Any]:
+    """`stmt` over the tickets the report considers: joined on primary keys, filtered."""
+    stmt = (stmt.select_from(Ticket).join(SlaTarget, SlaTarget.ticket_id == Ticket.id)
+            .where(Ticket.status.not_in(NOT_WORK)))
+    if filters.created_from is not None:
+        stmt = stmt.where(Ticket.created_at >= filters.created_from)
+    if filters.created_to is not None:
+        stmt = stmt.where(Ticket.created_at < filters.created_to)
+    if filters.team_ids:
+        stmt = stmt.where(Ticket.team_id.in_(filters.team_ids))
+    if filters.priority is not None:
+        stmt = stmt.where(SlaTarget.priority == filters.priority)
+    return stmt
+
+
+def _spread_columns(seconds: InstrumentedAttribute[float | None]) -> list[Any]:
+    # One sort per column for both percentiles: percentile_cont over an array of fractions.
+    fractions = literal(list(PERCENTILES), ARRAY(Float))
+    return [func.percentile_cont(fractions).within_group(seconds), func.avg(seconds)]
+
+
+def _timing(count: int, business: Sequence[Any], wall: Sequence[Any]) -> Timing:
+    def spread(percentiles: list[float] | None, mean: float | None) -> Spread:
+        p50, p95 = percentiles or (None, None)  # NULL when no ticket has the measure yet
+        return Spread(p50=p50, p95=p95, mean=mean)
+
+    return Timing(count=count, business=spread(*business), wall=spread(*wall))
+
+
+async def _timings(session: AsyncSession, filters: ReportFilters
+                   ) -> tuple[BreachCount, Timing, Timing]:
+    """One pass: how many tickets, how many breached, and the spread of each measure."""
+    stmt = _considered(select(
+        func.count(), func.count(SlaTarget.breached_at),
+        func.count(SlaTarget.first_response_business_seconds),
+        *_spread_columns(SlaTarget.first_response_business_seconds),
+        *_spread_columns(SlaTarget.first_response_wall_seconds),
+        func.count(SlaTarget.resolution_business_seconds),
+        *_spread_columns(SlaTarget.resolution_business_seconds),
+        *_spread_columns(SlaTarget.resolution_wall_seconds),
+    ), filters)
+    row = (await session.execute(stmt)).one()
+    return (BreachCount(tickets=row[0], breached=row[1]),
+            _timing(row[2], row[3:5], row[5:7]), _timing(row[7], row[8:10], row[10:12]))
+
+
+async def _breaches(session: AsyncSession, filters: ReportFilters
+                    ) -> tuple[list[PriorityBreachCount], list[TeamBreachCount]]:
+    """One pass for both breakdowns: GROUPING SETS groups by priority and, apart, by team."""
+    by_team = func.grouping(SlaTarget.priority)  # 1 on the team set's rows
+    stmt = _considered(select(
+        by_team, SlaTarget.priority, Ticket.team_id, Team.name,
+        func.count(), func.count(SlaTarget.breached_at),
+    ), filters).outerjoin(Team, Team.id == Ticket.team_id).group_by(
+        func.grouping_sets(tuple_(SlaTarget.priority), tuple_(Ticket.team_id, Team.name)))
+    priorities, teams = [], []
+    for team_row, priority, team_id, team_name, tickets, breached in await session.execute(stmt):
+        if team_row:
+            teams.append(TeamBreachCount(team_id=team_id, team_name=team_name,
+                                         tickets=tickets, breached=breached))
+        else:
+            priorities.append(PriorityBreachCount(priority=priority, tickets=tickets,
+                                                  breached=breached))
+    priorities.sort(key=lambda p: _rank(p.priority))
+    teams.sort(key=lambda t: (t.team_name is None, t.team_name or "", str(t.team_id)))
+    return priorities, teams
+
+
+def _rank(priority: str) -> tuple[int, str]:
+    known = priority in MOST_URGENT_FIRST
+    return (MOST_URGENT_FIRST.index(priority) if known else len(MOST_URGENT_FIRST), priority)
