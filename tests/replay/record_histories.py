@@ -1,6 +1,6 @@
 """Record TicketWorkflow histories of representative tickets for the replay test.
 
-    python -m tests.replay.record_histories [--out DIR]
+    python -m tests.replay.record_histories [--out DIR] [scenario ...]
 
 Runs each scenario on the time-skipping test server with a real worker and a fresh PostgreSQL
 database (the server named by DATABASE_URL, else an embedded pgserver, as tests/conftest.py
@@ -31,10 +31,12 @@ from temporalio.testing import WorkflowEnvironment
 
 from db.engine import make_engine
 from db.migrate import upgrade
+from domain.sla import default_plan
 from tests.support import new_ticket, run_chain, running_worker, start_workflow, with_database
-from tests.workflows.tickets import add_message, assign, change_status
+from tests.workflows.tickets import add_message, assign, change_status, staff
 from worker import ensure_search_attributes
 from workflows.ticket import TicketWorkflow
+from workflows.ticket_types import PriorityChangeIn, SlaPauseIn
 
 HISTORIES = Path(__file__).resolve().parents[1] / "fixtures" / "histories"
 AUTO_CLOSE = timedelta(hours=72)
@@ -101,9 +103,38 @@ async def continue_as_new(env: WorkflowEnvironment, queue: str) -> Recorded:
             for n, run in enumerate(runs, start=1)]
 
 
-SCENARIOS: list[Callable[[WorkflowEnvironment, str], Awaitable[Recorded]]] = [
-    lifecycle, spam, merge, continue_as_new,
-]
+async def sla_breach(env: WorkflowEnvironment, queue: str, engine: AsyncEngine) -> Recorded:
+    """SLA clocks (behind the sla-clocks patch): a warning, a breach that raises the priority
+    and escalates to the senior pool, a priority change, a pause while waiting on the
+    customer, an incident pause, the first reply and resolution."""
+    team = await staff(engine)
+    handle = await start_workflow(env.client, queue, new_ticket(
+        subject="Down", team_id=team.team_id, sla_plan=default_plan()))
+    await env.sleep(timedelta(hours=7, minutes=45))
+    await _until(handle, lambda t: t.sla.breach_state == "at_risk")
+    await env.sleep(timedelta(minutes=20))
+    await _until(handle, lambda t: t.assignee_id == team.senior_id)
+    await handle.execute_update(TicketWorkflow.change_priority,
+                                PriorityChangeIn(priority="high", reason="calmer now"))
+    await change_status(handle, "in_progress")
+    await change_status(handle, "waiting_on_customer")
+    await env.sleep(timedelta(hours=3))
+    await add_message(handle, author_type="customer", body="Logs attached.")
+    await handle.execute_update(TicketWorkflow.pause_sla, SlaPauseIn(reason="incident"))
+    await handle.execute_update(TicketWorkflow.resume_sla, SlaPauseIn(reason="incident"))
+    await add_message(handle, author_type="agent", body="Fixed on our side.")
+    await change_status(handle, "resolved")
+    return [("sla_breach", handle)]
+
+
+Scenario = Callable[[WorkflowEnvironment, str, AsyncEngine], Awaitable[Recorded]]
+SCENARIOS: dict[str, Scenario] = {
+    "lifecycle": lambda env, queue, _: lifecycle(env, queue),
+    "spam": lambda env, queue, _: spam(env, queue),
+    "merge": lambda env, queue, _: merge(env, queue),
+    "continue_as_new": lambda env, queue, _: continue_as_new(env, queue),
+    "sla_breach": sla_breach,
+}
 
 
 async def _until(handle: WorkflowHandle, done: Callable[..., bool]) -> None:
@@ -155,7 +186,7 @@ async def time_skipping_server() -> AsyncIterator[WorkflowEnvironment]:
         await env.shutdown()
 
 
-async def record(out: Path) -> list[Path]:
+async def record(out: Path, only: list[str]) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
     written = []
     with fresh_database() as url:
@@ -164,8 +195,8 @@ async def record(out: Path) -> list[Path]:
             async with time_skipping_server() as env:
                 queue = f"record-{uuid.uuid4()}"
                 async with running_worker(env.client, engine, queue):
-                    for scenario in SCENARIOS:
-                        for stem, handle in await scenario(env, queue):
+                    for name in only or SCENARIOS:
+                        for stem, handle in await SCENARIOS[name](env, queue, engine):
                             history = await handle.fetch_history()
                             path = out / f"{stem}.json"
                             path.write_text(history.to_json())
@@ -178,8 +209,12 @@ async def record(out: Path) -> list[Path]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=HISTORIES)
+    parser.add_argument("scenarios", nargs="*", metavar="scenario",
+                        help=f"record only these ({', '.join(SCENARIOS)}); default all")
     args = parser.parse_args()
-    for path in asyncio.run(record(args.out)):
+    if unknown := set(args.scenarios) - set(SCENARIOS):
+        parser.error(f"unknown scenario(s): {', '.join(sorted(unknown))}")
+    for path in asyncio.run(record(args.out, args.scenarios)):
         print(path)
 
 
