@@ -89,8 +89,10 @@ class TicketWorkflow:
     async def run(self, inp: TicketInput) -> TicketOutcome:
         while not self.machine.ended:
             await self._wait_for_work_or_deadline()
-            await self._flush()
+            # Side effects first: a notification needs nothing from this version's projection,
+            # and starting it alongside saves a round trip on every warning and breach.
             self._start_side_effects()
+            await self._flush()
             if not self.machine.ended and self._should_continue_as_new():
                 await self._drain()
                 workflow.continue_as_new(
@@ -245,8 +247,8 @@ class TicketWorkflow:
         while True:
             await workflow.wait_condition(lambda: self._has_pending() or self._settled())
             if self._has_pending():
-                await self._flush()
                 self._start_side_effects()
+                await self._flush()
             elif self._settled():
                 return
 
