@@ -10,7 +10,7 @@ few milliseconds after the instant the test skipped to; expectations add that dr
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -21,7 +21,7 @@ from temporalio.worker import Worker
 
 from activities.escalation import EscalationActivities
 from activities.projection import ProjectionActivities
-from domain.calendar import ALWAYS, CalendarSpec
+from domain.calendar import ALWAYS, CalendarSpec, expand_holidays
 from domain.sla import DEFAULT_POLICY, PolicySpec, SlaPlan, Targets
 from tests.support import advance_to, new_ticket, next_local, start_workflow
 from tests.workflows.tickets import (
@@ -256,6 +256,7 @@ async def test_a_failing_notification_never_blocks_the_ticket(desk: Desk) -> Non
 
         failed = await eventually(lambda: _failures(desk.engine, new.ticket_id))
         reply = await add_message(handle, author_type="agent", body="Sorry for the wait.")
+        await handle.terminate()  # its queue's worker stops here; its later timers must not
 
     assert {f["detail"]["kind"] for f in failed} >= {"sla.breached"}
     assert reply.ticket.priority == "urgent" and reply.ticket.assignee_id == team.senior_id
@@ -266,3 +267,46 @@ async def test_a_failing_notification_never_blocks_the_ticket(desk: Desk) -> Non
 async def _failures(engine: AsyncEngine, ticket_id: str) -> list[dict[str, Any]]:
     failed = await audit_of(engine, ticket_id, "notification_failed")
     return failed if any(f["detail"]["kind"] == "sla.breached" for f in failed) else []
+
+
+async def test_holidays_are_skipped_like_weekends(desk: Desk) -> None:
+    now = await desk.env.get_current_time()
+    us = expand_holidays("US", None, [now.year, now.year + 1])
+    holiday = next(date.fromisoformat(d) for d in sorted(us)
+                   if date.fromisoformat(d) > now.date() + timedelta(days=1)
+                   and date.fromisoformat(d).weekday() in (1, 2, 3, 4)
+                   and _workday(date.fromisoformat(d) - timedelta(days=1), us))
+    eve = holiday - timedelta(days=1)
+    back = holiday + timedelta(days=1)
+    while not _workday(back, us):
+        back += timedelta(days=1)
+    calendar = CalendarSpec("la-us", "America/Los_Angeles", LA_9_17.weekly, sorted(us))
+    start = datetime(eve.year, eve.month, eve.day, 16, 30, tzinfo=LA)
+
+    _, ticket_id, created = await open_at(desk, start, plan(calendar))
+
+    due = datetime(back.year, back.month, back.day, 9, 30, tzinfo=LA) + (created - start)
+    assert (await sla_row(desk.engine, ticket_id))["first_response_due"] == due
+
+
+def _workday(day: date, holidays: dict[str, str]) -> bool:
+    return day.weekday() < 5 and day.isoformat() not in holidays
+
+
+async def test_a_local_day_across_a_clock_change_has_its_real_length(desk: Desk) -> None:
+    """24/7 in Los Angeles: a day's budget is 24 real hours even when the day has 23."""
+    around_the_clock = CalendarSpec("la-24x7", "America/Los_Angeles", [["00:00-24:00"]] * 7)
+    now = await desk.env.get_current_time()
+    change = next(day for day in (now.date() + timedelta(days=n) for n in range(2, 400))
+                  if day.month == 3 and day.weekday() == 6 and 8 <= day.day <= 14)
+    saturday_noon = datetime(change.year, change.month, change.day - 1, 12, tzinfo=LA)
+
+    handle, ticket_id, created = await open_at(
+        desk, saturday_noon, plan(around_the_clock, policy(first=24 * 60, resolution=48 * 60)))
+
+    due = (await sla_row(desk.engine, ticket_id))["first_response_due"]
+    assert due == created + timedelta(hours=24)
+    assert due.astimezone(LA).hour == 13  # the clocks went forward overnight
+    await advance_to(desk.env, due + timedelta(seconds=5))
+    breach = await eventually(lambda: audit_of(desk.engine, ticket_id, "sla_breached"))
+    assert len(breach) == 1 and fired_on_time(breach[0], due)
