@@ -93,7 +93,10 @@ class TicketWorkflow:
             # and starting it alongside saves a round trip on every warning and breach.
             self._start_side_effects()
             await self._flush()
-            if not self.machine.ended and self._should_continue_as_new():
+            # Not while a notification or escalation runs: its retries may take a while, and
+            # draining them would hold this ticket's SLA timers meanwhile.
+            if not self.machine.ended and not self.side_effects \
+                    and self._should_continue_as_new():
                 await self._drain()
                 workflow.continue_as_new(
                     TicketInput(state=self.state, continue_as_new_after=self.continue_as_new_after),
@@ -158,25 +161,25 @@ class TicketWorkflow:
 
     @workflow.update
     async def pause_sla(self, cmd: SlaPauseIn) -> TicketSnapshot:
-        self._check(lambda: self.machine.check_sla_pause(cmd))
+        self._check(lambda: self.machine.check_sla_pause(cmd, pause=True))
         self.machine.apply_sla_pause(cmd, workflow.now(), pause=True)
         self._after_command()
         return await self._projected()
 
     @pause_sla.validator
     def _validate_pause_sla(self, cmd: SlaPauseIn) -> None:
-        self._check(lambda: self.machine.check_sla_pause(cmd))
+        self._check(lambda: self.machine.check_sla_pause(cmd, pause=True))
 
     @workflow.update
     async def resume_sla(self, cmd: SlaPauseIn) -> TicketSnapshot:
-        self._check(lambda: self.machine.check_sla_pause(cmd))
+        self._check(lambda: self.machine.check_sla_pause(cmd, pause=False))
         self.machine.apply_sla_pause(cmd, workflow.now(), pause=False)
         self._after_command()
         return await self._projected()
 
     @resume_sla.validator
     def _validate_resume_sla(self, cmd: SlaPauseIn) -> None:
-        self._check(lambda: self.machine.check_sla_pause(cmd))
+        self._check(lambda: self.machine.check_sla_pause(cmd, pause=False))
 
     # ---- signals and queries ------------------------------------------------------------
 

@@ -60,7 +60,7 @@ class SlaRules:
             raise InvalidTransition(f"{self.ticket.public_ref} is closed; reopen it first",
                                     allowed=allowed_from(self.status), current=self.status.value)
 
-    def check_sla_pause(self, cmd: SlaPauseIn) -> None:
+    def check_sla_pause(self, cmd: SlaPauseIn, *, pause: bool) -> None:
         self.check_live()
         if cmd.reason == PauseReason.WAITING_ON_CUSTOMER.value:
             raise InvalidTransition("waiting_on_customer pauses by status, not by this call")
@@ -71,6 +71,11 @@ class SlaRules:
                                     allowed=[PauseReason.INCIDENT.value]) from None
         if self.state.sla is None:
             raise InvalidTransition(f"{self.ticket.public_ref} predates SLA clocks")
+        paused = cmd.reason in self.state.sla.pause_reasons
+        if pause and paused:
+            raise InvalidTransition(f"the clocks are already paused for {cmd.reason}")
+        if not pause and not paused:
+            raise InvalidTransition(f"the clocks are not paused for {cmd.reason}")
 
     def apply_priority(self, cmd: PriorityChangeIn, now: datetime) -> None:
         self._set_priority(now, Priority(cmd.priority), AuthorType(cmd.actor_type), cmd.actor_id,

@@ -126,6 +126,14 @@ async def on_fresh_ticket(world: World, suffix: str, body: dict[str, Any]) -> Re
     return f"{TICKETS}/{await world.fresh_ticket()}/{suffix}", body
 
 
+async def paused_ticket(world: World) -> Request:
+    """A fresh ticket whose clocks an admin paused for an incident: one to resume."""
+    ref = await world.fresh_ticket()
+    paused = await world.http.post(f"{TICKETS}/{ref}/sla/pause", json={"reason": "incident"})
+    assert paused.status_code == 200, paused.text
+    return f"{TICKETS}/{ref}/sla/resume", {"reason": "incident"}
+
+
 def scratch(kind: str, body: dict[str, Any] | None = None) -> MakeRequest:
     async def make(world: World) -> Request:
         entity_id = await getattr(world, f"scratch_{kind}")()
@@ -176,8 +184,7 @@ ROUTES = [
           lambda w: on_fresh_ticket(w, "priority", {"priority": "high"})),
     route("post", f"{TICKETS}/{{ticket}}/sla/pause", ADMINS | {LEAD}, 200,
           lambda w: on_fresh_ticket(w, "sla/pause", {"reason": "incident"})),
-    route("post", f"{TICKETS}/{{ticket}}/sla/resume", ADMINS | {LEAD}, 200,
-          lambda w: on_fresh_ticket(w, "sla/resume", {"reason": "incident"})),
+    route("post", f"{TICKETS}/{{ticket}}/sla/resume", ADMINS | {LEAD}, 200, paused_ticket),
     route("get", "/api/v1/me/notifications", AGENTS),
     route("post", "/api/v1/me/notifications/read", AGENTS, 200,
           lambda w: _ready(("/api/v1/me/notifications/read", {}))),

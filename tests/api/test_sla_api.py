@@ -123,6 +123,10 @@ async def test_priority_change_and_incident_pause_move_the_deadlines(skipping_ht
     assert (block["paused"], block["pause_reason"], block["first_response_due"]) == (
         True, "incident", None)
 
+    again = await http.post(f"{TICKETS}/{ref}/sla/pause", json={"reason": "incident"},
+                            headers=as_(lead["token"]))
+    assert "already paused" in assert_problem(again, 422, "invalid-transition")["detail"]
+
     await time_skipping_env.sleep(timedelta(hours=3))  # past the old deadline, paused
     resumed = await http.post(f"{TICKETS}/{ref}/sla/resume", json={"reason": "incident"},
                               headers=as_(lead["token"]))
@@ -131,6 +135,9 @@ async def test_priority_change_and_incident_pause_move_the_deadlines(skipping_ht
     # What was left of the urgent hour when the incident began, counted from the resume.
     left = created + timedelta(hours=1) - at(paused.json()["sla"]["paused_at"])
     assert at(block["first_response_due"]) == at(resumed.json()["updated_at"]) + left
+    not_paused = await http.post(f"{TICKETS}/{ref}/sla/resume", json={"reason": "incident"},
+                                 headers=as_(lead["token"]))
+    assert "not paused" in assert_problem(not_paused, 422, "invalid-transition")["detail"]
     bad = await http.post(f"{TICKETS}/{ref}/sla/pause", json={"reason": "lunch"},
                           headers=as_(lead["token"]))
     assert_problem(bad, 422, "invalid-transition")
