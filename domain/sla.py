@@ -111,6 +111,9 @@ DEFAULT_REOPEN_POLICY = PolicySpec(
         Priority.MEDIUM: _targets(2, 4, 16),
         Priority.LOW: _targets(4, 8, 24),
     },
+    # Less than the 30 minutes an urgent reopen gets: a warning the moment it reopens helps
+    # nobody.
+    warning_lead_minutes=15,
 )
 BUILTIN_POLICIES = {p.name: p for p in (DEFAULT_POLICY, DEFAULT_REOPEN_POLICY)}
 BUILTIN_CALENDARS = {ALWAYS.name: ALWAYS}
