@@ -89,7 +89,7 @@ async def test_a_contract_override_wins_over_the_team_policy(skipping_http, time
     customer = await http.post("/api/v1/admin/customers", json={
         "email": "cto@bigcorp.example", "sla_policy_override": "enterprise"})
     assert customer.status_code == 201, customer.text
-    friday = await friday_afternoon(time_skipping_env)
+    await friday_afternoon(time_skipping_env)  # the team's calendar would wait for Monday
 
     ticket = await create_ticket(http, team_id=agent["team_id"],
                                  customer_email="cto@bigcorp.example")
@@ -97,7 +97,6 @@ async def test_a_contract_override_wins_over_the_team_policy(skipping_http, time
     sla = ticket["sla"]
     assert (sla["policy"], sla["calendar"]) == ("enterprise", "always")
     assert at(sla["first_response_due"]) == at(ticket["created_at"]) + timedelta(minutes=30)
-    assert friday.weekday() == 4  # on a 24/7 contract the weekend does not matter
 
 
 async def test_priority_change_and_incident_pause_move_the_deadlines(skipping_http,
