@@ -1,0 +1,1 @@
+"""Email channel: MIME parsing, automatic-mail classification and reply splitting."""
