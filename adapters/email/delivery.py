@@ -1,0 +1,55 @@
+"""Handing a raw message to intake: what the SMTP server and the IMAP poller call.
+
+Every way in ends at `POST /api/v1/intake/email` (the raw RFC 5322 bytes, as an inbound-parse
+webhook would send them), so parsing, threading, deduplication and loop protection live in one
+place. A delivery either is accepted (durably: the ticket holds the message, or intake logged
+why it dropped it), or raises: `TemporaryDeliveryError` means try again later (the SMTP server
+answers 451, the poller stops before advancing its checkpoint); `PermanentDeliveryError` means
+this message will never be accepted (SMTP 554; the poller records it and moves on).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+import httpx
+
+INTAKE_PATH = "/api/v1/intake/email"
+
+
+class DeliveryError(Exception):
+    """Intake did not accept the message."""
+
+
+class TemporaryDeliveryError(DeliveryError):
+    """Intake is down or busy: the same message may be delivered again later."""
+
+
+class PermanentDeliveryError(DeliveryError):
+    """Intake refuses this message for good (too large, not mail)."""
+
+
+class Deliver(Protocol):
+    async def __call__(self, raw: bytes, *, source: str) -> dict[str, Any]: ...
+
+
+class ApiDelivery:
+    """Delivers over HTTP with an integration token; the answer says what intake did."""
+
+    def __init__(self, http: httpx.AsyncClient, token: str) -> None:
+        self.http = http
+        self.headers = {"Authorization": f"Bearer {token}", "Content-Type": "message/rfc822"}
+
+    async def __call__(self, raw: bytes, *, source: str) -> dict[str, Any]:
+        try:
+            response = await self.http.post(INTAKE_PATH, content=raw, headers=self.headers,
+                                            params={"source": source})
+        except httpx.HTTPError as err:
+            raise TemporaryDeliveryError(f"intake unreachable: {err}") from err
+        if response.status_code in (200, 201):
+            return response.json()
+        detail = f"intake answered {response.status_code}: {response.text[:200]}"
+        # 429 and 5xx pass; a 4xx about this message will not change on a retry.
+        if response.status_code == 429 or response.status_code >= 500:
+            raise TemporaryDeliveryError(detail)
+        raise PermanentDeliveryError(detail)

@@ -1,0 +1,246 @@
+"""The inbound SMTP/LMTP server over real loopback sockets, driven by Python's smtplib."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import smtplib
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from adapters.email.delivery import PermanentDeliveryError, TemporaryDeliveryError
+from adapters.email.smtp_server import IntakeHandler, serve, start_server, stop
+
+CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "corpus" / "email"
+if not CORPUS.is_dir():
+    pytest.skip(f"email corpus not found at {CORPUS}", allow_module_level=True)
+
+HOST = "127.0.0.1"
+SUPPORT = ["support@example.com", "billing@example.com"]
+SENDER = "customer@example.org"
+CORPUS_MAIL = [
+    "chatwoot/support.eml",
+    "chatwoot/in_reply_to.eml",
+    "talon/standard_replies/gmail.eml",
+    "talon/standard_replies/outlook.eml",  # a 1,523-byte line
+    "mikel-mail/multi_charset/japanese_iso_2022.eml",
+    "mikel-mail/multi_charset/japanese_shift_jis.eml",  # 8-bit bytes
+]
+
+
+class RecordingDeliver:
+    def __init__(self, error: Exception | None = None) -> None:
+        self.calls: list[tuple[bytes, str]] = []
+        self.error = error
+
+    async def __call__(self, raw: bytes, *, source: str) -> dict[str, Any]:
+        self.calls.append((raw, source))
+        if self.error is not None:
+            raise self.error
+        return {"outcome": "created", "ticket_id": 1}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind((HOST, 0))
+        return sock.getsockname()[1]
+
+
+def on_the_wire(message: bytes) -> bytes:
+    """A message as an MTA transmits it (before dot-stuffing): CRLF line ends, a final CRLF.
+
+    Many corpus files use bare LF. smtplib sends a bytes message unchanged apart from
+    dot-stuffing (it fixes line ends only for str), so the tests send this form, as a real
+    MTA would, and expect exactly these bytes back.
+    """
+    wire = re.sub(rb"\r\n|\r|\n", b"\r\n", message)
+    return wire if wire.endswith(b"\r\n") else wire + b"\r\n"
+
+
+SMALL = on_the_wire((CORPUS / "chatwoot" / "support.eml").read_bytes())
+
+
+def message_id(message: bytes) -> bytes | None:
+    found = re.search(rb"^Message-I[dD]:[ \t]*(<[^>\r\n]+>)", message, re.MULTILINE | re.I)
+    return found.group(1) if found else None
+
+
+async def wait_until_listening(port: int) -> None:
+    for _ in range(100):
+        try:
+            _, writer = await asyncio.open_connection(HOST, port)
+        except OSError:
+            await asyncio.sleep(0.02)
+            continue
+        writer.close()
+        return
+    raise AssertionError(f"nothing listening on {port}")
+
+
+@pytest.fixture
+def deliver() -> RecordingDeliver:
+    return RecordingDeliver()
+
+
+@pytest.fixture(params=[False, True], ids=["smtp", "lmtp"])
+def lmtp(request: pytest.FixtureRequest) -> bool:
+    return request.param
+
+
+@pytest.fixture
+def port(deliver: RecordingDeliver, lmtp: bool) -> Iterator[int]:
+    handler = IntakeHandler(deliver, SUPPORT, max_message_bytes=64 * 1024)
+    chosen = free_port()
+    controller = start_server(handler, HOST, chosen, lmtp=lmtp)
+    yield chosen
+    stop(controller)
+
+
+def client(port: int, lmtp: bool) -> smtplib.SMTP:
+    if lmtp:
+        return smtplib.LMTP(HOST, port, timeout=5)
+    return smtplib.SMTP(HOST, port, timeout=5)
+
+
+@pytest.mark.parametrize("name", CORPUS_MAIL)
+def test_corpus_mail_reaches_intake_exactly_as_sent(
+    name: str, port: int, lmtp: bool, deliver: RecordingDeliver,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    sent = on_the_wire((CORPUS / name).read_bytes())
+    caplog.set_level(logging.INFO, logger="adapters.email.smtp_server")
+    with client(port, lmtp) as smtp:
+        assert smtp.sendmail(SENDER, ["support@example.com"], sent) == {}
+    [(raw, source)] = deliver.calls
+    assert source == "smtp"
+    assert raw == sent
+    if (mid := message_id(sent)) is not None:
+        assert message_id(raw) == mid
+        assert mid.decode() in caplog.text
+
+
+def test_dot_stuffed_lines_arrive_unstuffed(port: int, lmtp: bool,
+                                            deliver: RecordingDeliver) -> None:
+    sent = SMALL + b"\r\n.\r\n..two dots\r\n.one dot\r\n"
+    with client(port, lmtp) as smtp:
+        smtp.sendmail(SENDER, ["support@example.com"], sent)
+    assert deliver.calls[0][0] == sent
+
+
+def test_unknown_recipient_is_refused_and_nothing_delivered(
+    port: int, lmtp: bool, deliver: RecordingDeliver,
+) -> None:
+    with client(port, lmtp) as smtp, pytest.raises(smtplib.SMTPRecipientsRefused) as refused:
+        smtp.sendmail(SENDER, ["someone@elsewhere.example"], SMALL)
+    assert refused.value.recipients["someone@elsewhere.example"][0] == 550
+    assert deliver.calls == []
+
+
+def test_unknown_recipient_among_support_addresses_is_refused_alone(
+    port: int, lmtp: bool, deliver: RecordingDeliver,
+) -> None:
+    with client(port, lmtp) as smtp:
+        refused = smtp.sendmail(SENDER, ["relay@elsewhere.example", "support@example.com"], SMALL)
+    assert refused["relay@elsewhere.example"][0] == 550
+    assert len(deliver.calls) == 1
+
+
+@pytest.mark.parametrize("lmtp", [False], ids=["smtp"])
+def test_mail_to_two_support_addresses_is_delivered_once(
+    port: int, deliver: RecordingDeliver,
+) -> None:
+    with smtplib.SMTP(HOST, port, timeout=5) as smtp:
+        smtp.sendmail(SENDER, ["Support@Example.COM", "billing@example.com"], SMALL)
+    assert len(deliver.calls) == 1
+
+
+@pytest.mark.parametrize("lmtp", [True], ids=["lmtp"])
+@pytest.mark.parametrize(
+    ("error", "message", "code"),
+    [
+        (None, SMALL, 250),
+        (TemporaryDeliveryError("intake down"), SMALL, 451),
+        (PermanentDeliveryError("not mail"), SMALL, 554),
+        (None, SMALL * 2, 552),  # refused by aiosmtpd itself, before any delivery
+    ],
+    ids=["delivered", "temporary", "permanent", "oversize"],
+)
+def test_lmtp_answers_once_per_recipient_for_one_delivery(
+    error: Exception | None, message: bytes, code: int, port: int, deliver: RecordingDeliver,
+) -> None:
+    deliver.error = error
+    # smtplib.LMTP reads a single reply after DATA, so read the second one ourselves.
+    with smtplib.LMTP(HOST, port, timeout=5) as lmtp_client:
+        lmtp_client.ehlo_or_helo_if_needed()
+        lmtp_client.mail(SENDER)
+        lmtp_client.rcpt("support@example.com")
+        lmtp_client.rcpt("billing@example.com")
+        assert lmtp_client.data(message)[0] == code
+        assert lmtp_client.getreply()[0] == code
+        assert lmtp_client.noop()[0] == 250  # nothing left over in the stream
+    assert len(deliver.calls) == (0 if code == 552 else 1)
+
+
+def test_oversize_mail_announced_with_size_is_refused_552(
+    port: int, lmtp: bool, deliver: RecordingDeliver,
+) -> None:
+    with client(port, lmtp) as smtp, pytest.raises(smtplib.SMTPSenderRefused) as refused:
+        smtp.sendmail(SENDER, ["support@example.com"], b"x" * (65 * 1024))
+    assert refused.value.smtp_code == 552
+    assert deliver.calls == []
+
+
+def test_oversize_mail_without_size_is_refused_552_after_data(
+    port: int, lmtp: bool, deliver: RecordingDeliver,
+) -> None:
+    with client(port, lmtp) as smtp:
+        smtp.ehlo_or_helo_if_needed()
+        smtp.mail(SENDER)  # no SIZE= parameter
+        smtp.rcpt("support@example.com")
+        assert smtp.data(SMALL * 2)[0] == 552
+    assert deliver.calls == []
+
+
+@pytest.mark.parametrize(
+    ("error", "code"),
+    [
+        (TemporaryDeliveryError("intake down"), 451),
+        (PermanentDeliveryError("not mail"), 554),
+        (RuntimeError("bug in intake"), 451),
+    ],
+    ids=["temporary", "permanent", "unexpected"],
+)
+def test_intake_failure_is_answered_so_the_mta_retries_or_bounces(
+    error: Exception, code: int, port: int, lmtp: bool, deliver: RecordingDeliver,
+) -> None:
+    deliver.error = error
+    with client(port, lmtp) as smtp, pytest.raises(smtplib.SMTPDataError) as failed:
+        smtp.sendmail(SENDER, ["support@example.com"], SMALL)
+    assert failed.value.smtp_code == code
+    assert len(deliver.calls) == 1
+
+
+@pytest.mark.parametrize("use_lmtp", [False, True], ids=["smtp", "lmtp"])
+async def test_serve_runs_on_the_callers_loop_until_stopped(use_lmtp: bool) -> None:
+    deliver = RecordingDeliver()
+    stop_event = asyncio.Event()
+    chosen = free_port()
+    task = asyncio.create_task(serve(deliver, HOST, chosen, SUPPORT, use_lmtp, 64 * 1024,
+                                     stop_event))
+    await wait_until_listening(chosen)
+
+    def send() -> None:
+        with client(chosen, use_lmtp) as smtp:
+            smtp.sendmail(SENDER, ["billing@example.com"], SMALL)
+
+    await asyncio.to_thread(send)
+    stop_event.set()
+    await asyncio.wait_for(task, 5)
+    assert deliver.calls == [(SMALL, "smtp")]
+    with pytest.raises(OSError):
+        socket.create_connection((HOST, chosen), timeout=1).close()
