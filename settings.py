@@ -38,6 +38,35 @@ class Settings(BaseSettings):
     rate_limit_storage: str = Field(
         default="memory://", validation_alias="HELPDESK_RATE_LIMIT_STORAGE")
 
+    # Where customers write (comma-separated). Mail *from* these is our own coming back and
+    # never becomes a ticket; the SMTP server accepts mail *to* these only.
+    support_addresses: str = Field(default="", validation_alias="HELPDESK_SUPPORT_ADDRESSES")
+    email_max_bytes: int = Field(default=25 * 1024 * 1024,
+                                 validation_alias="HELPDESK_EMAIL_MAX_BYTES")
+    # Channel adapters (`helpdesk smtp`, `helpdesk imap`) hand mail to the API with this
+    # integration token, at this URL (default: the API of HELPDESK_HOST and HELPDESK_PORT).
+    api_url: str | None = Field(default=None, validation_alias="HELPDESK_API_URL")
+    intake_token: str | None = Field(default=None, validation_alias="HELPDESK_INTAKE_TOKEN")
+    smtp_listen_host: str = Field(default="127.0.0.1", validation_alias="HELPDESK_SMTP_HOST")
+    smtp_listen_port: int = Field(default=2525, validation_alias="HELPDESK_SMTP_PORT")
+    smtp_lmtp: bool = Field(default=False, validation_alias="HELPDESK_SMTP_LMTP")
+    # One mailbox polled by `helpdesk imap` (run one process per mailbox).
+    imap_host: str | None = Field(default=None, validation_alias="HELPDESK_IMAP_HOST")
+    imap_port: int = Field(default=993, validation_alias="HELPDESK_IMAP_PORT")
+    imap_ssl: bool = Field(default=True, validation_alias="HELPDESK_IMAP_SSL")
+    imap_username: str | None = Field(default=None, validation_alias="HELPDESK_IMAP_USERNAME")
+    imap_password: str | None = Field(default=None, validation_alias="HELPDESK_IMAP_PASSWORD")
+    imap_folder: str = Field(default="INBOX", validation_alias="HELPDESK_IMAP_FOLDER")
+    imap_poll_seconds: int = Field(default=60, validation_alias="HELPDESK_IMAP_POLL_SECONDS")
+
+    @property
+    def intake_api_url(self) -> str:
+        return self.api_url or f"http://{self.host}:{self.port}"
+
+    @property
+    def support_address_set(self) -> frozenset[str]:
+        return frozenset(a.strip().lower() for a in self.support_addresses.split(",") if a.strip())
+
     @field_validator("admin_token")
     @classmethod
     def _admin_token_is_long(cls, value: str | None) -> str | None:

@@ -16,6 +16,7 @@ from temporalio.client import Client
 from api import (
     admin,
     directory,
+    email_intake,
     health,
     me,
     notifications,
@@ -57,12 +58,14 @@ def create_app(
 
     app = FastAPI(title="Help desk", version="1", lifespan=lifespan)
     install_problem_handlers(app)
-    app.add_middleware(_BodySizeLimit, max_bytes=MAX_REQUEST_BYTES)
+    # Mail with attachments is larger than any JSON call: its own limit on its own path.
+    app.add_middleware(_BodySizeLimit, max_bytes=MAX_REQUEST_BYTES,
+                       overrides={"/api/v1/intake/email": settings.email_max_bytes})
     app.include_router(health.router)
     # Every /api/v1 route authenticates, including any a later change forgets to guard.
     authenticated = [Depends(authenticate)]
     for router in (tickets.router, ticket_sla.router, portal_tokens.router, directory.router,
-                   me.router, notifications.router, reports.router):
+                   me.router, notifications.router, reports.router, email_intake.router):
         app.include_router(router, prefix="/api/v1", dependencies=authenticated)
     app.include_router(admin.router, prefix="/api/v1/admin", dependencies=authenticated)
     return app
@@ -94,15 +97,16 @@ class _BodySizeLimit:
     Pure ASGI, not `app.middleware("http")`: only wrapping `receive` sees a chunked body grow.
     """
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
-        self.app, self.max_bytes = app, max_bytes
+    def __init__(self, app: ASGIApp, max_bytes: int, overrides: dict[str, int]) -> None:
+        self.app, self.default_max, self.overrides = app, max_bytes, overrides
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        if _declared_length(scope) > self.max_bytes:
-            await self._refuse(scope, receive, send)
+        max_bytes = self.overrides.get(scope["path"], self.default_max)
+        if _declared_length(scope) > max_bytes:
+            await self._refuse(scope, receive, send, max_bytes)
             return
         received, exceeded = 0, False
 
@@ -110,7 +114,7 @@ class _BodySizeLimit:
             nonlocal received, exceeded
             message = await receive()
             received += len(message.get("body", b""))
-            if received > self.max_bytes:
+            if received > max_bytes:
                 exceeded = True
                 # FastAPI re-raises HTTPException from body reading (others become a 400).
                 raise StarletteHTTPException(413)
@@ -126,12 +130,13 @@ class _BodySizeLimit:
             if not exceeded:
                 raise
         if exceeded:
-            await self._refuse(scope, receive, send)
+            await self._refuse(scope, receive, send, max_bytes)
 
-    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+    @staticmethod
+    async def _refuse(scope: Scope, receive: Receive, send: Send, max_bytes: int) -> None:
         response = problem_response(Problem(
             413, "too-large", "Request too large",
-            f"request bodies are limited to {self.max_bytes} bytes",
+            f"request bodies are limited to {max_bytes} bytes",
         ))
         await response(scope, receive, send)
 

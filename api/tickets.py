@@ -139,10 +139,19 @@ async def add_message(
         author_type=author_type.value, author_id=author_id,
         message_id=body.message_id, in_reply_to=body.in_reply_to,
     )
-    internal = sees_internal(principal)
+    return await deliver_message(row, command, session, engine, client, settings,
+                                 internal=sees_internal(principal))
+
+
+async def deliver_message(row: Ticket, command: MessageIn, session: AsyncSession, engine: Any,
+                          client: Any, settings: Any, *, internal: bool) -> MessageCreated:
+    """Add a message to the ticket; a customer reply past the reopen window opens a follow-up.
+
+    The update id comes from the message's id, so a retried delivery is stored once.
+    """
     try:
         result = await send_update(client, row.public_ref, TicketWorkflow.add_message, command,
-                                   update_id=f"message-{msg_uuid}")
+                                   update_id=f"message-{command.id}")
     except (ReopenWindowExpired, WorkflowGone) as err:
         if not _is_customer_reply(command) or row.status != Status.CLOSED.value:
             raise await _gone_problem(session, row, err) from err

@@ -1,4 +1,4 @@
-"""The `helpdesk` command: dev, api, worker, migrate.
+"""The `helpdesk` command: dev, api, worker, migrate, psql, smtp, imap.
 
 Settings are built once here, from the environment, and handed to whatever runs. Each
 subcommand imports its own stack when it runs, so `helpdesk migrate` does not load FastAPI and
@@ -40,6 +40,8 @@ def build_parser() -> argparse.ArgumentParser:
         ("worker", run_worker, "run the Temporal worker"),
         ("migrate", run_migrate, "apply database migrations to DATABASE_URL"),
         ("psql", run_psql, "open psql on DATABASE_URL, or on the embedded database of `dev`"),
+        ("smtp", run_smtp, "receive mail by SMTP (or LMTP) and hand it to the API's intake"),
+        ("imap", run_imap, "poll an IMAP mailbox and hand new mail to the API's intake"),
     ):
         commands.add_parser(name, help=summary, description=summary).set_defaults(run=run)
     return parser
@@ -56,6 +58,18 @@ def configure_logging() -> None:
 
 def run_dev(settings: Settings) -> int:
     from cli.dev import run_dev as run
+
+    return run(settings)
+
+
+def run_smtp(settings: Settings) -> int:
+    from cli.mail import run_smtp as run
+
+    return run(settings)
+
+
+def run_imap(settings: Settings) -> int:
+    from cli.mail import run_imap as run
 
     return run(settings)
 

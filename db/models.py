@@ -20,6 +20,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     func,
@@ -343,4 +344,38 @@ class Notification(Base):
     __table_args__ = (
         Index("ix_notifications_agent", "agent_id", "created_at"),
         Index("ix_notifications_ticket", "ticket_id", "created_at"),
+    )
+
+
+class MailboxCheckpoint(Base):
+    """How far an IMAP mailbox has been handed to intake: resume point after a crash."""
+
+    __tablename__ = "mailbox_checkpoints"
+    mailbox: Mapped[str] = mapped_column(String(320), primary_key=True)  # user@host/folder
+    uidvalidity: Mapped[int] = mapped_column(BigInteger)
+    last_uid: Mapped[int] = mapped_column(BigInteger)
+    updated_at: Mapped[datetime] = _created()
+
+
+class InboundEmail(Base):
+    """Every mail that reached intake, whatever became of it: the threading metrics and the
+    original bytes (kept whole, whatever the parser made of them)."""
+
+    __tablename__ = "inbound_emails"
+    id: Mapped[uuid.UUID] = _uuid_pk()
+    message_id: Mapped[str | None] = mapped_column(String(998))
+    source: Mapped[str] = mapped_column(String(320))  # smtp, imap:<mailbox>, api
+    from_address: Mapped[str | None] = mapped_column(String(320))
+    subject: Mapped[str | None] = mapped_column(Text)
+    # threaded_in_reply_to, threaded_references, threaded_subject_tag, new_ticket, duplicate,
+    # auto_reply_note, bounce_note, ignored_own_address, ignored_no_ticket
+    outcome: Mapped[str] = mapped_column(String(32))
+    ticket_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    defects: Mapped[list[str]] = mapped_column(JSONB, server_default=text("'[]'::jsonb"))
+    raw: Mapped[bytes] = mapped_column(LargeBinary)
+    received_at: Mapped[datetime] = _created()
+
+    __table_args__ = (
+        Index("ix_inbound_emails_message_id", "message_id"),
+        Index("ix_inbound_emails_outcome", "outcome", "received_at"),
     )

@@ -97,7 +97,7 @@ async def build_world(http: httpx.AsyncClient) -> World:
                  ticket_a=ticket_a["public_ref"])
 
 
-Request = tuple[str, dict[str, Any] | None]  # (path, JSON body)
+Request = tuple[str, dict[str, Any] | bytes | None]  # (path, JSON body or raw bytes)
 MakeRequest = Callable[[World], Awaitable[Request]]
 
 
@@ -120,6 +120,12 @@ def route(method: str, path: str, allowed: set[str], ok: int = 200,
 def new_ticket_body(world: World) -> dict[str, Any]:
     return {"subject": "Matrix", "body": "hello", "customer_email": "pat@example.com",
             "team_id": world.team_a}
+
+
+def new_mail() -> bytes:
+    sender = f"{uuid.uuid4().hex[:12]}@mail.example"
+    return (f"From: {sender}\r\nTo: help@desk.example\r\nSubject: Matrix\r\n"
+            f"Message-ID: <{uuid.uuid4()}@mail.example>\r\n\r\nhello\r\n").encode()
 
 
 async def on_fresh_ticket(world: World, suffix: str, body: dict[str, Any]) -> Request:
@@ -189,6 +195,8 @@ ROUTES = [
     route("post", "/api/v1/me/notifications/read", AGENTS, 200,
           lambda w: _ready(("/api/v1/me/notifications/read", {}))),
     route("get", "/api/v1/reports/sla", ADMINS | {LEAD}),
+    route("post", "/api/v1/intake/email", ADMINS | {INTEGRATION}, 200, lambda w: _ready((
+        "/api/v1/intake/email", new_mail()))),
     route("get", "/api/v1/teams", STAFF),
     route("get", "/api/v1/agents", STAFF),
     route("get", "/api/v1/me", set(CALLERS)),
@@ -249,6 +257,8 @@ async def call(world: World, r: Route, token: str | None) -> httpx.Response:
     headers = bearer(token) if token else {"Authorization": ""}
     if r.method == "post" and path == TICKETS:
         headers["Idempotency-Key"] = str(uuid.uuid4())
+    if isinstance(body, bytes):
+        return await world.http.request(r.method.upper(), path, content=body, headers=headers)
     return await world.http.request(r.method.upper(), path, json=body, headers=headers)
 
 
