@@ -28,13 +28,13 @@ from adapters.email.imap_poller import (
 from tests.adapters import imap_server as dovecot
 from tests.adapters.imap_server import ImapServer
 
-CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "corpus" / "email"
+CORPUS = Path(__file__).resolve().parents[1] / "fixtures" / "email_corpus"
 MESSAGES = [
     CORPUS / "talon" / "standard_replies" / f"{name}.eml"
     for name in ("gmail", "apple_mail", "thunderbird", "iphone", "yahoo", "android")
 ] + [CORPUS / "chatwoot" / f"{name}.eml" for name in ("reply", "support", "only_text")]
 if not CORPUS.is_dir():
-    pytest.skip(f"email corpus not found at {CORPUS}", allow_module_level=True)
+    raise RuntimeError(f"email corpus missing at {CORPUS}")  # it is part of the repo
 
 imap_server = dovecot.imap_server  # the session's own dovecot (skips when not installed)
 

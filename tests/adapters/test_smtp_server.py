@@ -16,9 +16,9 @@ import pytest
 from adapters.email.delivery import PermanentDeliveryError, TemporaryDeliveryError
 from adapters.email.smtp_server import IntakeHandler, serve, start_server, stop
 
-CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "corpus" / "email"
+CORPUS = Path(__file__).resolve().parents[1] / "fixtures" / "email_corpus"
 if not CORPUS.is_dir():
-    pytest.skip(f"email corpus not found at {CORPUS}", allow_module_level=True)
+    raise RuntimeError(f"email corpus missing at {CORPUS}")  # it is part of the repo
 
 HOST = "127.0.0.1"
 SUPPORT = ["support@example.com", "billing@example.com"]
