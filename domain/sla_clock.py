@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
+from functools import cached_property
 
 from domain.calendar import BusinessCalendar, CalendarNeverOpens, CalendarSpec
 from domain.records import SlaTargetView, SlaView
@@ -89,8 +90,11 @@ class SlaClock:
 
     # ---- reading ------------------------------------------------------------------------
 
-    @property
+    @cached_property
     def calendar(self) -> BusinessCalendar:
+        # Once per clock: the plan never changes, and finding the shared compiled calendar
+        # serializes the whole spec (holidays included), which every deadline would repeat.
+        # Not a dataclass field, so it never travels with the workflow state.
         return calendar_of(self.plan.calendar)
 
     @property
