@@ -156,6 +156,11 @@ class TicketMessage(Base):
     author_id: Mapped[str | None] = mapped_column(String(320))
     body: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime]
+    # Mailed to the customer: queued, retrying, sent or failed (None: not mailed).
+    delivery_status: Mapped[str | None] = mapped_column(String(16))
+    delivery_attempts: Mapped[int] = mapped_column(Integer, server_default="0")
+    delivery_error: Mapped[str | None] = mapped_column(Text)
+    delivered_at: Mapped[datetime | None]
 
     __table_args__ = (
         Index("ix_ticket_messages_ticket_order", "ticket_id", "created_at", "seq"),
@@ -378,4 +383,40 @@ class InboundEmail(Base):
     __table_args__ = (
         Index("ix_inbound_emails_message_id", "message_id"),
         Index("ix_inbound_emails_outcome", "outcome", "received_at"),
+    )
+
+
+class AttachmentBlob(Base):
+    """One stored content, named by its sha256: the same file mailed twice is kept once."""
+
+    __tablename__ = "attachment_blobs"
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    size: Mapped[int] = mapped_column(BigInteger)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = _created()
+
+
+class MessageAttachment(Base):
+    """An attachment (or inline image) of a message. `stored` is false when it was over the
+    size limit: listed, with its size and hash, but its bytes were not kept."""
+
+    __tablename__ = "message_attachments"
+    id: Mapped[uuid.UUID] = _uuid_pk()
+    # ticket_messages.id, without a foreign key: stored before the workflow projects the
+    # message, so an attachment is never lost to a crash between the two.
+    message_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
+    ticket_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
+    position: Mapped[int] = mapped_column(Integer)
+    filename: Mapped[str | None] = mapped_column(Text)
+    content_type: Mapped[str] = mapped_column(String(255))
+    size: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str] = mapped_column(String(64))
+    content_id: Mapped[str | None] = mapped_column(String(998))
+    inline: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+    stored: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
+    created_at: Mapped[datetime] = _created()
+
+    __table_args__ = (
+        Index("uq_message_attachments_position", "message_id", "position", unique=True),
+        Index("ix_message_attachments_ticket", "ticket_id"),
     )
