@@ -55,6 +55,9 @@ class ParsedEmail:
     defects: list[str]
     classification: Classification
     bounced_message_ids: list[str]
+    # Delivered-To and X-Original-To (every occurrence): where the mail server delivered it,
+    # which names the plus-address even when To does not (a Bcc, a list).
+    delivered_to: list[str] = field(default_factory=list)
 
     @property
     def is_bounce(self) -> bool:
@@ -91,6 +94,7 @@ def parse_message(raw: bytes) -> ParsedEmail:
         defects=reader.defects,
         classification=classification,
         bounced_message_ids=bounced_message_ids(msg) if classification.is_bounce else [],
+        delivered_to=reader.all_addresses("Delivered-To") + reader.all_addresses("X-Original-To"),
     )
 
 
@@ -151,6 +155,11 @@ class _Reader:
 
     def addresses(self, name: str) -> list[str]:
         return [addr for _, addr in self._pairs(name) if addr]
+
+    def all_addresses(self, name: str) -> list[str]:
+        """Addresses of every occurrence of a header that mail servers add once per hop."""
+        values = [_unfold(str(v)) for k, v in self.msg.raw_items() if k.lower() == name.lower()]
+        return [addr for value in values for _, addr in _fallback_pairs(value) if addr]
 
     def _pairs(self, name: str) -> list[tuple[str, str]]:
         try:

@@ -1,7 +1,8 @@
 """The inbound SMTP/LMTP server: a mail server delivers straight to us (issue 5, item 1a).
 
-It accepts mail only for the configured support addresses (so it is not an open relay),
-refuses oversize mail, and hands each message's raw bytes, exactly as received, to a
+It accepts mail only for the configured support addresses and their subaddresses
+(`support+TKT-12@...`, the Reply-To of our answers), so it is not an open relay; it
+refuses oversize mail and hands each message's raw bytes, exactly as received, to a
 `Deliver` once per message however many support addresses it was sent to. Intake decides
 everything else. The answer after DATA tells the sending MTA what to do:
 
@@ -26,6 +27,7 @@ from aiosmtpd.lmtp import LMTP
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from adapters.email.delivery import Deliver, PermanentDeliveryError, TemporaryDeliveryError
+from domain.threading import is_support_address
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +35,8 @@ DEFAULT_MAX_MESSAGE_BYTES = 25 * 1024 * 1024
 
 
 class IntakeHandler:
-    """aiosmtpd handler: RCPT for support addresses only, DATA goes to `deliver`."""
+    """aiosmtpd handler: RCPT for support addresses (and subaddresses) only, DATA goes to
+    `deliver`."""
 
     def __init__(self, deliver: Deliver, support_addresses: Iterable[str],
                  max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES) -> None:
@@ -43,7 +46,7 @@ class IntakeHandler:
 
     async def handle_RCPT(self, server: SMTP, session: Session, envelope: Envelope,
                           address: str, rcpt_options: list[str]) -> str:
-        if address.lower() not in self.support_addresses:
+        if not is_support_address(address, self.support_addresses):
             return "550 5.1.1 Recipient address rejected: not a support address"
         envelope.rcpt_tos.append(address)
         return "250 2.1.5 OK"

@@ -150,6 +150,19 @@ def test_unknown_recipient_among_support_addresses_is_refused_alone(
     assert len(deliver.calls) == 1
 
 
+@pytest.mark.parametrize("lmtp", [False], ids=["smtp"])  # smtplib.LMTP reads one DATA reply
+def test_subaddresses_of_support_addresses_are_accepted_others_refused(
+    port: int, deliver: RecordingDeliver,
+) -> None:
+    # support+TKT-12@ is the Reply-To of our answers; other+TKT-12@ is nobody we serve.
+    with smtplib.SMTP(HOST, port, timeout=5) as smtp:
+        refused = smtp.sendmail(SENDER, ["Support+TKT-12@example.com", "billing+x@example.com",
+                                         "other+TKT-12@example.com"], SMALL)
+    assert list(refused) == ["other+TKT-12@example.com"]
+    assert refused["other+TKT-12@example.com"][0] == 550
+    assert deliver.calls == [(SMALL, "smtp")]
+
+
 @pytest.mark.parametrize("lmtp", [False], ids=["smtp"])
 def test_mail_to_two_support_addresses_is_delivered_once(
     port: int, deliver: RecordingDeliver,
