@@ -7,6 +7,7 @@ pgserver and the Temporal dev server itself and hands their addresses to its chi
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -43,6 +44,15 @@ class Settings(BaseSettings):
     support_addresses: str = Field(default="", validation_alias="HELPDESK_SUPPORT_ADDRESSES")
     email_max_bytes: int = Field(default=25 * 1024 * 1024,
                                  validation_alias="HELPDESK_EMAIL_MAX_BYTES")
+    # A mail that threads nowhere but resembles a recent ticket of its sender (same sender,
+    # similar subject, within 7 days) still opens a new ticket, tagged `possible-thread` with a
+    # note for an agent to merge. Off by default: a guess, and senders reuse subjects.
+    threading_heuristic: bool = Field(default=False,
+                                      validation_alias="HELPDESK_THREADING_HEURISTIC")
+    # Larger attachments are listed (name, type, size, hash) but their bytes are not kept:
+    # they live in PostgreSQL, and one huge file should not bloat every backup.
+    attachment_max_bytes: int = Field(default=20 * 1024 * 1024,
+                                      validation_alias="HELPDESK_ATTACHMENT_MAX_BYTES")
     # Channel adapters (`helpdesk smtp`, `helpdesk imap`) hand mail to the API with this
     # integration token, at this URL (default: the API of HELPDESK_HOST and HELPDESK_PORT).
     api_url: str | None = Field(default=None, validation_alias="HELPDESK_API_URL")
@@ -58,10 +68,37 @@ class Settings(BaseSettings):
     imap_password: str | None = Field(default=None, validation_alias="HELPDESK_IMAP_PASSWORD")
     imap_folder: str = Field(default="INBOX", validation_alias="HELPDESK_IMAP_FOLDER")
     imap_poll_seconds: int = Field(default=60, validation_alias="HELPDESK_IMAP_POLL_SECONDS")
+    # Outbound mail: public agent replies (and acknowledgements) go out through this SMTP
+    # server; unset host = no mail is sent. From is the first support address unless set.
+    smtp_out_host: str | None = Field(default=None, validation_alias="HELPDESK_SMTP_OUT_HOST")
+    smtp_out_port: int = Field(default=587, validation_alias="HELPDESK_SMTP_OUT_PORT")
+    smtp_out_security: Literal["none", "starttls", "tls"] = Field(
+        default="starttls", validation_alias="HELPDESK_SMTP_OUT_SECURITY")
+    smtp_out_username: str | None = Field(default=None,
+                                          validation_alias="HELPDESK_SMTP_OUT_USERNAME")
+    smtp_out_password: str | None = Field(default=None,
+                                          validation_alias="HELPDESK_SMTP_OUT_PASSWORD")
+    mail_from: str | None = Field(default=None, validation_alias="HELPDESK_MAIL_FROM")
+    mail_from_name: str = Field(default="Support", validation_alias="HELPDESK_MAIL_FROM_NAME")
+    # Mail the customer an automatic acknowledgement when their mail or form opens a ticket.
+    mail_acknowledge: bool = Field(default=False, validation_alias="HELPDESK_MAIL_ACKNOWLEDGE")
+    # SMTP down: retried with exponential backoff from this first interval (capped at 15
+    # minutes) until this many attempts, then shown as failed on the message (~6 h).
+    mail_max_attempts: int = Field(default=30, ge=1, validation_alias="HELPDESK_MAIL_MAX_ATTEMPTS")
+    mail_first_retry_seconds: float = Field(default=10.0, gt=0,
+                                            validation_alias="HELPDESK_MAIL_FIRST_RETRY_SECONDS")
 
     @property
     def intake_api_url(self) -> str:
         return self.api_url or f"http://{self.host}:{self.port}"
+
+    @property
+    def mail_from_address(self) -> str | None:
+        """Where our mail comes from; None when outbound mail is off."""
+        if not self.smtp_out_host:
+            return None
+        return self.mail_from or next(
+            (a.strip() for a in self.support_addresses.split(",") if a.strip()), None)
 
     @property
     def support_address_set(self) -> frozenset[str]:

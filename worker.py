@@ -12,8 +12,10 @@ from temporalio.service import RPCError, RPCStatusCode
 from temporalio.worker import Worker
 
 from activities.escalation import EscalationActivities
+from activities.mail import MailActivities, MailSender
 from activities.notifications import NotificationActivities
 from activities.projection import ProjectionActivities
+from adapters.email.smtp_client import SmtpConfig
 from db.engine import make_engine
 from settings import Settings
 from workflows import search_attributes
@@ -44,17 +46,30 @@ async def ensure_search_attributes(client: Client, namespace: str) -> None:
             raise
 
 
-def build_worker(client: Client, engine: AsyncEngine, task_queue: str) -> Worker:
+def build_worker(client: Client, engine: AsyncEngine, task_queue: str,
+                 mail_sender: MailSender | None = None) -> Worker:
     projection = ProjectionActivities(engine)
     notifications = NotificationActivities(engine)
     escalation = EscalationActivities(engine)
+    mail = MailActivities(engine, mail_sender)
     return Worker(
         client,
         task_queue=task_queue,
         workflows=[TicketWorkflow],
         activities=[projection.project_ticket, notifications.send_notification,
-                    escalation.find_escalation_target],
+                    escalation.find_escalation_target, mail.send_email],
     )
+
+
+def mail_sender(settings: Settings) -> MailSender | None:
+    """How this worker sends mail; None when outbound mail is off."""
+    from_address = settings.mail_from_address
+    if from_address is None or settings.smtp_out_host is None:
+        return None
+    smtp = SmtpConfig(host=settings.smtp_out_host, port=settings.smtp_out_port,
+                      security=settings.smtp_out_security, username=settings.smtp_out_username,
+                      password=settings.smtp_out_password)
+    return MailSender(smtp=smtp, from_address=from_address, from_name=settings.mail_from_name)
 
 
 async def run_worker(settings: Settings) -> None:
@@ -62,7 +77,8 @@ async def run_worker(settings: Settings) -> None:
     await ensure_search_attributes(client, settings.temporal_namespace)
     engine = make_engine(settings.sqlalchemy_url())
     try:
-        worker = build_worker(client, engine, settings.temporal_task_queue)
+        worker = build_worker(client, engine, settings.temporal_task_queue,
+                              mail_sender(settings))
         log.info("worker polling %s on %s", settings.temporal_task_queue, settings.temporal_address)
         await worker.run()
     finally:

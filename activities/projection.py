@@ -10,13 +10,13 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from temporalio import activity
 
 from db.models import Assignment, Customer, SlaTarget, Ticket, TicketAudit, TicketMessage
-from domain.records import ProjectionBatch, TicketSnapshot
+from domain.records import DeliveryFailure, ProjectionBatch, TicketSnapshot
 
 TICKET_COLUMNS = {c.name for c in Ticket.__table__.columns} - {"id", "customer_id"}
 SLA_COLUMNS = {c.name for c in SlaTarget.__table__.columns}
@@ -36,6 +36,7 @@ class ProjectionActivities:
             await _insert_ignoring_duplicates(conn, TicketMessage, batch.messages)
             await _insert_ignoring_duplicates(conn, TicketAudit, batch.audits)
             await _insert_ignoring_duplicates(conn, Assignment, batch.assignments)
+            await _mark_failed_deliveries(conn, batch.delivery_failures)
 
 
 async def _ensure_customer(conn: AsyncConnection, ticket: TicketSnapshot) -> None:
@@ -83,6 +84,18 @@ def sla_row(ticket: TicketSnapshot) -> dict[str, Any]:
         "ticket_id": ticket.ticket_id, "targets": targets,
         "first_response_at": ticket.first_response_at, "resolved_at": ticket.resolved_at,
     }
+
+
+async def _mark_failed_deliveries(conn: AsyncConnection,
+                                   failures: list[DeliveryFailure]) -> None:
+    """A mail that gave up. Never over a `sent`: an attempt may have gone through after all
+    and recorded it before the workflow heard of the give-up."""
+    for failure in failures:
+        await conn.execute(
+            update(TicketMessage)
+            .where(TicketMessage.id == failure.message_uuid,
+                   TicketMessage.delivery_status.is_distinct_from("sent"))
+            .values(delivery_status="failed", delivery_error=failure.error))
 
 
 async def _insert_ignoring_duplicates(conn: AsyncConnection, model: type, records: list) -> None:

@@ -15,6 +15,7 @@ from temporalio.client import Client
 
 from api import (
     admin,
+    attachments,
     directory,
     email_intake,
     health,
@@ -64,8 +65,9 @@ def create_app(
     app.include_router(health.router)
     # Every /api/v1 route authenticates, including any a later change forgets to guard.
     authenticated = [Depends(authenticate)]
-    for router in (tickets.router, ticket_sla.router, portal_tokens.router, directory.router,
-                   me.router, notifications.router, reports.router, email_intake.router):
+    for router in (tickets.router, attachments.router, ticket_sla.router, portal_tokens.router,
+                   directory.router, me.router, notifications.router, reports.router,
+                   email_intake.router):
         app.include_router(router, prefix="/api/v1", dependencies=authenticated)
     app.include_router(admin.router, prefix="/api/v1/admin", dependencies=authenticated)
     return app

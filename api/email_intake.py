@@ -19,15 +19,23 @@ from adapters.email.parse import ParsedEmail, parse_message
 from adapters.email.quotes import split_reply
 from api.auth import CurrentPrincipal
 from api.deps import EngineDep, LimitsDep, SessionDep, SettingsDep, TemporalDep
-from api.intake import open_ticket
+from api.email_opening import Opening, opening_note, plan_opening
+from api.intake import claim_ticket, first_message_id, open_ticket
 from api.problems import Problem
 from api.schemas import MAX_BODY, MAX_SUBJECT, TicketCreate
 from api.tickets import MESSAGE_NAMESPACE, deliver_message
-from db import email_intake, intake
+from db import attachments, email_intake, intake
 from db.models import Ticket
 from domain.access import TokenKind, require
 from domain.lifecycle import AuthorType, Visibility
-from domain.threading import Outcome, first_match, reference_chain, subject_ref
+from domain.threading import (
+    Outcome,
+    address_ref,
+    first_match,
+    is_support_address,
+    reference_chain,
+    subject_ref,
+)
 from workflows.ticket_types import MessageIn
 
 router = APIRouter(prefix="/intake", tags=["intake"])
@@ -82,7 +90,7 @@ async def _log(ctx: _Context, raw: bytes, source: str, mail: ParsedEmail,
 
 async def _route(ctx: _Context, mail: ParsedEmail) -> EmailIntakeOut:
     sender = (mail.from_address or "").lower()
-    if sender in ctx.settings.support_address_set:
+    if is_support_address(sender, ctx.settings.support_address_set):  # support+x@ too
         return EmailIntakeOut(outcome=Outcome.IGNORED_OWN_ADDRESS)
     if stored := await _already_stored(ctx, mail):
         return stored
@@ -96,7 +104,8 @@ async def _route(ctx: _Context, mail: ParsedEmail) -> EmailIntakeOut:
         return await _reply(ctx, ticket, mail, outcome)
     if mail.is_automatic:
         return EmailIntakeOut(outcome=Outcome.IGNORED_AUTO_REPLY)
-    return await _new_ticket(ctx, mail)
+    opening = await plan_opening(session=ctx.session, settings=ctx.settings, mail=mail)
+    return await _new_ticket(ctx, mail, opening)
 
 
 async def _already_stored(ctx: _Context, mail: ParsedEmail) -> EmailIntakeOut | None:
@@ -117,10 +126,12 @@ async def _already_stored(ctx: _Context, mail: ParsedEmail) -> EmailIntakeOut | 
 async def _thread(ctx: _Context, mail: ParsedEmail) -> tuple[Ticket, Outcome] | None:
     chain = reference_chain(mail.in_reply_to, mail.references)
     by_id = await email_intake.tickets_by_message_id(session=ctx.session, message_ids=chain)
-    ref = subject_ref(mail.subject)
-    tagged = await email_intake.ticket_by_ref(session=ctx.session, ref=ref)
-    found = first_match(mail.in_reply_to, mail.references, mail.subject, by_id,
-                        {ref: tagged} if ref and tagged else {})
+    recipients = [*mail.to, *mail.cc, *mail.delivered_to]
+    by_address = address_ref(recipients, ctx.settings.support_address_set)
+    by_ref = await email_intake.tickets_by_ref(session=ctx.session,
+                                               refs=[subject_ref(mail.subject), by_address])
+    found = first_match(mail.in_reply_to, mail.references, mail.subject, by_id, by_ref,
+                        recipients_ref=by_address)
     if found is None:
         return None
     ticket, outcome = found
@@ -145,6 +156,7 @@ async def _note(ctx: _Context, ticket: Ticket, mail: ParsedEmail,
     what = "Delivery failure" if outcome is Outcome.BOUNCE_NOTE else "Automatic reply"
     body = f"{what} from {mail.from_address or 'unknown sender'}: {mail.subject}\n\n{mail.text}"
     command = _message(mail, body, AuthorType.SYSTEM, Visibility.INTERNAL, author_id="email")
+    await _keep_attachments(ctx, mail, ticket.id, uuid.UUID(command.id))
     await _deliver(ctx, ticket, command)
     return _out(outcome, ticket, mail)
 
@@ -155,36 +167,75 @@ async def _reply(ctx: _Context, ticket: Ticket, mail: ParsedEmail,
         await ctx.limits.hit_sender(mail.from_address)
     command = _message(mail, _new_text(mail), AuthorType.CUSTOMER, Visibility.PUBLIC,
                        author_id=(mail.from_address or ticket.customer_email).lower())
+    await _keep_attachments(ctx, mail, ticket.id, uuid.UUID(command.id))
     created = await _deliver(ctx, ticket, command)
+    if created.id != uuid.UUID(command.id):  # a follow-up ticket's first message: theirs too
+        await _keep_attachments(ctx, mail, created.ticket.ticket_id, created.id)
     # Past the reopen window the reply opened a follow-up ticket: report that one.
     return EmailIntakeOut(outcome=outcome, ticket_id=created.ticket.ticket_id,
                           public_ref=created.ticket.public_ref, message_id=mail.message_id)
 
 
-async def _new_ticket(ctx: _Context, mail: ParsedEmail) -> EmailIntakeOut:
+async def _new_ticket(ctx: _Context, mail: ParsedEmail, opening: Opening) -> EmailIntakeOut:
     try:
         body = TicketCreate(
-            subject=(mail.subject or "").strip()[:MAX_SUBJECT] or "(no subject)",
-            body=_new_text(mail), customer_email=mail.from_address or "",
-            customer_name=mail.from_name[:200] if mail.from_name else None,
-            channel="email", message_id=mail.message_id,
+            subject=opening.subject.strip()[:MAX_SUBJECT] or "(no subject)",
+            body=opening.text or _new_text(mail), customer_email=opening.customer_email,
+            customer_name=opening.customer_name[:200] if opening.customer_name else None,
+            channel="email", message_id=mail.message_id, tags=list(opening.tags),
         )
     except ValidationError as err:
         raise Problem(422, "unusable-mail", "Mail cannot open a ticket",
                       f"no usable sender or subject: {err.errors()[0]['msg']}") from err
     await ctx.limits.hit_sender(str(body.customer_email))
+    await _keep_first_attachments(ctx, mail, body)
     await ctx.session.commit()
     created = await open_ticket(
         engine=ctx.engine, session=ctx.session, client=ctx.client,
-        task_queue=ctx.settings.temporal_task_queue, key=_email_key(ctx, mail), body=body)
-    return EmailIntakeOut(outcome=Outcome.NEW_TICKET, ticket_id=created["ticket_id"],
+        task_queue=ctx.settings.temporal_task_queue, key=_email_key(ctx, mail), body=body,
+        acknowledge_with=ctx.settings)
+    await _opening_notes(ctx, mail, created["ticket_id"], opening.notes)
+    return EmailIntakeOut(outcome=opening.outcome, ticket_id=created["ticket_id"],
                           public_ref=created["public_ref"], message_id=mail.message_id)
+
+
+async def _opening_notes(ctx: _Context, mail: ParsedEmail, ticket_id: Any,
+                         notes: tuple[str, ...]) -> None:
+    """Internal notes the opening planned (who forwarded it, which ticket it may continue)."""
+    if not notes:
+        return
+    ticket = await ctx.session.get(Ticket, uuid.UUID(str(ticket_id)))
+    if ticket is None:  # `created` answers once the ticket is stored, so only if it ended
+        return
+    for index, note in enumerate(notes):
+        await _deliver(ctx, ticket, opening_note(mail, note, index))
 
 
 async def _deliver(ctx: _Context, ticket: Ticket, command: MessageIn) -> Any:
     await ctx.session.commit()  # no connection held while the workflow works
     return await deliver_message(ticket, command, ctx.session, ctx.engine, ctx.client,
                                  ctx.settings, internal=True)
+
+
+async def _keep_attachments(ctx: _Context, mail: ParsedEmail, ticket_id: uuid.UUID,
+                            message_id: uuid.UUID) -> None:
+    """Store (and commit) the mail's attachments under its message's id before the workflow
+    records the message: a crash in between loses nothing, a redelivery doubles nothing."""
+    if not mail.attachments:
+        return
+    await attachments.store_attachments(
+        session=ctx.session, ticket_id=ticket_id, message_id=message_id,
+        attachments=mail.attachments, max_bytes=ctx.settings.attachment_max_bytes)
+    await ctx.session.commit()
+
+
+async def _keep_first_attachments(ctx: _Context, mail: ParsedEmail, body: TicketCreate) -> None:
+    """A new ticket's: under the ticket and first-message ids its intake key will open."""
+    if not mail.attachments:
+        return
+    ticket_id = await claim_ticket(engine=ctx.engine, key=_email_key(ctx, mail), body=body)
+    if ticket_id is not None:  # None: the key holds another mail, and opening will refuse
+        await _keep_attachments(ctx, mail, ticket_id, first_message_id(ticket_id))
 
 
 def _message(mail: ParsedEmail, body: str, author: AuthorType, visibility: Visibility, *,

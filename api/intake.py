@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from temporalio.client import Client
 
 from api.commands import start_ticket
+from api.mail_orders import acknowledgement
 from api.problems import Problem
 from api.schemas import TicketCreate
 from api.views import ticket_json
@@ -19,6 +20,7 @@ from db import intake, queries
 from db.sla_config import resolve_plan
 from domain.access import Principal
 from domain.sla import SlaPlan
+from settings import Settings
 from workflows.ticket_types import NewTicket
 
 
@@ -36,9 +38,13 @@ def body_hash(request: dict[str, Any]) -> str:
 async def open_ticket(
     *, engine: AsyncEngine, session: AsyncSession, client: Client, task_queue: str, key: str,
     body: TicketCreate, parent_ticket_id: str | None = None,
+    acknowledge_with: Settings | None = None,
 ) -> dict[str, Any]:
-    """The 201 body for this key: the original one on a replay, a new ticket otherwise."""
-    request = body.model_dump(mode="json") | {"parent_ticket_id": parent_ticket_id}
+    """The 201 body for this key: the original one on a replay, a new ticket otherwise.
+
+    `acknowledge_with`: the settings by which to mail the customer an acknowledgement
+    (for tickets a customer opened; the settings say whether the desk sends one at all)."""
+    request = _request(body, parent_ticket_id)
     claim = await intake.claim_key(engine=engine, key=key, body_hash=body_hash(request),
                                    request=request)
     if claim.body_hash != body_hash(request):
@@ -55,11 +61,35 @@ async def open_ticket(
     # one from the same pool, and a burst of creates must not hold them all meanwhile.
     await session.commit()
     new = _new_ticket(claim.ticket_id, claim.public_ref, body, parent_ticket_id, plan)
+    if acknowledge_with is not None:
+        new.acknowledgement = acknowledgement(acknowledge_with, claim.ticket_id,
+                                              claim.public_ref, body.subject, body.customer_name)
     ticket = await start_ticket(client, task_queue=task_queue, new=new)
     if ticket is not None and ticket.ticket_id != str(claim.ticket_id):
         raise _ref_taken(claim)
     response = ticket_json(ticket) if ticket else await _ended_ticket_body(session, claim)
     return await intake.complete_key(engine=engine, key=key, response=response)
+
+
+async def claim_ticket(*, engine: AsyncEngine, key: str, body: TicketCreate,
+                       parent_ticket_id: str | None = None) -> uuid.UUID | None:
+    """The id of the ticket `open_ticket` will open for this key and body, claimed now (the
+    claim is idempotent, and `open_ticket` finds the same one), so that what belongs to its
+    first message can be stored before the ticket starts. None if the key names another body:
+    `open_ticket` will refuse it."""
+    request = _request(body, parent_ticket_id)
+    claim = await intake.claim_key(engine=engine, key=key, body_hash=body_hash(request),
+                                   request=request)
+    return claim.ticket_id if claim.body_hash == body_hash(request) else None
+
+
+def first_message_id(ticket_id: uuid.UUID) -> uuid.UUID:
+    # Derived, not random: a retried create after a crash starts the identical workflow.
+    return uuid.uuid5(ticket_id, "first-message")
+
+
+def _request(body: TicketCreate, parent_ticket_id: str | None) -> dict[str, Any]:
+    return body.model_dump(mode="json") | {"parent_ticket_id": parent_ticket_id}
 
 
 def _new_ticket(ticket_id: uuid.UUID, ref: str, body: TicketCreate,
@@ -69,8 +99,7 @@ def _new_ticket(ticket_id: uuid.UUID, ref: str, body: TicketCreate,
         customer_email=str(body.customer_email), customer_name=body.customer_name,
         priority=body.priority.value, channel=body.channel.value, tags=list(body.tags),
         team_id=str(body.team_id) if body.team_id else None, parent_ticket_id=parent_ticket_id,
-        # Derived, not random: a retried create after a crash starts the identical workflow.
-        first_message_id=str(uuid.uuid5(ticket_id, "first-message")),
+        first_message_id=str(first_message_id(ticket_id)),
         message_id=body.message_id, sla_plan=plan,
     )
 

@@ -86,3 +86,20 @@ class SlaReportOut(BaseModel):
     first_response: Timing
     resolution: Timing
     breach_rate: BreachRates
+
+
+class EmailReportFilters(BaseModel):
+    received_from: datetime | None = Field(serialization_alias="from")
+    received_to: datetime | None = Field(serialization_alias="to")
+
+
+class EmailReportOut(BaseModel):
+    filters: EmailReportFilters
+    outcomes: dict[str, int] = Field(description="mails per intake outcome, every one named")
+    received: int = Field(description="mails taken in (every outcome)")
+    threaded: int = Field(description="mails threaded into a ticket (the threaded_* outcomes)")
+    replies: int = Field(description="threaded mails plus new tickets whose subject says "
+                                     "they answer something (Re:, AW:, SV:, ...)")
+    threading_rate: float | None = Field(description="threaded / replies; null when none")
+    duplicates: int
+    automatic: int = Field(description="auto-replies and bounces, noted or ignored")

@@ -1,8 +1,10 @@
-"""/api/v1/reports: what the SLA clocks measured, for leads and admins (read-only)."""
+"""/api/v1/reports: what the SLA clocks and email intake measured, for leads and admins
+(read-only)."""
 
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query
@@ -13,6 +15,8 @@ from api.problems import Problem
 from api.report_schemas import (
     BreachRate,
     BreachRates,
+    EmailReportFilters,
+    EmailReportOut,
     PriorityBreachRate,
     ReportBound,
     SlaReportFilters,
@@ -21,12 +25,17 @@ from api.report_schemas import (
     TeamBreachRate,
     Timing,
 )
-from db import reports
+from db import email_intake, reports
 from domain.access import require_lead
 from domain.sla import Priority
+from domain.threading import Outcome, is_reply_subject
 
 router = APIRouter(prefix="/reports", tags=["reports"])
 SECONDS_PER_HOUR = 3600
+THREADED = frozenset(o for o in Outcome if o.startswith("threaded_"))
+NEW = (Outcome.NEW_TICKET, Outcome.NEW_TICKET_FLAGGED)
+AUTOMATIC = (Outcome.AUTO_REPLY_NOTE, Outcome.BOUNCE_NOTE, Outcome.IGNORED_AUTO_REPLY,
+             Outcome.IGNORED_BOUNCE)
 
 
 @router.get("/sla", response_model=SlaReportOut)
@@ -43,10 +52,7 @@ async def sla_report(
     """First response and resolution times (business and wall hours) and breach rates."""
     # How the desk performs across teams is a lead's or an admin's view, not an agent's.
     require_lead(principal, "SLA reports are for leads and admins")
-    if created_from is not None and created_to is not None and created_to <= created_from:
-        raise Problem(422, "invalid-range", "Invalid date range",
-                      f"`to` ({created_to.isoformat()}) must be after `from` "
-                      f"({created_from.isoformat()})")
+    _require_range(created_from, created_to)
     filters = reports.ReportFilters(created_from=created_from, created_to=created_to,
                                     team_ids=team_id or [],
                                     priority=priority.value if priority else None)
@@ -54,6 +60,39 @@ async def sla_report(
     echo = SlaReportFilters(created_from=created_from, created_to=created_to,
                             team_id=team_id or [], priority=priority)
     return _report_out(found, filters=echo)
+
+
+@router.get("/email", response_model=EmailReportOut)
+async def email_report(
+    session: SessionDep, principal: CurrentPrincipal,
+    received_from: Annotated[ReportBound | None, Query(
+        alias="from", description="mails received at or after this date or datetime")] = None,
+    received_to: Annotated[ReportBound | None, Query(
+        alias="to", description="mails received before this date or datetime")] = None,
+) -> EmailReportOut:
+    """What email intake did with each mail: counts per outcome and the threading rate."""
+    require_lead(principal, "email reports are for leads and admins")
+    _require_range(received_from, received_to)
+    window = {"received_from": received_from, "received_to": received_to}
+    found = await email_intake.outcome_counts(session=session, **window)
+    counts = {outcome.value: found.get(outcome.value, 0) for outcome in Outcome}
+    # A "Re:" that opened a new ticket is a reply threading missed: the rate's denominator.
+    new_subjects = await email_intake.subjects_with_outcome(session=session, outcomes=NEW,
+                                                            **window)
+    missed = sum(1 for subject in new_subjects if is_reply_subject(subject))
+    threaded = sum(counts[o] for o in THREADED)
+    return EmailReportOut(
+        filters=EmailReportFilters(received_from=received_from, received_to=received_to),
+        outcomes=counts, received=sum(found.values()), threaded=threaded,
+        replies=threaded + missed,
+        threading_rate=threaded / (threaded + missed) if threaded + missed else None,
+        duplicates=counts[Outcome.DUPLICATE], automatic=sum(counts[o] for o in AUTOMATIC))
+
+
+def _require_range(start: datetime | None, end: datetime | None) -> None:
+    if start is not None and end is not None and end <= start:
+        raise Problem(422, "invalid-range", "Invalid date range",
+                      f"`to` ({end.isoformat()}) must be after `from` ({start.isoformat()})")
 
 
 def _report_out(found: reports.SlaReport, *, filters: SlaReportFilters) -> SlaReportOut:

@@ -151,6 +151,26 @@ class TicketOut(BaseModel):
     version: int
 
 
+class AttachmentOut(BaseModel):
+    id: UUID
+    filename: str | None
+    content_type: str
+    size: int
+    inline: bool
+    content_id: str | None = Field(description="what a cid: link in the HTML body names")
+    stored: bool = Field(description="false when over the size limit: listed, not kept")
+    url: str | None = Field(description="where to download it; null when not stored")
+
+
+class DeliveryOut(BaseModel):
+    """How the mail of a message to the customer is doing."""
+
+    status: str = Field(description="queued, retrying, sent or failed")
+    attempts: int = 0
+    error: str | None = Field(default=None, description="the last attempt's error")
+    delivered_at: datetime | None = None
+
+
 class MessageOut(BaseModel):
     id: UUID
     ticket_id: UUID
@@ -163,6 +183,9 @@ class MessageOut(BaseModel):
     author_id: str | None
     body: str
     created_at: datetime
+    attachments: list[AttachmentOut] = []
+    delivery: DeliveryOut | None = Field(default=None,
+                                         description="set when the message is mailed")
 
 
 class MessageCreated(MessageOut):

@@ -8,10 +8,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Query, status
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from api.attachments import messages_out
 from api.auth import CurrentPrincipal
 from api.commands import WorkflowGone, merged_problem, problem_for, send_update
 from api.deps import EngineDep, LimitsDep, SessionDep, SettingsDep, TemporalDep
 from api.intake import open_ticket, owned_key
+from api.mail_orders import outbound_message_id, reply_order
 from api.problems import Problem
 from api.schemas import (
     AssignRequest,
@@ -25,7 +27,7 @@ from api.schemas import (
     TicketPage,
 )
 from api.ticket_access import find_ticket, live_ticket, scope_of
-from api.views import message_out, ticket_out, without_internal
+from api.views import ticket_out, without_internal
 from db import intake, queries
 from db.models import Ticket, TicketMessage
 from domain.access import (
@@ -69,8 +71,10 @@ async def create_ticket(
     key = owned_key(principal, key)
     if not principal.is_staff and await intake.stored_response(engine=engine, key=key) is None:
         await limits.hit_sender(str(body.customer_email))  # a replay was accepted already
+    # A customer (portal, web form) opening a ticket is acknowledged; an agent's is not.
     return await open_ticket(engine=engine, session=session, client=client,
-                             task_queue=settings.temporal_task_queue, key=key, body=body)
+                             task_queue=settings.temporal_task_queue, key=key, body=body,
+                             acknowledge_with=None if principal.is_staff else settings)
 
 
 @router.get("", response_model=TicketPage)
@@ -105,7 +109,8 @@ async def list_messages(
     rows, next_cursor = await _paged(queries.list_messages(
         session=session, ticket_id=row.id, limit=limit, cursor=cursor,
         public_only=not sees_internal(principal)))
-    return MessagePage(items=[message_out(m) for m in rows], next_cursor=next_cursor)
+    return MessagePage(items=await messages_out(session, rows, ticket_ref=row.public_ref),
+                       next_cursor=next_cursor)
 
 
 @router.get("/{ticket}/audit", response_model=AuditList)
@@ -134,10 +139,12 @@ async def add_message(
         await limits.hit_sender(author_id)
     # A Message-ID names the message for good: its retries share an id and are not doubled.
     msg_uuid = uuid.uuid5(MESSAGE_NAMESPACE, body.message_id) if body.message_id else uuid.uuid4()
+    mail = reply_order(settings, author_type, body.visibility)
+    message_id = body.message_id or (outbound_message_id(settings, msg_uuid) if mail else None)
     command = MessageIn(
         id=str(msg_uuid), body=body.body, visibility=body.visibility.value,
         author_type=author_type.value, author_id=author_id,
-        message_id=body.message_id, in_reply_to=body.in_reply_to,
+        message_id=message_id, in_reply_to=body.in_reply_to, mail=mail,
     )
     return await deliver_message(row, command, session, engine, client, settings,
                                  internal=sees_internal(principal))
@@ -161,8 +168,8 @@ async def deliver_message(row: Ticket, command: MessageIn, session: AsyncSession
         raise problem_for(err) from err
     message = result.message or await _stored_message(session, command)
     _require_own_message(message, command)
-    return MessageCreated(**message_out(message).model_dump(),
-                          ticket=ticket_out(result.ticket, internal=internal))
+    [out] = await messages_out(session, [message], ticket_ref=row.public_ref)
+    return MessageCreated(**out.model_dump(), ticket=ticket_out(result.ticket, internal=internal))
 
 
 @router.post("/{ticket}/status", response_model=TicketOut)
@@ -250,13 +257,15 @@ async def _reply_as_follow_up(
     created = await open_ticket(
         engine=engine, session=session, client=client, task_queue=settings.temporal_task_queue,
         key=f"follow-up:{row.id}:{command.id}", body=follow_up, parent_ticket_id=str(row.id),
+        acknowledge_with=settings,
     )
     new_ticket = TicketOut.model_validate(created)
     page, _ = await queries.list_messages(session=session, ticket_id=new_ticket.ticket_id,
                                           limit=1, cursor=None)
     if not internal:
         new_ticket = without_internal(new_ticket)
-    return MessageCreated(**message_out(page[0]).model_dump(), ticket=new_ticket)
+    [out] = await messages_out(session, page[:1], ticket_ref=new_ticket.public_ref)
+    return MessageCreated(**out.model_dump(), ticket=new_ticket)
 
 
 async def _stored_message(session: AsyncSession, command: MessageIn) -> TicketMessage:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict
 from typing import Any
 
-from api.schemas import MessageOut, SlaOut, TicketOut
-from db.models import TicketMessage
+from api.schemas import AttachmentOut, DeliveryOut, MessageOut, SlaOut, TicketOut
+from db.models import MessageAttachment, TicketMessage
 from domain.records import MessageRecord, SlaView, TicketSnapshot
 
 
@@ -40,5 +41,28 @@ def ticket_json(t: TicketSnapshot) -> dict[str, Any]:
     return ticket_out(t).model_dump(mode="json")
 
 
-def message_out(m: MessageRecord | TicketMessage) -> MessageOut:
-    return MessageOut.model_validate(m, from_attributes=True)
+def message_out(m: MessageRecord | TicketMessage,
+                attachments: Sequence[AttachmentOut] = ()) -> MessageOut:
+    out = MessageOut.model_validate(m, from_attributes=True)
+    update: dict[str, object] = {"delivery": _delivery(m)}
+    if attachments:
+        update["attachments"] = list(attachments)
+    return out.model_copy(update=update)
+
+
+def _delivery(m: MessageRecord | TicketMessage) -> DeliveryOut | None:
+    if m.delivery_status is None:
+        return None
+    return DeliveryOut(status=m.delivery_status,
+                       attempts=getattr(m, "delivery_attempts", None) or 0,
+                       error=getattr(m, "delivery_error", None),
+                       delivered_at=getattr(m, "delivered_at", None))
+
+
+def attachment_out(a: MessageAttachment, *, ticket_ref: str) -> AttachmentOut:
+    """`ticket_ref` is the ticket being read: for a message merged in from another ticket it
+    is the one the caller reaches, not the message's own (merged-away) ticket."""
+    url = f"/api/v1/tickets/{ticket_ref}/attachments/{a.id}" if a.stored else None
+    return AttachmentOut(id=a.id, filename=a.filename, content_type=a.content_type,
+                         size=a.size, inline=a.inline, content_id=a.content_id,
+                         stored=a.stored, url=url)

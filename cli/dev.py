@@ -99,10 +99,20 @@ def start_everything(
     stop.check()
     env = embedded.child_environment(database_url, temporal_address)
     env["HELPDESK_ADMIN_TOKEN"] = access.admin_token  # the API installs it at start-up
-    children = {name: spawn_helpdesk(name, env) for name in ("worker", "api")}
+    # Local mail adapters hand mail in with the admin token unless given their own.
+    env.setdefault("HELPDESK_INTAKE_TOKEN", access.admin_token)
+    children = {name: spawn_helpdesk(name, env)
+                for name in ("worker", "api", *mail_adapters(settings))}
     started.callback(stop_children, children)
     watched.update({f"helpdesk {name}": exit_reason(p) for name, p in children.items()})
     return watched, access
+
+
+def mail_adapters(settings: Settings) -> list[str]:
+    """The mail intakes configured: SMTP once there are support addresses to receive for,
+    IMAP once there is a mailbox to poll."""
+    return (["smtp"] if settings.support_address_set else []) + \
+        (["imap"] if settings.imap_host else [])
 
 
 def prepare_access(settings: Settings, database_url: str) -> Access:
@@ -123,6 +133,9 @@ def check_ports(settings: Settings) -> None:
             "127.0.0.1", settings.temporal_port, "Temporal", "HELPDESK_TEMPORAL_PORT")
         embedded.ensure_port_free(
             "127.0.0.1", settings.temporal_ui_port, "the Temporal UI", "HELPDESK_TEMPORAL_UI_PORT")
+    if "smtp" in mail_adapters(settings):
+        embedded.ensure_port_free(settings.smtp_listen_host, settings.smtp_listen_port,
+                                  "the SMTP intake", "HELPDESK_SMTP_PORT")
 
 
 def start_postgres(settings: Settings, started: ExitStack, watched: Watched) -> str:
@@ -195,6 +208,16 @@ def service_lines(settings: Settings, api: str) -> list[str]:
         else f"Temporal UI: http://127.0.0.1:{settings.temporal_ui_port}"
     )
     lines = [f"  API:         {api}", f"  API docs:    {api}/docs", f"  {temporal}"]
+    adapters = mail_adapters(settings)
+    if "smtp" in adapters:
+        lines.append(f"  Mail in:     smtp://{settings.smtp_listen_host}:"
+                     f"{settings.smtp_listen_port} for {settings.support_addresses}")
+    if "imap" in adapters:
+        lines.append(f"  Mail in:     imap://{settings.imap_username}@{settings.imap_host}/"
+                     f"{settings.imap_folder}")
+    if settings.mail_from_address:
+        lines.append(f"  Mail out:    smtp://{settings.smtp_out_host}:{settings.smtp_out_port} "
+                     f"from {settings.mail_from_address}")
     if not (settings.database_url and settings.temporal_address):
         lines.append(f"  Data:        {settings.data_dir.resolve()}")
     return lines

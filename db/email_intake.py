@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
+from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import InboundEmail, Ticket, TicketMessage
+from db.models import Agent, InboundEmail, Ticket, TicketMessage
+from domain.lifecycle import Status
+
+# Enough for any real sender's week; the heuristic only needs the most recent look-alike.
+MAX_CANDIDATES = 50
 
 
 async def tickets_by_message_id(*, session: AsyncSession, message_ids: Iterable[str]
@@ -23,10 +28,14 @@ async def tickets_by_message_id(*, session: AsyncSession, message_ids: Iterable[
     return {message_id: ticket for message_id, ticket in (await session.execute(stmt)).all()}
 
 
-async def ticket_by_ref(*, session: AsyncSession, ref: str | None) -> Ticket | None:
-    if ref is None:
-        return None
-    return await session.scalar(select(Ticket).where(Ticket.public_ref == ref))
+async def tickets_by_ref(*, session: AsyncSession, refs: Iterable[str | None]
+                         ) -> dict[str, Ticket]:
+    """The tickets of these public refs that exist (a tag may name one that does not)."""
+    wanted = [ref for ref in dict.fromkeys(refs) if ref]
+    if not wanted:
+        return {}
+    found = await session.scalars(select(Ticket).where(Ticket.public_ref.in_(wanted)))
+    return {ticket.public_ref: ticket for ticket in found.unique()}
 
 
 async def log_inbound(*, session: AsyncSession, raw: bytes, source: str, message_id: str | None,
@@ -40,7 +49,45 @@ async def log_inbound(*, session: AsyncSession, raw: bytes, source: str, message
     await session.commit()
 
 
-async def outcome_counts(*, session: AsyncSession) -> dict[str, int]:
-    """How many mails ended each way: the threading metrics."""
+async def recent_tickets_of_sender(*, session: AsyncSession, email: str, since: datetime
+                                   ) -> list[Ticket]:
+    """The sender's tickets created or updated since then, newest activity first, whatever
+    their status except spam and duplicate (a resolved one may well be continued)."""
+    stmt = (select(Ticket)
+            .where(Ticket.customer_email == email.lower(),
+                   Ticket.status.not_in([Status.SPAM.value, Status.DUPLICATE.value]),
+                   or_(Ticket.created_at >= since, Ticket.updated_at >= since))
+            .order_by(Ticket.updated_at.desc()).limit(MAX_CANDIDATES))
+    return list((await session.scalars(stmt)).unique())
+
+
+async def agent_by_email(*, session: AsyncSession, email: str) -> Agent | None:
+    return await session.scalar(select(Agent).where(func.lower(Agent.email) == email.lower()))
+
+
+async def outcome_counts(*, session: AsyncSession, received_from: datetime | None = None,
+                         received_to: datetime | None = None) -> dict[str, int]:
+    """How many mails ended each way, received in [from, to): the threading metrics."""
     stmt = select(InboundEmail.outcome, func.count()).group_by(InboundEmail.outcome)
+    stmt = stmt.where(*_received_within(received_from, received_to))
     return {outcome: count for outcome, count in (await session.execute(stmt)).all()}
+
+
+async def subjects_with_outcome(*, session: AsyncSession, outcomes: Iterable[str],
+                                received_from: datetime | None = None,
+                                received_to: datetime | None = None) -> list[str]:
+    """Subjects of the mails that ended these ways in [from, to) (to tell replies apart)."""
+    stmt = (select(InboundEmail.subject)
+            .where(InboundEmail.outcome.in_(list(outcomes)),
+                   *_received_within(received_from, received_to)))
+    return [subject or "" for subject in await session.scalars(stmt)]
+
+
+def _received_within(received_from: datetime | None, received_to: datetime | None
+                     ) -> list[ColumnElement[bool]]:
+    bounds = []
+    if received_from is not None:
+        bounds.append(InboundEmail.received_at >= received_from)
+    if received_to is not None:
+        bounds.append(InboundEmail.received_at < received_to)
+    return bounds

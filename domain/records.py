@@ -88,6 +88,7 @@ class MessageRecord:
     direction: str  # inbound (from the customer), outbound (to them) or internal
     created_at: datetime
     in_reply_to: str | None = None
+    delivery_status: str | None = None  # "queued" when it is to be mailed to the customer
 
 
 @dataclass
@@ -118,6 +119,14 @@ class AssignmentRecord:
 
 
 @dataclass
+class DeliveryFailure:
+    """A mail that gave up after its last attempt: shown as failed on its message."""
+
+    message_uuid: str
+    error: str
+
+
+@dataclass
 class ProjectionBatch:
     """Everything one flush writes, in one database transaction."""
 
@@ -125,3 +134,4 @@ class ProjectionBatch:
     messages: list[MessageRecord] = field(default_factory=list)
     audits: list[AuditRecord] = field(default_factory=list)
     assignments: list[AssignmentRecord] = field(default_factory=list)
+    delivery_failures: list[DeliveryFailure] = field(default_factory=list)

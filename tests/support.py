@@ -20,6 +20,7 @@ from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
+from activities.mail import MailSender
 from api.app import create_app
 from settings import Settings
 from worker import build_worker
@@ -54,9 +55,9 @@ def fresh_database(pg_server_url: str, template_db: str) -> Iterator[str]:
 
 
 @asynccontextmanager
-async def running_worker(client: Client, engine: AsyncEngine, task_queue: str
-                         ) -> AsyncIterator[Worker]:
-    worker = build_worker(client, engine, task_queue)
+async def running_worker(client: Client, engine: AsyncEngine, task_queue: str,
+                         mail_sender: MailSender | None = None) -> AsyncIterator[Worker]:
+    worker = build_worker(client, engine, task_queue, mail_sender)
     try:
         async with worker:
             yield worker

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import smtplib
 import socket
 import subprocess
 import sys
@@ -18,6 +19,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +27,7 @@ import httpx
 import psutil
 import pytest
 
+from tests.mail_sink import MailSink, listening
 from tests.support import bearer
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -33,6 +36,7 @@ STOP_TIMEOUT_SECONDS = 30
 BANNER_TIMEOUT_SECONDS = 10
 SAM = "agent Sam Rivera (sam@helpdesk.example)"
 LEE = "lead Lee Chen (lee@helpdesk.example)"
+SUPPORT = "support@desk.example"
 
 
 @dataclass
@@ -103,10 +107,11 @@ def helpdesk_command() -> list[str]:
     return [str(script)] if script.exists() else [sys.executable, "-m", "cli.main"]
 
 
-def start_dev(data_dir: Path, ports: Ports, log: Path) -> DevRun:
+def start_dev(data_dir: Path, ports: Ports, log: Path, **extra_env: str) -> DevRun:
     with log.open("ab") as out:
         process = subprocess.Popen(
-            [*helpdesk_command(), "dev"], cwd=PROJECT_ROOT, env=dev_environment(data_dir, ports),
+            [*helpdesk_command(), "dev"], cwd=PROJECT_ROOT,
+            env=dev_environment(data_dir, ports) | extra_env,
             stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
         )
     return DevRun(process, log, data_dir)
@@ -236,17 +241,45 @@ def test_dev_starts_everything_stops_cleanly_and_keeps_tickets(
     ticket = open_ticket(api, admin)
     interrupt_and_check_cleanup(first, ports)
 
-    runs.append(second := start_dev(data_dir, ports, tmp_path / "dev-2.log"))
-    wait_until_healthy(second, ports)
-    assert check_banner_shows_tokens(second, api) == admin  # kept, not generated anew
-    check_demo_seeded_once(api, admin)
-    demo_tokens = second.demo_tokens()
-    check_demo_agents_authenticate(api, demo_tokens)
-    found = get(api, f"/api/v1/tickets/{ticket['ticket_id']}", admin)
-    assert found["subject"] == "Printer on fire"
-    # A reply goes through the ticket's workflow: it answers only if Temporal kept it too.
-    reply = httpx.post(f"{api}/api/v1/tickets/{ticket['ticket_id']}/messages", timeout=30,
-                       headers=bearer(demo_tokens[SAM]),
-                       json={"body": "Put it out, please.", "author_type": "agent"})
-    assert reply.status_code == 201, reply.text
-    interrupt_and_check_cleanup(second, ports)
+    # The second run has mail configured: it also starts the SMTP intake and mails replies.
+    smtp_in, sink = free_port(), MailSink(port=free_port())
+    with listening(sink):
+        runs.append(second := start_dev(
+            data_dir, ports, tmp_path / "dev-2.log", HELPDESK_SUPPORT_ADDRESSES=SUPPORT,
+            HELPDESK_SMTP_PORT=str(smtp_in), HELPDESK_SMTP_OUT_HOST="127.0.0.1",
+            HELPDESK_SMTP_OUT_PORT=str(sink.port), HELPDESK_SMTP_OUT_SECURITY="none"))
+        wait_until_healthy(second, ports)
+        assert check_banner_shows_tokens(second, api) == admin  # kept, not generated anew
+        check_demo_seeded_once(api, admin)
+        demo_tokens = second.demo_tokens()
+        check_demo_agents_authenticate(api, demo_tokens)
+        found = get(api, f"/api/v1/tickets/{ticket['ticket_id']}", admin)
+        assert found["subject"] == "Printer on fire"
+        # A reply goes through the ticket's workflow: it answers only if Temporal kept it too.
+        reply = httpx.post(f"{api}/api/v1/tickets/{ticket['ticket_id']}/messages", timeout=30,
+                           headers=bearer(demo_tokens[SAM]),
+                           json={"body": "Put it out, please.", "author_type": "agent"})
+        assert reply.status_code == 201, reply.text
+        check_mail_round_trip(second, api, admin, smtp_in, sink)
+        interrupt_and_check_cleanup(second, ports)
+
+
+def check_mail_round_trip(run: DevRun, api: str, admin: str, smtp_port: int,
+                          sink: MailSink) -> None:
+    """Mail to the dev SMTP intake opens a ticket; the agent's earlier reply was mailed."""
+    assert f"smtp://127.0.0.1:{smtp_port} for {SUPPORT}" in run.banner()
+    msg = EmailMessage()
+    msg["From"], msg["To"], msg["Subject"] = "Bo <bo@example.com>", SUPPORT, "Mail works?"
+    msg.set_content("Hello by mail.")
+    with smtplib.SMTP("127.0.0.1", smtp_port, timeout=30) as smtp:
+        smtp.send_message(msg)
+    deadline = time.monotonic() + 30
+    while not sink.received or not _tickets_of(api, admin, "bo@example.com"):
+        assert time.monotonic() < deadline, run.log_tail()
+        time.sleep(0.3)
+    assert sink.messages()[0]["Subject"].startswith("Re: Printer on fire [TKT-")
+
+
+def _tickets_of(api: str, admin: str, email: str) -> list[dict[str, Any]]:
+    items = get(api, "/api/v1/tickets", admin, limit=200)["items"]
+    return [t for t in items if t["customer_email"] == email]

@@ -15,7 +15,7 @@ from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy, SearchAttributePair, TypedSearchAttributes
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     # Every module whose dataclasses cross the converter is imported here by name: the
@@ -29,6 +29,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows import search_attributes as sa
     from workflows.ticket_machine import TicketMachine, open_ticket, snapshot
     from workflows.ticket_types import (
+        PERMANENT_MAIL_ERROR,
         WORKFLOW_NAME,
         AssignIn,
         EscalationRequest,
@@ -37,6 +38,7 @@ with workflow.unsafe.imports_passed_through():
         MessageIn,
         MessageResult,
         Notice,
+        OutboundEmail,
         Outbox,
         PriorityChangeIn,
         SlaPauseIn,
@@ -48,6 +50,7 @@ with workflow.unsafe.imports_passed_through():
 PROJECT_ACTIVITY = "project_ticket"
 NOTIFY_ACTIVITY = "send_notification"
 ESCALATION_ACTIVITY = "find_escalation_target"
+MAIL_ACTIVITY = "send_email"
 # Tickets started before SLA clocks replay without them (no timers their history lacks).
 SLA_CLOCKS_PATCH = "sla-clocks"
 # A projection takes milliseconds; a short timeout lets another worker take over quickly
@@ -62,6 +65,9 @@ SIDE_EFFECT_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=2)
 )
 NOTIFY_GIVE_UP_AFTER = timedelta(hours=1)
+# One SMTP conversation; a stuck server is abandoned and tried again.
+MAIL_ATTEMPT_TIMEOUT = timedelta(minutes=2)
+MAIL_MAX_RETRY_INTERVAL = timedelta(minutes=15)
 ESCALATION_GIVE_UP_AFTER = timedelta(minutes=5)
 
 
@@ -93,6 +99,7 @@ class TicketWorkflow:
             # and starting it alongside saves a round trip on every warning and breach.
             self._start_side_effects()
             await self._flush()
+            self._start_mail()
             # Not while a notification or escalation runs: its retries may take a while, and
             # draining them would hold this ticket's SLA timers meanwhile.
             if not self.machine.ended and not self.side_effects \
@@ -236,7 +243,7 @@ class TicketWorkflow:
         outbox, self.state.outbox = self.state.outbox, Outbox()
         batch = ProjectionBatch(
             ticket=snapshot(self.state), messages=outbox.messages, audits=outbox.audits,
-            assignments=outbox.assignments,
+            assignments=outbox.assignments, delivery_failures=outbox.delivery_failures,
         )
         await workflow.execute_activity(
             PROJECT_ACTIVITY, batch, start_to_close_timeout=PROJECTION_TIMEOUT,
@@ -252,6 +259,7 @@ class TicketWorkflow:
             if self._has_pending():
                 self._start_side_effects()
                 await self._flush()
+                self._start_mail()
             elif self._settled():
                 return
 
@@ -268,6 +276,13 @@ class TicketWorkflow:
         for request in escalations:
             self._in_background(self._escalate(request))
 
+    def _start_mail(self) -> None:
+        """Mail goes out only once its message is projected: the activity reads it there, and
+        a customer answering within the second finds the Message-ID stored."""
+        outbound, self.state.outbound = self.state.outbound, []
+        for mail in outbound:
+            self._in_background(self._mail(mail))
+
     def _in_background(self, work: Coroutine[Any, Any, None]) -> None:
         task = asyncio.create_task(work)
         self.side_effects.add(task)
@@ -281,6 +296,24 @@ class TicketWorkflow:
             )
         except Exception as err:  # noqa: BLE001 - any failure: recorded, never raised
             self._gave_up("notification_failed", {"kind": notice.kind, "error": str(err)})
+
+    async def _mail(self, mail: OutboundEmail) -> None:
+        retry = RetryPolicy(
+            initial_interval=timedelta(seconds=mail.first_retry_seconds),
+            maximum_interval=MAIL_MAX_RETRY_INTERVAL, maximum_attempts=mail.max_attempts,
+            non_retryable_error_types=[PERMANENT_MAIL_ERROR],
+        )
+        try:
+            await workflow.execute_activity(
+                MAIL_ACTIVITY, mail, start_to_close_timeout=MAIL_ATTEMPT_TIMEOUT,
+                retry_policy=retry,
+            )
+        except Exception as err:  # noqa: BLE001 - recorded on the message, never raised
+            error = str(err.cause) if isinstance(err, ActivityError) and err.cause else str(err)
+            workflow.logger.warning("%s: mail %s gave up: %s", self.state.ticket.public_ref,
+                                    mail.message_id, error)
+            self.machine.record_mail_failure(mail, error, workflow.now())
+            self._after_command()
 
     async def _escalate(self, request: EscalationRequest) -> None:
         try:

@@ -34,6 +34,7 @@ from domain.lifecycle import (
 from domain.records import AssignmentRecord, AuditRecord, MessageRecord, TicketSnapshot
 from domain.sla import Priority, default_plan
 from domain.sla_clock import start_clock
+from workflows.ticket_mail import MailRules
 from workflows.ticket_sla import SYSTEM, SlaRules
 from workflows.ticket_types import (
     AssignIn,
@@ -82,10 +83,17 @@ def open_ticket(new: NewTicket, now: datetime, *, sla_clocks: bool = True) -> Ti
         message_id=new.message_id,
     )
     machine.apply_message(first, now)
+    if new.acknowledgement is not None:
+        ack = new.acknowledgement
+        machine.apply_message(MessageIn(
+            id=ack.id, body=ack.body, visibility=Visibility.PUBLIC.value,
+            author_type=AuthorType.SYSTEM.value, author_id=SYSTEM, message_id=ack.message_id,
+            mail=ack.mail,
+        ), now)
     return state
 
 
-class TicketMachine(SlaRules):
+class TicketMachine(SlaRules, MailRules):
     def __init__(self, state: TicketState) -> None:
         self.state = state
 
@@ -206,6 +214,7 @@ class TicketMachine(SlaRules):
             in_reply_to=msg.in_reply_to,
         )
         self.state.outbox.messages.append(record)
+        self.order_mail(record, msg.mail)
         if author is AuthorType.AGENT and visibility is Visibility.PUBLIC:
             if t.first_response_at is None:
                 t.first_response_at = now

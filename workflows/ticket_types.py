@@ -8,6 +8,7 @@ from datetime import datetime
 from domain.records import (
     AssignmentRecord,
     AuditRecord,
+    DeliveryFailure,
     MessageRecord,
     TicketSnapshot,
 )
@@ -15,6 +16,8 @@ from domain.sla import SlaPlan
 from domain.sla_clock import SlaClock
 
 WORKFLOW_NAME = "TicketWorkflow"
+# The error type of a mail the receiving side refused for good (5xx): never retried.
+PERMANENT_MAIL_ERROR = "PermanentMailError"
 DEFAULT_CONTINUE_AS_NEW_AFTER = 250
 
 
@@ -36,6 +39,41 @@ class NewTicket:
     # Resolved by the API from the customer's contract and the team; None in histories
     # recorded before SLA clocks (and then the built-in default applies).
     sla_plan: SlaPlan | None = None
+    # The acknowledgement mailed to the customer on opening, when the desk sends one.
+    acknowledgement: AcknowledgementIn | None = None
+
+
+@dataclass
+class MailOrder:
+    """Mail this message to the customer: set by the API when outbound mail is on.
+
+    The retry bounds travel with the order so the worker's policy is the API's settings
+    (and a test can make the give-up point short)."""
+
+    kind: str = "reply"  # reply (an agent's public message) or acknowledgement (automatic)
+    max_attempts: int = 30
+    first_retry_seconds: float = 10.0
+
+
+@dataclass
+class AcknowledgementIn:
+    id: str  # the message's uuid
+    message_id: str  # its RFC 5322 Message-ID on our domain
+    body: str
+    mail: MailOrder
+
+
+@dataclass
+class OutboundEmail:
+    """A message owed to the customer by mail; the activity reads the rest from Postgres."""
+
+    ticket_id: str
+    public_ref: str
+    message_uuid: str  # ticket_messages.id
+    message_id: str  # the Message-ID it goes out with (stored, so replies thread back)
+    kind: str
+    max_attempts: int
+    first_retry_seconds: float
 
 
 @dataclass
@@ -45,9 +83,10 @@ class Outbox:
     messages: list[MessageRecord] = field(default_factory=list)
     audits: list[AuditRecord] = field(default_factory=list)
     assignments: list[AssignmentRecord] = field(default_factory=list)
+    delivery_failures: list[DeliveryFailure] = field(default_factory=list)
 
     def is_empty(self) -> bool:
-        return not (self.messages or self.audits or self.assignments)
+        return not (self.messages or self.audits or self.assignments or self.delivery_failures)
 
 
 @dataclass
@@ -99,6 +138,8 @@ class TicketState:
     # Side effects the main loop starts as activities, off the ticket's critical path.
     notices: list[Notice] = field(default_factory=list)
     escalations: list[EscalationRequest] = field(default_factory=list)
+    # Mail to send once the message it carries is projected.
+    outbound: list[OutboundEmail] = field(default_factory=list)
 
 
 @dataclass
@@ -117,6 +158,7 @@ class MessageIn:
     author_id: str | None = None
     message_id: str | None = None
     in_reply_to: str | None = None
+    mail: MailOrder | None = None  # mail it to the customer (public agent replies)
 
 
 @dataclass

@@ -9,6 +9,8 @@ from __future__ import annotations
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from email.message import EmailMessage
+from email.utils import make_msgid
 from typing import Any
 
 import httpx
@@ -128,6 +130,22 @@ def new_mail() -> bytes:
             f"Message-ID: <{uuid.uuid4()}@mail.example>\r\n\r\nhello\r\n").encode()
 
 
+async def attachment_on_ticket_a(world: World) -> Request:
+    """A mailed reply with a file, threaded onto ticket A: its download URL."""
+    path = f"{TICKETS}/{world.ticket_a}/messages"
+    first = (await world.http.get(path)).json()["items"][0]
+    msg = EmailMessage()
+    msg["From"], msg["To"] = f"{uuid.uuid4().hex[:12]}@mail.example", "help@desk.example"
+    msg["Subject"], msg["Message-ID"] = "Re: Matrix", make_msgid(domain="mail.example")
+    msg["In-Reply-To"] = first["message_id"]
+    msg.set_content("see attached")
+    msg.add_attachment(b"matrix", maintype="text", subtype="plain", filename="m.txt")
+    sent = await world.http.post("/api/v1/intake/email", content=bytes(msg))
+    assert sent.json()["outcome"] == "threaded_in_reply_to", sent.text
+    page = (await world.http.get(path, params={"limit": 200})).json()["items"]
+    return page[-1]["attachments"][0]["url"], None
+
+
 async def on_fresh_ticket(world: World, suffix: str, body: dict[str, Any]) -> Request:
     return f"{TICKETS}/{await world.fresh_ticket()}/{suffix}", body
 
@@ -181,6 +199,8 @@ ROUTES = [
     route("post", f"{TICKETS}/{{ticket}}/messages", READERS | {INTEGRATION}, 201,
           lambda w: _ready((f"{TICKETS}/{w.ticket_a}/messages", {"body": "hi"}))),
     route("get", f"{TICKETS}/{{ticket}}/audit", TEAM_STAFF),
+    route("get", f"{TICKETS}/{{ticket}}/attachments/{{attachment_id}}", READERS, 200,
+          attachment_on_ticket_a),
     route("post", f"{TICKETS}/{{ticket}}/status", TEAM_STAFF, 200,
           lambda w: on_fresh_ticket(w, "status", {"status": "spam"})),
     route("post", f"{TICKETS}/{{ticket}}/assign", TEAM_STAFF, 200,
@@ -195,6 +215,7 @@ ROUTES = [
     route("post", "/api/v1/me/notifications/read", AGENTS, 200,
           lambda w: _ready(("/api/v1/me/notifications/read", {}))),
     route("get", "/api/v1/reports/sla", ADMINS | {LEAD}),
+    route("get", "/api/v1/reports/email", ADMINS | {LEAD}),
     route("post", "/api/v1/intake/email", ADMINS | {INTEGRATION}, 200, lambda w: _ready((
         "/api/v1/intake/email", new_mail()))),
     route("get", "/api/v1/teams", STAFF),

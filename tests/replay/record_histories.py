@@ -25,6 +25,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import psycopg
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
@@ -36,7 +37,13 @@ from tests.support import new_ticket, run_chain, running_worker, start_workflow,
 from tests.workflows.tickets import add_message, assign, change_status, staff
 from worker import ensure_search_attributes
 from workflows.ticket import TicketWorkflow
-from workflows.ticket_types import PriorityChangeIn, SlaPauseIn
+from workflows.ticket_types import (
+    AcknowledgementIn,
+    MailOrder,
+    MessageIn,
+    PriorityChangeIn,
+    SlaPauseIn,
+)
 
 HISTORIES = Path(__file__).resolve().parents[1] / "fixtures" / "histories"
 AUTO_CLOSE = timedelta(hours=72)
@@ -127,6 +134,35 @@ async def sla_breach(env: WorkflowEnvironment, queue: str, engine: AsyncEngine) 
     return [("sla_breach", handle)]
 
 
+async def mail_failure(env: WorkflowEnvironment, queue: str, engine: AsyncEngine) -> Recorded:
+    """Outbound mail: an acknowledgement on opening and a mailed agent reply, both given up
+    (this worker has no SMTP server), so each leaves a failed delivery and an audit row."""
+    order = MailOrder(kind="acknowledgement", max_attempts=2, first_retry_seconds=1)
+    handle = await start_workflow(env.client, queue, new_ticket(
+        subject="Mail me", sla_plan=default_plan(), acknowledgement=AcknowledgementIn(
+            id=str(uuid.uuid4()), message_id="<ack-1@desk.example>", body="Got it", mail=order)))
+    reply = MessageIn(id=str(uuid.uuid4()), body="Which size?", visibility="public",
+                      author_type="agent", author_id="agent-1",
+                      message_id="<reply-1@desk.example>",
+                      mail=MailOrder(kind="reply", max_attempts=2, first_retry_seconds=1))
+    await handle.execute_update(TicketWorkflow.add_message, reply)
+    await _until_rows(engine, "SELECT count(*) FROM ticket_messages "
+                              "WHERE delivery_status = 'failed'", 2)
+    await assign(handle)
+    await change_status(handle, "in_progress")
+    await change_status(handle, "resolved")
+    return [("mail_failure", handle)]
+
+
+async def _until_rows(engine: AsyncEngine, sql: str, expected: int) -> None:
+    for _ in range(500):
+        async with engine.connect() as conn:
+            if await conn.scalar(text(sql)) == expected:
+                return
+        await asyncio.sleep(0.02)
+    raise TimeoutError(f"never {expected}: {sql}")
+
+
 Scenario = Callable[[WorkflowEnvironment, str, AsyncEngine], Awaitable[Recorded]]
 SCENARIOS: dict[str, Scenario] = {
     "lifecycle": lambda env, queue, _: lifecycle(env, queue),
@@ -134,6 +170,7 @@ SCENARIOS: dict[str, Scenario] = {
     "merge": lambda env, queue, _: merge(env, queue),
     "continue_as_new": lambda env, queue, _: continue_as_new(env, queue),
     "sla_breach": sla_breach,
+    "mail_failure": mail_failure,
 }
 
 
