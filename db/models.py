@@ -53,6 +53,11 @@ class Team(Base):
     sla_policy: Mapped[str | None] = mapped_column(String(64))
     # The team whose senior agents take this team's escalations, when it has one.
     senior_pool_team_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("teams.id"))
+    # Push assignment: least_loaded (fewest open tickets, then idle longest) or round_robin.
+    assignment_mode: Mapped[str] = mapped_column(String(16), server_default="least_loaded")
+    # Seconds a pushed agent has to start work, by priority; missing ones use the defaults.
+    overflow_seconds: Mapped[dict[str, Any]] = mapped_column(
+        server_default=text("'{}'::jsonb"))
     created_at: Mapped[datetime] = _created()
     updated_at: Mapped[datetime] = _created()
 
@@ -67,6 +72,13 @@ class Agent(Base):
     capacity: Mapped[int] = mapped_column(Integer, server_default="10")
     senior: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
     active: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
+    # When the agent takes pushed tickets (a calendar by name; None: always).
+    shift_calendar: Mapped[str | None] = mapped_column(String(64))
+    # Takes tickets that overflowed from a pushed agent who did not start on them.
+    generalist: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+    out_of_office_start: Mapped[datetime | None]
+    out_of_office_end: Mapped[datetime | None]
+    out_of_office_delegate_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
     created_at: Mapped[datetime] = _created()
     updated_at: Mapped[datetime] = _created()
 
@@ -112,6 +124,7 @@ class Ticket(Base):
     team_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
     assignee_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
     tags: Mapped[list[str]] = mapped_column(ARRAY(Text), server_default="{}")
+    required_skills: Mapped[list[str]] = mapped_column(ARRAY(Text), server_default="{}")
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     first_response_at: Mapped[datetime | None]
@@ -179,6 +192,8 @@ class Assignment(Base):
     reason: Mapped[str | None] = mapped_column(Text)
     actor_id: Mapped[str | None] = mapped_column(String(320))
     created_at: Mapped[datetime]
+    # rule, pushed, pulled, overflow, breach, vacation_handover or manual (None: before 0006).
+    kind: Mapped[str | None] = mapped_column(String(24))
 
     __table_args__ = (Index("ix_assignments_agent", "agent_id", "created_at"),)
 
@@ -420,3 +435,30 @@ class MessageAttachment(Base):
         Index("uq_message_attachments_position", "message_id", "position", unique=True),
         Index("ix_message_attachments_ticket", "ticket_id"),
     )
+
+
+class RoutingRule(Base):
+    """One routing rule: first enabled match by position wins (domain/routing.py)."""
+
+    __tablename__ = "routing_rules"
+    id: Mapped[uuid.UUID] = _uuid_pk()
+    position: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    enabled: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
+    conditions: Mapped[dict[str, Any]] = mapped_column(server_default=text("'{}'::jsonb"))
+    actions: Mapped[dict[str, Any]] = mapped_column(server_default=text("'{}'::jsonb"))
+    created_at: Mapped[datetime] = _created()
+    updated_at: Mapped[datetime] = _created()
+
+    __table_args__ = (Index("ix_routing_rules_position", "position"),)
+
+
+class TicketClaim(Base):
+    """A pull-queue claim between the SQL pick and the workflow's confirmation. One that is
+    past `expires_at` (its caller died half-way) no longer holds the ticket."""
+
+    __tablename__ = "ticket_claims"
+    ticket_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    agent_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
+    claimed_at: Mapped[datetime] = _created()
+    expires_at: Mapped[datetime]

@@ -71,6 +71,7 @@ class TicketSnapshot:
     public_message_count: int = 0
     internal_note_count: int = 0
     sla: SlaView | None = None  # None only for tickets opened before SLA clocks existed
+    required_skills: list[str] = field(default_factory=list)
     # Bumped by every accepted command; the projection keeps only the highest it has seen.
     version: int = 0
 
@@ -116,6 +117,7 @@ class AssignmentRecord:
     reason: str | None
     actor_id: str | None
     created_at: datetime
+    kind: str | None = None  # an AssignmentKind; None in rows from before routing
 
 
 @dataclass

@@ -38,6 +38,7 @@ from workflows.ticket_mail import MailRules
 from workflows.ticket_sla import SYSTEM, SlaRules
 from workflows.ticket_types import (
     AssignIn,
+    AssignmentKind,
     MessageIn,
     NewTicket,
     StatusChangeIn,
@@ -68,12 +69,15 @@ def open_ticket(new: NewTicket, now: datetime, *, sla_clocks: bool = True) -> Ti
         tags=list(new.tags),
         team_id=new.team_id,
         parent_ticket_id=new.parent_ticket_id,
+        required_skills=list(new.required_skills),
     )
     state = TicketState(ticket=ticket)
     if sla_clocks:
         state.sla = start_clock(new.sla_plan or default_plan(), ticket.priority, now)
     machine = TicketMachine(state)
     machine.audit(now, "created", None, Status.NEW, AuthorType.CUSTOMER, new.customer_email, None)
+    if new.routing_rule is not None:
+        machine.record_routing(new, now)
     first = MessageIn(
         id=new.first_message_id,
         body=new.body,
@@ -243,7 +247,8 @@ class TicketMachine(SlaRules, MailRules):
 
     def apply_assign(self, cmd: AssignIn, now: datetime) -> None:
         team_id = cmd.team_id if cmd.team_id is not None else self.ticket.team_id
-        self._record_assignment(now, cmd.agent_id, team_id, cmd.reason, cmd.actor_id)
+        self._record_assignment(now, cmd.agent_id, team_id, cmd.reason, cmd.actor_id,
+                                cmd.kind)
         actor = AuthorType(cmd.actor_type)
         if cmd.agent_id is None and self.status is Status.ASSIGNED:
             self._move(now, Status.NEW, actor, cmd.actor_id, cmd.reason)
@@ -336,15 +341,29 @@ class TicketMachine(SlaRules, MailRules):
         self._clock_follows(now, source, target)
         self.audit(now, action, source, target, actor_type, actor_id, reason, detail)
 
+    def record_routing(self, new: NewTicket, now: datetime) -> None:
+        """Which rule routed the ticket at intake, in the audit and the assignments history."""
+        detail = {"rule": new.routing_rule, "team_id": new.team_id,
+                  "required_skills": ",".join(new.required_skills) or None}
+        self.audit(now, "routed", Status.NEW, Status.NEW, AuthorType.SYSTEM, SYSTEM,
+                   f"routing rule {new.routing_rule}", detail=detail)
+        if new.team_id is not None:
+            t = self.ticket
+            self.state.outbox.assignments.append(AssignmentRecord(
+                ticket_id=t.ticket_id, seq=self.state.audit_seq, agent_id=None,
+                team_id=new.team_id, previous_agent_id=None, previous_team_id=None,
+                reason=f"routing rule {new.routing_rule}", actor_id=SYSTEM, created_at=now,
+                kind=AssignmentKind.RULE.value))
+
     def _record_assignment(
         self, now: datetime, agent_id: str | None, team_id: str | None, reason: str | None,
-        actor_id: str | None,
+        actor_id: str | None, kind: str = AssignmentKind.MANUAL.value,
     ) -> None:
         t = self.ticket
         self.state.outbox.assignments.append(AssignmentRecord(
             ticket_id=t.ticket_id, seq=self.state.audit_seq + 1, agent_id=agent_id,
             team_id=team_id, previous_agent_id=t.assignee_id, previous_team_id=t.team_id,
-            reason=reason, actor_id=actor_id, created_at=now,
+            reason=reason, actor_id=actor_id, created_at=now, kind=kind,
         ))
         t.assignee_id, t.team_id = agent_id, team_id
 

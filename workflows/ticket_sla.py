@@ -16,6 +16,7 @@ from domain.sla import PauseReason, Priority
 from domain.sla_clock import SlaEvent
 from workflows.ticket_types import (
     AssignIn,
+    AssignmentKind,
     EscalationRequest,
     EscalationTarget,
     Notice,
@@ -111,7 +112,8 @@ class SlaRules:
         if target.agent_id is None and self.status not in (Status.NEW, Status.ASSIGNED):
             return False  # nobody senior is free, and this ticket keeps its owner meanwhile
         cmd = AssignIn(agent_id=target.agent_id, team_id=target.team_id,
-                       reason=ESCALATION_REASON, actor_id=SYSTEM, actor_type=SYSTEM)
+                       reason=ESCALATION_REASON, actor_id=SYSTEM, actor_type=SYSTEM,
+                       kind=AssignmentKind.BREACH.value)
         self.apply_assign(cmd, now)
         return True
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
 
 from domain.records import (
     AssignmentRecord,
@@ -41,6 +42,9 @@ class NewTicket:
     sla_plan: SlaPlan | None = None
     # The acknowledgement mailed to the customer on opening, when the desk sends one.
     acknowledgement: AcknowledgementIn | None = None
+    # Routing at intake (issue 6): the skills an agent needs, and the rule that decided.
+    required_skills: list[str] = field(default_factory=list)
+    routing_rule: str | None = None
 
 
 @dataclass
@@ -178,6 +182,18 @@ class StatusChangeIn:
     merge_into_ref: str | None = None  # target public ref: its workflow id
 
 
+class AssignmentKind(StrEnum):
+    """Why an assignment row exists: the assignments history and its metrics group by it."""
+
+    RULE = "rule"  # a routing rule chose the team at intake
+    PUSHED = "pushed"  # push assignment picked the agent
+    PULLED = "pulled"  # the agent took it from the queue (POST /queue/next)
+    OVERFLOW = "overflow"  # a pushed agent did not start in time
+    BREACH = "breach"  # SLA breach escalation
+    VACATION_HANDOVER = "vacation_handover"  # the assignee went out of office
+    MANUAL = "manual"  # a person assigned it
+
+
 @dataclass
 class AssignIn:
     agent_id: str | None
@@ -185,6 +201,7 @@ class AssignIn:
     reason: str | None = None
     actor_id: str | None = None
     actor_type: str = "agent"  # added later: histories without it decode to the old meaning
+    kind: str = AssignmentKind.MANUAL.value  # added with routing (issue 6)
 
 
 @dataclass
