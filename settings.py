@@ -87,6 +87,9 @@ class Settings(BaseSettings):
     mail_max_attempts: int = Field(default=30, ge=1, validation_alias="HELPDESK_MAIL_MAX_ATTEMPTS")
     mail_first_retry_seconds: float = Field(default=10.0, gt=0,
                                             validation_alias="HELPDESK_MAIL_FIRST_RETRY_SECONDS")
+    # The team (by name) a new ticket lands in when neither the request nor a routing rule
+    # names one; unset, or naming no team, leaves it unrouted (no team).
+    default_team: str | None = Field(default=None, validation_alias="HELPDESK_DEFAULT_TEAM")
 
     @property
     def intake_api_url(self) -> str:

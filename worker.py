@@ -11,15 +11,18 @@ from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.worker import Worker
 
+from activities.assignment import AssignmentActivities
 from activities.escalation import EscalationActivities
 from activities.mail import MailActivities, MailSender
 from activities.notifications import NotificationActivities
 from activities.projection import ProjectionActivities
+from activities.vacation_handover import HandoverActivities
 from adapters.email.smtp_client import SmtpConfig
 from db.engine import make_engine
 from settings import Settings
 from workflows import search_attributes
 from workflows.ticket import TicketWorkflow
+from workflows.vacation_handover import VacationHandoverWorkflow
 
 log = logging.getLogger("helpdesk.worker")
 
@@ -51,13 +54,17 @@ def build_worker(client: Client, engine: AsyncEngine, task_queue: str,
     projection = ProjectionActivities(engine)
     notifications = NotificationActivities(engine)
     escalation = EscalationActivities(engine)
+    assignment = AssignmentActivities(engine)
     mail = MailActivities(engine, mail_sender)
+    handover = HandoverActivities(engine, client)
     return Worker(
         client,
         task_queue=task_queue,
-        workflows=[TicketWorkflow],
+        workflows=[TicketWorkflow, VacationHandoverWorkflow],
         activities=[projection.project_ticket, notifications.send_notification,
-                    escalation.find_escalation_target, mail.send_email],
+                    escalation.find_escalation_target, mail.send_email, assignment.pick_agent,
+                    handover.plan_vacation_handover, handover.hand_over_ticket,
+                    handover.notify_vacation_handover],
     )
 
 

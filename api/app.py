@@ -21,7 +21,9 @@ from api import (
     health,
     me,
     notifications,
+    out_of_office,
     portal_tokens,
+    queue,
     reports,
     ticket_sla,
     tickets,
@@ -67,7 +69,7 @@ def create_app(
     authenticated = [Depends(authenticate)]
     for router in (tickets.router, attachments.router, ticket_sla.router, portal_tokens.router,
                    directory.router, me.router, notifications.router, reports.router,
-                   email_intake.router):
+                   email_intake.router, queue.router, out_of_office.router):
         app.include_router(router, prefix="/api/v1", dependencies=authenticated)
     app.include_router(admin.router, prefix="/api/v1/admin", dependencies=authenticated)
     return app

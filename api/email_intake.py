@@ -193,7 +193,7 @@ async def _new_ticket(ctx: _Context, mail: ParsedEmail, opening: Opening) -> Ema
     created = await open_ticket(
         engine=ctx.engine, session=ctx.session, client=ctx.client,
         task_queue=ctx.settings.temporal_task_queue, key=_email_key(ctx, mail), body=body,
-        acknowledge_with=ctx.settings)
+        acknowledge_with=ctx.settings, default_team=ctx.settings.default_team)
     await _opening_notes(ctx, mail, created["ticket_id"], opening.notes)
     return EmailIntakeOut(outcome=opening.outcome, ticket_id=created["ticket_id"],
                           public_ref=created["public_ref"], message_id=mail.message_id)

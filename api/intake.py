@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from temporalio.client import Client
 
 from api.commands import start_ticket
+from api.intake_routing import Routed, route_ticket
 from api.mail_orders import acknowledgement
 from api.problems import Problem
 from api.schemas import TicketCreate
@@ -38,12 +39,14 @@ def body_hash(request: dict[str, Any]) -> str:
 async def open_ticket(
     *, engine: AsyncEngine, session: AsyncSession, client: Client, task_queue: str, key: str,
     body: TicketCreate, parent_ticket_id: str | None = None,
-    acknowledge_with: Settings | None = None,
+    acknowledge_with: Settings | None = None, default_team: str | None = None,
 ) -> dict[str, Any]:
     """The 201 body for this key: the original one on a replay, a new ticket otherwise.
 
     `acknowledge_with`: the settings by which to mail the customer an acknowledgement
-    (for tickets a customer opened; the settings say whether the desk sends one at all)."""
+    (for tickets a customer opened; the settings say whether the desk sends one at all).
+    `default_team`: the name of the team a ticket gets when neither the request nor a
+    routing rule gives it one (HELPDESK_DEFAULT_TEAM)."""
     request = _request(body, parent_ticket_id)
     claim = await intake.claim_key(engine=engine, key=key, body_hash=body_hash(request),
                                    request=request)
@@ -55,12 +58,14 @@ async def open_ticket(
         )
     if claim.response is not None:
         return claim.response
-    plan = await resolve_plan(session=session, team_id=body.team_id,
+    # Routing first: the team it decides chooses the SLA plan.
+    routed = await route_ticket(session=session, body=body, default_team=default_team)
+    plan = await resolve_plan(session=session, team_id=routed.team_id,
                               customer_email=str(body.customer_email), at=datetime.now(UTC))
     # Give the connection back before waiting on Temporal: the ticket's own projection needs
     # one from the same pool, and a burst of creates must not hold them all meanwhile.
     await session.commit()
-    new = _new_ticket(claim.ticket_id, claim.public_ref, body, parent_ticket_id, plan)
+    new = _new_ticket(claim.ticket_id, claim.public_ref, body, parent_ticket_id, plan, routed)
     if acknowledge_with is not None:
         new.acknowledgement = acknowledgement(acknowledge_with, claim.ticket_id,
                                               claim.public_ref, body.subject, body.customer_name)
@@ -93,14 +98,19 @@ def _request(body: TicketCreate, parent_ticket_id: str | None) -> dict[str, Any]
 
 
 def _new_ticket(ticket_id: uuid.UUID, ref: str, body: TicketCreate,
-                parent_ticket_id: str | None, plan: SlaPlan) -> NewTicket:
+                parent_ticket_id: str | None, plan: SlaPlan,
+                routed: Routed | None = None) -> NewTicket:
+    """`routed`: what routing made of the request; None: the request as sent."""
+    routed = routed or Routed(team_id=body.team_id, priority=body.priority.value,
+                              tags=list(body.tags))
     return NewTicket(
         ticket_id=str(ticket_id), public_ref=ref, subject=body.subject, body=body.body,
         customer_email=str(body.customer_email), customer_name=body.customer_name,
-        priority=body.priority.value, channel=body.channel.value, tags=list(body.tags),
-        team_id=str(body.team_id) if body.team_id else None, parent_ticket_id=parent_ticket_id,
-        first_message_id=str(first_message_id(ticket_id)),
+        priority=routed.priority, channel=body.channel.value, tags=routed.tags,
+        team_id=str(routed.team_id) if routed.team_id else None,
+        parent_ticket_id=parent_ticket_id, first_message_id=str(first_message_id(ticket_id)),
         message_id=body.message_id, sla_plan=plan,
+        required_skills=routed.required_skills, routing_rule=routed.rule,
     )
 
 

@@ -10,6 +10,7 @@ from pydantic import BaseModel
 from api.auth import CurrentPrincipal
 from api.deps import SessionDep
 from db import queries
+from db.models import Agent
 from domain.access import TokenKind
 
 router = APIRouter(tags=["me"])
@@ -31,7 +32,16 @@ async def me(principal: CurrentPrincipal, session: SessionDep) -> MeOut:
     if principal.agent_id:
         row = await queries.get_agent(session=session, agent_id=principal.agent_id)
         agent = {"id": str(row.id), "name": row.name, "email": row.email,
-                 "role": row.role} if row else None
+                 "role": row.role, "out_of_office": _out_of_office(row)} if row else None
     return MeOut(token_id=principal.token_id, kind=principal.kind, is_admin=principal.is_admin,
                  agent=agent, team_ids=sorted(principal.team_ids),
                  ticket_id=principal.ticket_id, customer_email=principal.customer_email)
+
+
+def _out_of_office(agent: Agent) -> dict[str, Any] | None:
+    if agent.out_of_office_start is None or agent.out_of_office_end is None:
+        return None
+    delegate = agent.out_of_office_delegate_id
+    return {"start": agent.out_of_office_start.isoformat(),
+            "end": agent.out_of_office_end.isoformat(),
+            "delegate_id": str(delegate) if delegate else None}

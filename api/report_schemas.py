@@ -103,3 +103,18 @@ class EmailReportOut(BaseModel):
     threading_rate: float | None = Field(description="threaded / replies; null when none")
     duplicates: int
     automatic: int = Field(description="auto-replies and bounces, noted or ignored")
+
+
+class RoutingReportFilters(BaseModel):
+    assigned_from: datetime | None = Field(serialization_alias="from")
+    assigned_to: datetime | None = Field(serialization_alias="to")
+
+
+class RoutingReportOut(BaseModel):
+    filters: RoutingReportFilters
+    assignments_by_kind: dict[str, int] = Field(
+        description="assignment rows in the period per kind, every kind named (rows from "
+                    "before kinds were recorded count as manual)")
+    tickets_by_rule: dict[str, int] = Field(description="tickets routed by each rule (by name)")
+    misroutes: int = Field(description="tickets whose team changed in the period after an "
+                                       "agent had been assigned to them")

@@ -1,5 +1,5 @@
-"""/api/v1/reports: what the SLA clocks and email intake measured, for leads and admins
-(read-only)."""
+"""/api/v1/reports: what the SLA clocks, email intake and routing measured, for leads and
+admins (read-only)."""
 
 from __future__ import annotations
 
@@ -19,16 +19,19 @@ from api.report_schemas import (
     EmailReportOut,
     PriorityBreachRate,
     ReportBound,
+    RoutingReportFilters,
+    RoutingReportOut,
     SlaReportFilters,
     SlaReportOut,
     Spread,
     TeamBreachRate,
     Timing,
 )
-from db import email_intake, reports
+from db import email_intake, reports, routing
 from domain.access import require_lead
 from domain.sla import Priority
 from domain.threading import Outcome, is_reply_subject
+from workflows.ticket_types import AssignmentKind
 
 router = APIRouter(prefix="/reports", tags=["reports"])
 SECONDS_PER_HOUR = 3600
@@ -87,6 +90,25 @@ async def email_report(
         replies=threaded + missed,
         threading_rate=threaded / (threaded + missed) if threaded + missed else None,
         duplicates=counts[Outcome.DUPLICATE], automatic=sum(counts[o] for o in AUTOMATIC))
+
+
+@router.get("/routing", response_model=RoutingReportOut)
+async def routing_report(
+    session: SessionDep, principal: CurrentPrincipal,
+    assigned_from: Annotated[ReportBound | None, Query(
+        alias="from", description="assignments made at or after this date or datetime")] = None,
+    assigned_to: Annotated[ReportBound | None, Query(
+        alias="to", description="assignments made before this date or datetime")] = None,
+) -> RoutingReportOut:
+    """Assignments per kind, tickets routed per rule, and misroutes."""
+    require_lead(principal, "routing reports are for leads and admins")
+    _require_range(assigned_from, assigned_to)
+    found = await routing.routing_report(session=session, start=assigned_from, end=assigned_to)
+    kinds = {kind.value: found.assignments_by_kind.get(kind.value, 0) for kind in AssignmentKind}
+    return RoutingReportOut(
+        filters=RoutingReportFilters(assigned_from=assigned_from, assigned_to=assigned_to),
+        assignments_by_kind=kinds, tickets_by_rule=found.tickets_by_rule,
+        misroutes=found.misroutes)
 
 
 def _require_range(start: datetime | None, end: datetime | None) -> None:

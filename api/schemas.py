@@ -138,6 +138,8 @@ class TicketOut(BaseModel):
     team_id: UUID | None
     assignee_id: UUID | None
     tags: list[str]
+    required_skills: list[str] = Field(
+        default_factory=list, description="skills an assignee needs (set by a routing rule)")
     created_at: datetime
     updated_at: datetime
     first_response_at: datetime | None
@@ -234,3 +236,7 @@ class AgentOut(BaseModel):
     skills: list[str]
     senior: bool
     active: bool
+    # Out of office (PUT /api/v1/agents/{id}/out-of-office); None when none is set.
+    out_of_office_start: datetime | None = None
+    out_of_office_end: datetime | None = None
+    out_of_office_delegate_id: UUID | None = None

@@ -74,7 +74,8 @@ async def create_ticket(
     # A customer (portal, web form) opening a ticket is acknowledged; an agent's is not.
     return await open_ticket(engine=engine, session=session, client=client,
                              task_queue=settings.temporal_task_queue, key=key, body=body,
-                             acknowledge_with=None if principal.is_staff else settings)
+                             acknowledge_with=None if principal.is_staff else settings,
+                             default_team=settings.default_team)
 
 
 @router.get("", response_model=TicketPage)
@@ -257,7 +258,7 @@ async def _reply_as_follow_up(
     created = await open_ticket(
         engine=engine, session=session, client=client, task_queue=settings.temporal_task_queue,
         key=f"follow-up:{row.id}:{command.id}", body=follow_up, parent_ticket_id=str(row.id),
-        acknowledge_with=settings,
+        acknowledge_with=settings, default_team=settings.default_team,
     )
     new_ticket = TicketOut.model_validate(created)
     page, _ = await queries.list_messages(session=session, ticket_id=new_ticket.ticket_id,

@@ -53,8 +53,9 @@ class Team(Base):
     sla_policy: Mapped[str | None] = mapped_column(String(64))
     # The team whose senior agents take this team's escalations, when it has one.
     senior_pool_team_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("teams.id"))
-    # Push assignment: least_loaded (fewest open tickets, then idle longest) or round_robin.
-    assignment_mode: Mapped[str] = mapped_column(String(16), server_default="least_loaded")
+    # Push assignment: manual (none), least_loaded (fewest open tickets, then idle longest)
+    # or round_robin.
+    assignment_mode: Mapped[str] = mapped_column(String(16), server_default="manual")
     # Seconds a pushed agent has to start work, by priority; missing ones use the defaults.
     overflow_seconds: Mapped[dict[str, Any]] = mapped_column(
         server_default=text("'{}'::jsonb"))

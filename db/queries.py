@@ -48,6 +48,7 @@ def to_snapshot(row: Ticket) -> TicketSnapshot:
         customer_email=row.customer_email, customer_name=row.customer_name,
         created_at=row.created_at, updated_at=row.updated_at, team_id=text(row.team_id),
         assignee_id=text(row.assignee_id), tags=list(row.tags or []),
+        required_skills=list(row.required_skills or []),
         first_response_at=row.first_response_at, resolved_at=row.resolved_at,
         closed_at=row.closed_at, reopen_count=row.reopen_count,
         parent_ticket_id=text(row.parent_ticket_id), merged_into=text(row.merged_into),

@@ -149,6 +149,16 @@ def require_assign(p: Principal, t: TicketScope) -> None:
             "this ticket is someone else's; only a lead or admin may reassign it")
 
 
+def require_agent_settings(p: Principal, *, agent_id: str, agent_team_ids: frozenset[str]
+                           ) -> None:
+    """An agent's own availability (out of office): the agent, a lead of its team, an admin."""
+    require_staff(p)
+    if p.is_admin or p.agent_id == agent_id:
+        return
+    require(p.role is Role.LEAD and bool(p.team_ids & agent_team_ids),
+            "only the agent, a lead of one of its teams or an admin may change this")
+
+
 def message_author(
     p: Principal, *, requested_type: AuthorType | None, requested_id: str | None,
     visibility: Visibility, ticket_customer_email: str,

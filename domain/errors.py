@@ -5,6 +5,7 @@
     ├── InvalidMessage          e.g. an internal note by a customer (422)
     ├── InvalidAssignment       assignment the ticket's status or input forbids (422)
     ├── TicketEnded             spam/duplicate/expired ticket takes no more commands (422/410)
+    ├── ClaimLost               a pull-queue claim went stale: another agent or an assignment won
     └── ReopenWindowExpired     customer reply to a ticket closed for > 7 days (new ticket)
 """
 
@@ -40,6 +41,14 @@ class TicketEnded(TicketError):
     type_name = "TicketEnded"
 
 
+class ClaimLost(TicketError):
+    """The queue's claim is stale: the ticket is no longer new and unassigned in that team.
+
+    Not a failure of the caller: POST /queue/next moves on to the next candidate."""
+
+    type_name = "ClaimLost"
+
+
 class ReopenWindowExpired(TicketError):
     type_name = "ReopenWindowExpired"
 
@@ -47,5 +56,5 @@ class ReopenWindowExpired(TicketError):
 ERRORS_BY_TYPE: dict[str, type[TicketError]] = {
     cls.type_name: cls
     for cls in (InvalidTransition, InvalidMessage, InvalidAssignment, TicketEnded,
-                ReopenWindowExpired)
+                ReopenWindowExpired, ClaimLost)
 }

@@ -27,11 +27,17 @@ with workflow.unsafe.imports_passed_through():
     from domain.errors import TicketError
     from domain.records import ProjectionBatch, TicketSnapshot
     from workflows import search_attributes as sa
-    from workflows.ticket_machine import TicketMachine, open_ticket, snapshot
+    from workflows.ticket_machine import (
+        TicketMachine,
+        claimed_assignment,
+        open_ticket,
+        snapshot,
+    )
     from workflows.ticket_types import (
         PERMANENT_MAIL_ERROR,
         WORKFLOW_NAME,
         AssignIn,
+        ClaimIn,
         EscalationRequest,
         EscalationTarget,
         MergeNotice,
@@ -40,6 +46,8 @@ with workflow.unsafe.imports_passed_through():
         Notice,
         OutboundEmail,
         Outbox,
+        PickRequest,
+        PickResult,
         PriorityChangeIn,
         SlaPauseIn,
         StatusChangeIn,
@@ -50,9 +58,12 @@ with workflow.unsafe.imports_passed_through():
 PROJECT_ACTIVITY = "project_ticket"
 NOTIFY_ACTIVITY = "send_notification"
 ESCALATION_ACTIVITY = "find_escalation_target"
+PICK_ACTIVITY = "pick_agent"
 MAIL_ACTIVITY = "send_email"
 # Tickets started before SLA clocks replay without them (no timers their history lacks).
 SLA_CLOCKS_PATCH = "sla-clocks"
+# Tickets opened before push assignment replay without its pick activity and overflow timer.
+PUSH_PATCH = "push-assignment"
 # A projection takes milliseconds; a short timeout lets another worker take over quickly
 # when the one running it dies, instead of holding every waiting command for long.
 PROJECTION_TIMEOUT = timedelta(seconds=10)
@@ -85,7 +96,10 @@ class TicketWorkflow:
             assert inp.new is not None
             self.state = open_ticket(inp.new, workflow.now(),
                                      sla_clocks=workflow.patched(SLA_CLOCKS_PATCH))
+            self.state.push_assignment = workflow.patched(PUSH_PATCH)
         self.machine = TicketMachine(self.state)
+        if inp.new is not None:
+            self.machine.request_push(workflow.now())  # a ticket opened with a team
         # Notifications and escalations in flight: awaited before completing or continuing.
         self.side_effects: set[asyncio.Task[None]] = set()
         self.continue_as_new_after = inp.continue_as_new_after
@@ -154,6 +168,19 @@ class TicketWorkflow:
     @assign.validator
     def _validate_assign(self, cmd: AssignIn) -> None:
         self._check(lambda: self.machine.check_assign(cmd))
+
+    @workflow.update
+    async def claim(self, cmd: ClaimIn) -> TicketSnapshot:
+        # Checked again here, not only in the validator: two claims accepted in one activation
+        # both pass their validators before either handler runs; the second one loses here.
+        self._check(lambda: self.machine.check_claim(cmd))
+        self.machine.apply_assign(claimed_assignment(cmd), workflow.now())
+        self._after_command()
+        return await self._projected()
+
+    @claim.validator
+    def _validate_claim(self, cmd: ClaimIn) -> None:
+        self._check(lambda: self.machine.check_claim(cmd))
 
     @workflow.update
     async def change_priority(self, cmd: PriorityChangeIn) -> TicketSnapshot:
@@ -275,6 +302,9 @@ class TicketWorkflow:
             self._in_background(self._send(notice))
         for request in escalations:
             self._in_background(self._escalate(request))
+        picks, self.state.picks = self.state.picks, []
+        for pick in picks:
+            self._in_background(self._pick(pick))
 
     def _start_mail(self) -> None:
         """Mail goes out only once its message is projected: the activity reads it there, and
@@ -327,6 +357,21 @@ class TicketWorkflow:
             self._gave_up("escalation_failed", {"error": str(err)})
             return
         if self.machine.apply_escalation(target, workflow.now()):
+            self._after_command()
+
+    async def _pick(self, request: PickRequest) -> None:
+        try:
+            result = await workflow.execute_activity(
+                PICK_ACTIVITY, request, result_type=PickResult | None,
+                start_to_close_timeout=timedelta(seconds=10),
+                schedule_to_close_timeout=ESCALATION_GIVE_UP_AFTER,
+                retry_policy=SIDE_EFFECT_RETRY,
+            )
+        except Exception as err:  # noqa: BLE001
+            # A push that gave up leaves the ticket in the queue; an overflow sends it there.
+            self._gave_up(f"{request.kind}_pick_failed", {"error": str(err)})
+            result = None
+        if self.machine.apply_pick(request, result, workflow.now()):
             self._after_command()
 
     def _gave_up(self, action: str, detail: dict[str, str | None]) -> None:

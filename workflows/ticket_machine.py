@@ -12,6 +12,7 @@ from dataclasses import replace
 from datetime import datetime
 
 from domain.errors import (
+    ClaimLost,
     InvalidAssignment,
     InvalidMessage,
     InvalidTransition,
@@ -35,10 +36,12 @@ from domain.records import AssignmentRecord, AuditRecord, MessageRecord, TicketS
 from domain.sla import Priority, default_plan
 from domain.sla_clock import start_clock
 from workflows.ticket_mail import MailRules
+from workflows.ticket_push import PushRules
 from workflows.ticket_sla import SYSTEM, SlaRules
 from workflows.ticket_types import (
     AssignIn,
     AssignmentKind,
+    ClaimIn,
     MessageIn,
     NewTicket,
     StatusChangeIn,
@@ -46,6 +49,12 @@ from workflows.ticket_types import (
 )
 
 RECENT_MESSAGE_IDS = 200
+
+
+def claimed_assignment(cmd: ClaimIn) -> AssignIn:
+    return AssignIn(agent_id=cmd.agent_id, team_id=cmd.team_id, reason="pulled from the queue",
+                    actor_id=cmd.agent_id, actor_type=AuthorType.AGENT.value,
+                    kind=AssignmentKind.PULLED.value)
 
 
 def default_message_id(message_uuid: str) -> str:
@@ -97,7 +106,7 @@ def open_ticket(new: NewTicket, now: datetime, *, sla_clocks: bool = True) -> Ti
     return state
 
 
-class TicketMachine(SlaRules, MailRules):
+class TicketMachine(SlaRules, MailRules, PushRules):
     def __init__(self, state: TicketState) -> None:
         self.state = state
 
@@ -188,6 +197,16 @@ class TicketMachine(SlaRules, MailRules):
                 f"a ticket that is {self.status} keeps an assignee; reassign it to an agent"
             )
 
+    def check_claim(self, cmd: ClaimIn) -> None:
+        """A pull-queue claim holds only while the ticket is new, unowned and in that team:
+        the queue read a projection, which may lag behind this state."""
+        self.check_live()
+        t = self.ticket
+        if self.status is not Status.NEW or t.assignee_id is not None or t.team_id != cmd.team_id:
+            raise ClaimLost(f"{t.public_ref} was taken or moved meanwhile",
+                            current=self.status.value)
+        self.check_assign(claimed_assignment(cmd))
+
     # ---- mutations ------------------------------------------------------------------------
 
     def apply_message(self, msg: MessageIn, now: datetime) -> MessageRecord | None:
@@ -224,6 +243,7 @@ class TicketMachine(SlaRules, MailRules):
                 t.first_response_at = now
             if self.state.sla is not None:
                 self.state.sla.agent_replied(now)
+            self.agent_started()
         if author is AuthorType.CUSTOMER and visibility is Visibility.PUBLIC:
             for target in customer_reply_path(self.status):
                 self._move(now, target, AuthorType.CUSTOMER, msg.author_id, "customer replied")
@@ -249,6 +269,7 @@ class TicketMachine(SlaRules, MailRules):
         team_id = cmd.team_id if cmd.team_id is not None else self.ticket.team_id
         self._record_assignment(now, cmd.agent_id, team_id, cmd.reason, cmd.actor_id,
                                 cmd.kind)
+        self.assignment_changed(cmd)
         actor = AuthorType(cmd.actor_type)
         if cmd.agent_id is None and self.status is Status.ASSIGNED:
             self._move(now, Status.NEW, actor, cmd.actor_id, cmd.reason)
@@ -274,14 +295,15 @@ class TicketMachine(SlaRules, MailRules):
 
     def next_deadline(self) -> datetime | None:
         """When the ticket changes by itself next: an SLA warning or breach, auto-close, or
-        the end of the reopen window."""
-        instants = [self._lifecycle_deadline()]
+        the end of the reopen window, a pushed ticket's overflow."""
+        instants = [self._lifecycle_deadline(), self.push_deadline()]
         if self.state.sla is not None and not self.ended:
             instants.append(self.state.sla.next_checkpoint())
         return min((i for i in instants if i is not None), default=None)
 
     def on_deadline(self, now: datetime) -> None:
         changed = self._on_sla_time(now)
+        self.on_push_time(now)  # queues an overflow pick; the ticket changes when it answers
         deadline = self._lifecycle_deadline()
         if deadline is not None and now >= deadline:
             self._on_lifecycle_deadline(now)

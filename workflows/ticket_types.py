@@ -125,6 +125,38 @@ class EscalationTarget:
 
 
 @dataclass
+class PickRequest:
+    """Ask for an agent of the team to push the ticket to (kind pushed), or for a generalist
+    to take it over from a pushed agent who did not start in time (kind overflow)."""
+
+    ticket_id: str
+    team_id: str
+    required_skills: list[str]
+    priority: str
+    generalists_only: bool = False
+    exclude_agent_ids: list[str] = field(default_factory=list)
+    kind: str = "pushed"  # an AssignmentKind: pushed or overflow
+    at: datetime | None = None  # the workflow's now: shifts and absences are judged then
+
+
+@dataclass
+class PickResult:
+    agent_id: str
+    overflow_after_seconds: float
+    reason: str = ""
+
+
+@dataclass
+class PushState:
+    """A pushed agent and when the ticket overflows if they have not started work by then."""
+
+    agent_id: str
+    overflow_at: datetime
+    overflow_after_seconds: float
+    overflowing: bool = False  # the overflow pick is running
+
+
+@dataclass
 class TicketState:
     """All workflow state in one object, so continue-as-new hands it over whole."""
 
@@ -144,6 +176,10 @@ class TicketState:
     escalations: list[EscalationRequest] = field(default_factory=list)
     # Mail to send once the message it carries is projected.
     outbound: list[OutboundEmail] = field(default_factory=list)
+    # Push assignment (issue 6): on for tickets opened under the push-assignment patch.
+    push_assignment: bool = False
+    picks: list[PickRequest] = field(default_factory=list)
+    push: PushState | None = None
 
 
 @dataclass
@@ -202,6 +238,16 @@ class AssignIn:
     actor_id: str | None = None
     actor_type: str = "agent"  # added later: histories without it decode to the old meaning
     kind: str = AssignmentKind.MANUAL.value  # added with routing (issue 6)
+
+
+@dataclass
+class ClaimIn:
+    """Confirm a pull-queue claim: the agent takes the ticket if it is still new, unassigned
+    and in the team it was claimed from (POST /queue/next)."""
+
+    agent_id: str
+    team_id: str
+    claim_id: str  # one per Postgres claim: the update id, so a resent claim applies once
 
 
 @dataclass

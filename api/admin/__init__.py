@@ -1,5 +1,5 @@
 """/api/v1/admin: the directory (teams, agents, customers), API tokens and their audit,
-business-hours calendars and SLA policies.
+business-hours calendars, SLA policies and routing rules.
 
 Every route here is admin-only; the check sits on the router so no route can forget it.
 """
@@ -8,9 +8,19 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends
 
-from api.admin import agents, audit_log, calendars, customers, sla_policies, teams, tokens
+from api.admin import (
+    agents,
+    audit_log,
+    calendars,
+    customers,
+    routing_rules,
+    sla_policies,
+    teams,
+    tokens,
+)
 from api.admin.common import admin_only
 
 router = APIRouter(dependencies=[Depends(admin_only)])
-for module in (teams, agents, customers, tokens, audit_log, calendars, sla_policies):
+for module in (teams, agents, customers, tokens, audit_log, calendars, sla_policies,
+               routing_rules):
     router.include_router(module.router)

@@ -26,6 +26,7 @@ from api.admin.common import (
     next_cursor,
 )
 from api.admin.schemas import AgentCreate, AgentOut, AgentPage, AgentUpdate
+from api.admin.sla_refs import ensure_calendar
 from api.deps import SessionDep
 from api.problems import Problem
 from db import queries
@@ -39,6 +40,7 @@ BodyT = TypeVar("BodyT", bound=BaseModel)
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=AgentOut)
 async def create_agent(body: AgentCreate, session: SessionDep, admin: AdminDep) -> AgentOut:
     await _check_teams(session, body.team_ids)
+    await ensure_calendar(session, body.shift_calendar)
     agent = Agent(id=uuid.uuid4(), **body.model_dump(exclude={"team_ids"}))
     session.add(agent)
     # The row must exist before its memberships (no ORM relationship orders the two).
@@ -79,6 +81,7 @@ async def update_agent(agent_id: uuid.UUID, body: AgentUpdate, session: SessionD
         return await _out(session, agent)
     if "team_ids" in changes:
         await _replace_teams(session, agent_id, changes.pop("team_ids"))
+    await ensure_calendar(session, changes.get("shift_calendar"))
     for field, value in changes.items():
         setattr(agent, field, value)
     agent.updated_at = func.now()  # type: ignore[assignment]

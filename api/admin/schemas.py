@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, ClassVar, Self, TypeVar
+from typing import Annotated, ClassVar, Literal, Self, TypeVar
 from uuid import UUID
 
 from pydantic import (
@@ -17,6 +17,7 @@ from pydantic import (
 )
 
 from domain.access import Role, TokenKind
+from domain.assignment import AssignmentMode
 from domain.sla import CustomerTier
 
 PORTAL_TOKEN_DAYS = 30
@@ -25,6 +26,10 @@ Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max
 # A reference to configuration by name (a business-hours calendar, an SLA policy).
 Ref = Annotated[str, StringConstraints(strip_whitespace=True,
                                        pattern=r"^[a-z0-9][a-z0-9_.-]{0,63}$")]
+# Seconds a pushed agent has to start work before the ticket overflows, per priority; a
+# priority left out keeps its default (domain/assignment.py). At most a day.
+OverflowSeconds = dict[Literal["low", "medium", "high", "urgent"],
+                       Annotated[int, Field(ge=1, le=86_400)]]
 
 
 class _In(BaseModel):
@@ -40,6 +45,8 @@ class TeamCreate(_In):
     calendar: Ref | None = None
     sla_policy: Ref | None = None
     senior_pool_team_id: UUID | None = None
+    assignment_mode: AssignmentMode = AssignmentMode.MANUAL
+    overflow_seconds: OverflowSeconds = Field(default_factory=dict)
 
 
 class TeamUpdate(_In):
@@ -49,6 +56,9 @@ class TeamUpdate(_In):
     calendar: Ref | None = None
     sla_policy: Ref | None = None
     senior_pool_team_id: UUID | None = None
+    assignment_mode: AssignmentMode | None = None
+    overflow_seconds: OverflowSeconds | None = Field(default=None,
+                                                     description="replaces the whole map")
 
 
 class TeamOut(_Out):
@@ -57,6 +67,8 @@ class TeamOut(_Out):
     calendar: str | None
     sla_policy: str | None
     senior_pool_team_id: UUID | None
+    assignment_mode: AssignmentMode
+    overflow_seconds: dict[str, int]
     created_at: datetime
     updated_at: datetime
 
@@ -168,11 +180,13 @@ class AgentCreate(_In):
     skills: Skills = Field(default_factory=list)
     capacity: int = Field(default=10, ge=0, le=10_000)
     senior: bool = False
+    shift_calendar: Ref | None = Field(default=None, description="null: always on shift")
+    generalist: bool = False
 
 
 class AgentUpdate(_Patch):
     keeps_value = frozenset({"email", "name", "role", "team_ids", "skills", "capacity",
-                             "senior", "active"})
+                             "senior", "active", "generalist"})
 
     email: Email | None = None
     name: Name | None = None
@@ -182,6 +196,8 @@ class AgentUpdate(_Patch):
     capacity: int | None = Field(default=None, ge=0, le=10_000)
     senior: bool | None = None
     active: bool | None = Field(default=None, description="true reactivates an agent")
+    shift_calendar: Ref | None = None
+    generalist: bool | None = None
 
 
 class AgentOut(_Out):
@@ -194,6 +210,8 @@ class AgentOut(_Out):
     capacity: int
     senior: bool
     active: bool
+    shift_calendar: str | None = None
+    generalist: bool = False
     created_at: datetime
     updated_at: datetime
 

@@ -61,6 +61,9 @@ async def update_team(team_id: uuid.UUID, body: TeamUpdate, session: SessionDep,
     changes = body.model_dump(exclude_unset=True)
     if changes.get("name", "") is None:
         raise Problem(422, "invalid-body", "Invalid request", "name: a team keeps a name")
+    for kept in ("assignment_mode", "overflow_seconds"):
+        if kept in changes and changes[kept] is None:
+            raise Problem(422, "invalid-body", "Invalid request", f"{kept}: may not be null")
     if "senior_pool_team_id" in changes:
         await _check_senior_pool(session, body.senior_pool_team_id, team_id)
     await ensure_calendar(session, changes.get("calendar"))

@@ -116,3 +116,11 @@ async def eventually(check: Callable[[], Awaitable[bool]], *, within: float = 10
     while not await check():
         assert time.monotonic() < deadline, f"not true within {within}s"
         await asyncio.sleep(0.05)
+
+
+async def pushed(http: httpx.AsyncClient, ref: str) -> dict[str, Any]:
+    """The ticket once push assignment has given it to an agent of its team."""
+    async def assigned() -> bool:
+        return (await http.get(f"/api/v1/tickets/{ref}")).json()["assignee_id"] is not None
+    await eventually(assigned)
+    return (await http.get(f"/api/v1/tickets/{ref}")).json()

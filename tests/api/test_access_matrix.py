@@ -9,6 +9,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from email.utils import make_msgid
 from typing import Any
@@ -184,9 +185,47 @@ def new_policy_body(name: str) -> dict[str, Any]:
     return {"name": name, "targets": dict.fromkeys(("low", "medium", "high", "urgent"), minutes)}
 
 
+async def drained_queue(world: World) -> Request:
+    """POST /queue/next once every agent has taken what is waiting: 204 (nothing) for agents,
+    whichever tickets push assignment left in the queues."""
+    for caller in AGENTS:
+        while (await world.http.post("/api/v1/queue/next", headers=bearer(
+                world.tokens[caller]))).status_code == 200:
+            pass
+    return "/api/v1/queue/next", None
+
+
 def scratch_policy(body: dict[str, Any] | None = None) -> MakeRequest:
     async def make(world: World) -> Request:
         return f"/api/v1/admin/sla-policies/{await world.scratch_policy()}", body
+    return make
+
+
+def new_rule_body(world: World) -> dict[str, Any]:
+    # Never matches a ticket the matrix opens: routing stays out of the other rows.
+    return {"name": unique("rule"), "conditions": {"channel": ["sms"], "keywords": ["matrix"]},
+            "actions": {"team_id": world.team_a, "add_tags": ["matrix"]}}
+
+
+def scratch_rule(body: Callable[[World], dict[str, Any]] | None = None) -> MakeRequest:
+    async def make(world: World) -> Request:
+        made = await world.http.post("/api/v1/admin/routing-rules", json=new_rule_body(world))
+        assert made.status_code == 201, made.text
+        return f"/api/v1/admin/routing-rules/{made.json()['id']}", body(world) if body else None
+    return make
+
+
+async def every_rule_in_order(world: World) -> Request:
+    rules = (await world.http.get("/api/v1/admin/routing-rules")).json()["items"]
+    return "/api/v1/admin/routing-rules/reorder", {"ids": [r["id"] for r in reversed(rules)]}
+
+
+def out_of_office(with_body: bool) -> MakeRequest:
+    """Agent A's out of office, a month ahead (a schedule, no handover yet)."""
+    async def make(world: World) -> Request:
+        start = datetime.now(UTC) + timedelta(days=30)
+        body = {"start": start.isoformat(), "end": (start + timedelta(days=7)).isoformat()}
+        return f"/api/v1/agents/{world.agent_a}/out-of-office", body if with_body else None
     return make
 
 
@@ -220,6 +259,10 @@ ROUTES = [
         "/api/v1/intake/email", new_mail()))),
     route("get", "/api/v1/teams", STAFF),
     route("get", "/api/v1/agents", STAFF),
+    route("put", "/api/v1/agents/{agent_id}/out-of-office", ADMINS | {AGENT, LEAD}, 200,
+          out_of_office(with_body=True)),
+    route("delete", "/api/v1/agents/{agent_id}/out-of-office", ADMINS | {AGENT, LEAD}, 204,
+          out_of_office(with_body=False)),
     route("get", "/api/v1/me", set(CALLERS)),
     route("get", "/api/v1/admin/teams", ADMINS),
     route("post", "/api/v1/admin/teams", ADMINS, 201,
@@ -265,6 +308,19 @@ ROUTES = [
     route("patch", "/api/v1/admin/sla-policies/{name}", ADMINS, 200,
           scratch_policy({"warning_lead_minutes": 10})),
     route("delete", "/api/v1/admin/sla-policies/{name}", ADMINS, 204, scratch_policy()),
+    route("get", "/api/v1/admin/routing-rules", ADMINS),
+    route("post", "/api/v1/admin/routing-rules", ADMINS, 201,
+          admin_create("routing-rules", new_rule_body)),
+    route("get", "/api/v1/admin/routing-rules/{rule_id}", ADMINS, 200, scratch_rule()),
+    route("put", "/api/v1/admin/routing-rules/{rule_id}", ADMINS, 200,
+          scratch_rule(new_rule_body)),
+    route("delete", "/api/v1/admin/routing-rules/{rule_id}", ADMINS, 204, scratch_rule()),
+    route("post", "/api/v1/admin/routing-rules/reorder", ADMINS, 200, every_rule_in_order),
+    route("post", "/api/v1/admin/routing-rules/test", ADMINS, 200, lambda w: _ready((
+        "/api/v1/admin/routing-rules/test", {"customer_email": "pat@example.com"}))),
+    route("get", "/api/v1/reports/routing", ADMINS | {LEAD}),
+    # Last: it assigns whatever the other rows left in the team queues.
+    route("post", "/api/v1/queue/next", AGENTS, 204, drained_queue),
 ]
 PUBLIC = {("get", "/healthz")}
 

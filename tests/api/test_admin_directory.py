@@ -22,7 +22,7 @@ AGENTS = "/api/v1/admin/agents"
 CUSTOMERS = "/api/v1/admin/customers"
 AUDIT = "/api/v1/admin/audit"
 AGENT_FIELDS = {"id", "email", "name", "role", "team_ids", "skills", "capacity", "senior",
-                "active", "created_at", "updated_at"}
+                "active", "shift_calendar", "generalist", "created_at", "updated_at"}
 CUSTOMER_FIELDS = {"id", "email", "name", "organization", "tier", "sla_policy_override",
                    "created_at", "updated_at"}
 
@@ -86,7 +86,8 @@ async def test_an_agent_is_created_with_its_teams_and_normalized_fields(http):
     assert agent | {"id": None, "created_at": None, "updated_at": None} == {
         "id": None, "email": "grace@helpdesk.example", "name": "Grace Hopper", "role": "lead",
         "team_ids": [team["id"]], "skills": ["billing", "sql"], "capacity": 4, "senior": True,
-        "active": True, "created_at": None, "updated_at": None}
+        "active": True, "shift_calendar": None, "generalist": False, "created_at": None,
+        "updated_at": None}
     assert (await http.get(f"{AGENTS}/{agent['id']}")).json() == agent
 
 

@@ -30,8 +30,9 @@ from tests.support import api_client, running_worker
 
 TICKET_FIELDS = {
     "ticket_id", "public_ref", "subject", "status", "priority", "channel", "customer_email",
-    "team_id", "assignee_id", "tags", "created_at", "updated_at", "first_response_at",
-    "resolved_at", "closed_at", "reopen_count", "parent_ticket_id", "merged_into", "sla",
+    "team_id", "assignee_id", "tags", "required_skills", "created_at", "updated_at",
+    "first_response_at", "resolved_at", "closed_at", "reopen_count", "parent_ticket_id",
+    "merged_into", "sla",
 }
 SLA_FIELDS = {"policy", "first_response_due", "resolution_due", "paused", "breach_state"}
 
@@ -56,7 +57,8 @@ async def test_create_answers_201_with_the_full_ticket_and_stores_it(http, engin
         "ticket_id": None, "public_ref": None, "subject": "Wrong size", "status": "new",
         "priority": "high", "channel": "email", "customer_email": "ada@example.com",
         "customer_name": "Ada Lovelace", "team_id": team["id"], "assignee_id": None,
-        "tags": ["sizing"], "created_at": None, "updated_at": None, "first_response_at": None,
+        "tags": ["sizing"], "required_skills": [], "created_at": None, "updated_at": None,
+        "first_response_at": None,
         "resolved_at": None, "closed_at": None, "reopen_count": 0, "parent_ticket_id": None,
         "merged_into": None, "counts": {"messages": 1, "public": 1, "internal": 0},
         "sla": None, "version": 1,
@@ -288,9 +290,9 @@ async def test_assign_to_a_directory_agent_moves_the_ticket_and_records_it(http,
     body = response.json()
     assert (body["status"], body["assignee_id"], body["team_id"]) == (
         "assigned", agent["id"], agent["team_id"])
-    [row] = await rows(engine, "SELECT agent_id, team_id, previous_agent_id, reason, actor_id "
+    [row] = await rows(engine, "SELECT kind, agent_id, team_id, reason, actor_id "
                                "FROM assignments WHERE ticket_id = :id", id=ticket["ticket_id"])
-    assert tuple(row) == (uuid.UUID(agent["id"]), uuid.UUID(agent["team_id"]), None,
+    assert tuple(row) == ("manual", uuid.UUID(agent["id"]), uuid.UUID(agent["team_id"]),
                           "billing question", lead["id"])
     listed = (await http.get(TICKETS, params={"assignee_id": agent["id"]})).json()["items"]
     assert [t["ticket_id"] for t in listed] == [ticket["ticket_id"]]

@@ -154,6 +154,24 @@ async def mail_failure(env: WorkflowEnvironment, queue: str, engine: AsyncEngine
     return [("mail_failure", handle)]
 
 
+async def push_overflow(env: WorkflowEnvironment, queue: str, engine: AsyncEngine) -> Recorded:
+    """Push assignment (behind the push-assignment patch): an urgent ticket opened in a team
+    is pushed to its agent, who does not start within 90 s, so it overflows back to the queue
+    (the team has no generalist); then a person assigns it and work goes on."""
+    team = await staff(engine)
+    handle = await start_workflow(env.client, queue, new_ticket(
+        subject="Checkout down", priority="urgent", team_id=team.team_id,
+        sla_plan=default_plan()))
+    await _until(handle, lambda t: t.assignee_id is not None)
+    await env.sleep(timedelta(seconds=100))
+    await _until(handle, lambda t: t.status == "new" and t.assignee_id is None)
+    await assign(handle)
+    await change_status(handle, "in_progress")
+    await add_message(handle, author_type="agent", body="Back up.")
+    await change_status(handle, "resolved")
+    return [("push_overflow", handle)]
+
+
 async def _until_rows(engine: AsyncEngine, sql: str, expected: int) -> None:
     for _ in range(500):
         async with engine.connect() as conn:
@@ -171,6 +189,7 @@ SCENARIOS: dict[str, Scenario] = {
     "continue_as_new": lambda env, queue, _: continue_as_new(env, queue),
     "sla_breach": sla_breach,
     "mail_failure": mail_failure,
+    "push_overflow": push_overflow,
 }
 
 

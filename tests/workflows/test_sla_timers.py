@@ -19,6 +19,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 from temporalio.worker import Worker
 
+from activities.assignment import AssignmentActivities
 from activities.escalation import EscalationActivities
 from activities.projection import ProjectionActivities
 from domain.calendar import ALWAYS, CalendarSpec, expand_holidays
@@ -246,9 +247,10 @@ async def test_a_failing_notification_never_blocks_the_ticket(desk: Desk) -> Non
     team = await staff(desk.engine)
     queue = f"tq-{uuid.uuid4()}"
     projection, escalation = ProjectionActivities(desk.engine), EscalationActivities(desk.engine)
+    assignment = AssignmentActivities(desk.engine)
     async with Worker(desk.client, task_queue=queue, workflows=[TicketWorkflow],
                       activities=[projection.project_ticket, notifications_are_down,
-                                  escalation.find_escalation_target]):
+                                  escalation.find_escalation_target, assignment.pick_agent]):
         new = new_ticket(sla_plan=plan(), team_id=team.team_id)
         handle = await start_workflow(desk.client, queue, new)
         await desk.env.sleep(timedelta(hours=1, seconds=5))

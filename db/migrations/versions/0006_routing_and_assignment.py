@@ -56,7 +56,7 @@ def upgrade() -> None:
                                       nullable=True))
     op.add_column("agents", sa.Column("out_of_office_delegate_id", sa.UUID(), nullable=True))
     op.add_column("teams", sa.Column("assignment_mode", sa.String(16),
-                                     server_default="least_loaded", nullable=False))
+                                     server_default="manual", nullable=False))
     op.add_column("teams", _jsonb("overflow_seconds"))
     op.add_column("tickets", sa.Column("required_skills", postgresql.ARRAY(sa.Text()),
                                        server_default="{}", nullable=False))
