@@ -19,11 +19,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import statistics
-import sys
 import time
 import uuid
-from pathlib import Path
 
 import httpx
 from sqlalchemy import text
@@ -32,11 +29,9 @@ from temporalio.testing import WorkflowEnvironment
 
 from api.app import create_app
 from api.loopback import served
-from bench.command_latency import ADMIN_TOKEN, postgres_database
-from db.engine import make_engine
+from bench.common import ADMIN_TOKEN, bench_services, print_latency_table, summarize_ms
 from settings import Settings
 from worker import build_worker
-from workflows import search_attributes
 
 NEXT = "/api/v1/queue/next"
 
@@ -104,29 +99,9 @@ async def outcome(engine: AsyncEngine) -> dict[str, int]:
     return dict(row._mapping)
 
 
-def summarize(values: list[float]) -> dict[str, float]:
-    if len(values) < 2:
-        return {"n": len(values)}
-    ordered = sorted(values)
-    q = statistics.quantiles(ordered, n=100, method="inclusive")
-    return {"n": len(ordered), "p50_ms": round(statistics.median(ordered), 1),
-            "p90_ms": round(q[89], 1), "p99_ms": round(q[98], 1), "max_ms": round(ordered[-1], 1)}
-
-
 async def run(tickets: int, agents: int) -> dict[str, object]:
-    env = await WorkflowEnvironment.start_local(
-        dev_server_existing_path=str(Path(sys.executable).parent / "temporal"),
-        search_attributes=list(search_attributes.ALL), dev_server_extra_args=["--headless"],
-    )
-    try:
-        async with postgres_database() as url:
-            engine = make_engine(url, pool_size=30)
-            try:
-                return await measure(env, engine, url, tickets, agents)
-            finally:
-                await engine.dispose()
-    finally:
-        await env.shutdown()
+    async with bench_services(pool_size=30) as (env, engine, url):
+        return await measure(env, engine, url, tickets, agents)
 
 
 async def measure(env: WorkflowEnvironment, engine: AsyncEngine, url: str, tickets: int,
@@ -150,7 +125,7 @@ async def measure(env: WorkflowEnvironment, engine: AsyncEngine, url: str, ticke
     return {
         "tickets": tickets, "agents": agents, "elapsed_s": round(elapsed, 2),
         "claims_per_s": round(len(samples["claimed"]) / elapsed, 1),
-        "latency": {k: summarize(v) for k, v in samples.items()},
+        "latency": {k: summarize_ms(v, digits=1) for k, v in samples.items()},
         "errors": errors[:10], "outcome": await outcome(engine),
     }
 
@@ -158,10 +133,7 @@ async def measure(env: WorkflowEnvironment, engine: AsyncEngine, url: str, ticke
 def print_table(result: dict[str, object]) -> None:
     print(f"\n{result['tickets']} tickets, {result['agents']} agents pulling over HTTP: "
           f"{result['elapsed_s']} s, {result['claims_per_s']} claims/s")
-    print(f"{'call':<10}{'n':>6}{'p50 ms':>10}{'p90 ms':>10}{'p99 ms':>10}{'max ms':>10}")
-    for name, row in result["latency"].items():  # type: ignore[union-attr]
-        print(f"{name:<10}{row['n']:>6}{row.get('p50_ms', '-'):>10}{row.get('p90_ms', '-'):>10}"
-              f"{row.get('p99_ms', '-'):>10}{row.get('max_ms', '-'):>10}")
+    print_latency_table(result["latency"], width=10)  # type: ignore[arg-type]
     print(f"outcome: {result['outcome']}; errors: {len(result['errors'])}")  # type: ignore[arg-type]
 
 

@@ -12,53 +12,17 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
-import statistics
-import sys
-import tempfile
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import httpx
-import psycopg
-from temporalio.testing import WorkflowEnvironment
 
 from api.app import create_app
-from db.engine import make_engine
-from db.migrate import upgrade
+from bench.common import ADMIN_TOKEN, bench_services, print_latency_table, summarize_ms
 from settings import Settings
 from worker import build_worker
-from workflows import search_attributes
-
-ADMIN_TOKEN = "hda_bench_" + uuid.uuid4().hex
-
-
-@asynccontextmanager
-async def postgres_database() -> AsyncIterator[str]:
-    server_url, server = os.environ.get("DATABASE_URL"), None
-    if not server_url:
-        import pgserver
-
-        server = pgserver.get_server(tempfile.mkdtemp(prefix="helpdesk-bench-"),
-                                     cleanup_mode="delete")
-        server_url = server.get_uri()
-    name = f"helpdesk_bench_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(server_url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    url = urlunsplit(urlsplit(server_url)._replace(path=f"/{name}"))
-    try:
-        upgrade(url)
-        yield url
-    finally:
-        with psycopg.connect(server_url, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        if server is not None:
-            server.cleanup()
 
 
 async def timed(samples: list[float], call: Callable[[], Awaitable[httpx.Response]],
@@ -114,62 +78,43 @@ async def one_ticket(http: httpx.AsyncClient, who: Callers,
                 200)
 
 
-def summarize(values: list[float]) -> dict[str, float]:
-    ordered = sorted(values)
-    q = statistics.quantiles(ordered, n=100, method="inclusive")
-    return {"n": len(ordered), "p50_ms": round(statistics.median(ordered), 2),
-            "p90_ms": round(q[89], 2), "p99_ms": round(q[98], 2), "max_ms": round(ordered[-1], 2)}
-
-
 async def run(tickets: int, concurrency: int) -> dict[str, object]:
-    env = await WorkflowEnvironment.start_local(
-        dev_server_existing_path=str(Path(sys.executable).parent / "temporal"),
-        search_attributes=list(search_attributes.ALL), dev_server_extra_args=["--headless"],
-    )
     samples: dict[str, list[float]] = {
         k: [] for k in ("create", "reply", "customer_reply", "spam_status", "read")
     }
-    try:
-        async with postgres_database() as url:
-            engine = make_engine(url)
-            # Authentication and rate limiting stay on (their cost is part of every call); the
-            # per-token limit is raised because this one adapter token carries all the load.
-            settings = Settings(DATABASE_URL=url, TEMPORAL_TASK_QUEUE=f"bench-{uuid.uuid4()}",
-                                HELPDESK_ADMIN_TOKEN=ADMIN_TOKEN,
-                                HELPDESK_RATE_LIMIT_PER_TOKEN="1000000/minute")
-            app = create_app(settings, engine=engine, temporal=env.client)
-            async with build_worker(env.client, engine, settings.temporal_task_queue), \
-                    app.router.lifespan_context(app), httpx.AsyncClient(
-                        transport=httpx.ASGITransport(app=app), base_url="http://bench",
-                        headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}) as http:
-                gate = asyncio.Semaphore(concurrency)
-                who = await make_callers(http)
+    async with bench_services(pool_size=10) as (env, engine, url):
+        # Authentication and rate limiting stay on (their cost is part of every call); the
+        # per-token limit is raised because this one adapter token carries all the load.
+        settings = Settings(DATABASE_URL=url, TEMPORAL_TASK_QUEUE=f"bench-{uuid.uuid4()}",
+                            HELPDESK_ADMIN_TOKEN=ADMIN_TOKEN,
+                            HELPDESK_RATE_LIMIT_PER_TOKEN="1000000/minute")
+        app = create_app(settings, engine=engine, temporal=env.client)
+        async with build_worker(env.client, engine, settings.temporal_task_queue), \
+                app.router.lifespan_context(app), httpx.AsyncClient(
+                    transport=httpx.ASGITransport(app=app), base_url="http://bench",
+                    headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}) as http:
+            gate = asyncio.Semaphore(concurrency)
+            who = await make_callers(http)
 
-                async def bounded() -> None:
-                    async with gate:
-                        await one_ticket(http, who, samples)
+            async def bounded() -> None:
+                async with gate:
+                    await one_ticket(http, who, samples)
 
-                started = time.perf_counter()
-                await asyncio.gather(*(bounded() for _ in range(tickets)))
-                elapsed = time.perf_counter() - started
-            await engine.dispose()
-    finally:
-        await env.shutdown()
+            started = time.perf_counter()
+            await asyncio.gather(*(bounded() for _ in range(tickets)))
+            elapsed = time.perf_counter() - started
     commands = sum(len(v) for k, v in samples.items() if k != "read")
     return {
         "tickets": tickets, "concurrency": concurrency, "elapsed_s": round(elapsed, 2),
         "commands_per_s": round(commands / elapsed, 1),
-        "latency": {k: summarize(v) for k, v in samples.items()},
+        "latency": {k: summarize_ms(v) for k, v in samples.items()},
     }
 
 
 def print_table(result: dict[str, object]) -> None:
     print(f"\n{result['tickets']} tickets, concurrency {result['concurrency']}, "
           f"{result['elapsed_s']} s, {result['commands_per_s']} commands/s")
-    print(f"{'call':<16}{'n':>6}{'p50 ms':>10}{'p90 ms':>10}{'p99 ms':>10}{'max ms':>10}")
-    for name, row in result["latency"].items():  # type: ignore[union-attr]
-        print(f"{name:<16}{row['n']:>6}{row['p50_ms']:>10}{row['p90_ms']:>10}"
-              f"{row['p99_ms']:>10}{row['max_ms']:>10}")
+    print_latency_table(result["latency"])  # type: ignore[arg-type]
 
 
 def main() -> None:

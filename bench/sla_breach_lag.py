@@ -21,23 +21,18 @@ import argparse
 import asyncio
 import json
 import statistics
-import sys
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.client import Client
-from temporalio.testing import WorkflowEnvironment
 
-from bench.command_latency import postgres_database
-from db.engine import make_engine
+from bench.common import bench_services
 from domain.calendar import ALWAYS, CalendarSpec
 from domain.sla import PolicySpec, Priority, SlaPlan, Targets
 from worker import build_worker
-from workflows import search_attributes
 from workflows.ticket import TicketWorkflow, initial_search_attributes
 from workflows.ticket_types import NewTicket, TicketInput
 
@@ -118,20 +113,8 @@ def summarize(values: list[float]) -> dict[str, float]:
 
 async def run(tickets: int, concurrency: int, lead_in: int, same_instant: bool
               ) -> dict[str, object]:
-    env = await WorkflowEnvironment.start_local(
-        dev_server_existing_path=str(Path(sys.executable).parent / "temporal"),
-        search_attributes=list(search_attributes.ALL), dev_server_extra_args=["--headless"],
-    )
-    try:
-        async with postgres_database() as url:
-            engine = make_engine(url, pool_size=20)
-            try:
-                return await measure(env.client, engine, tickets, concurrency, lead_in,
-                                     same_instant)
-            finally:
-                await engine.dispose()
-    finally:
-        await env.shutdown()
+    async with bench_services() as (env, engine, _):
+        return await measure(env.client, engine, tickets, concurrency, lead_in, same_instant)
 
 
 async def measure(client: Client, engine: AsyncEngine, tickets: int, concurrency: int,
