@@ -15,8 +15,11 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from temporalio import activity
 
+from db.live_events import record_event
 from db.models import Assignment, Customer, SlaTarget, Ticket, TicketAudit, TicketMessage
-from domain.records import DeliveryFailure, ProjectionBatch, TicketSnapshot
+from domain.list_keys import next_due
+from domain.records import DeliveryFailure, MessageRecord, ProjectionBatch, TicketSnapshot
+from domain.search_language import search_config
 
 TICKET_COLUMNS = {c.name for c in Ticket.__table__.columns} - {"id", "customer_id"}
 SLA_COLUMNS = {c.name for c in SlaTarget.__table__.columns}
@@ -31,12 +34,16 @@ class ProjectionActivities:
         async with self.engine.begin() as conn:
             if any(a.action == "created" for a in batch.audits):
                 await _ensure_customer(conn, batch.ticket)
-            if await _upsert_ticket(conn, batch.ticket):
+            before = await _owners_before(conn, batch.ticket)
+            moved = await _upsert_ticket(conn, batch.ticket)
+            if moved:
                 await _upsert_sla_targets(conn, batch.ticket)
-            await _insert_ignoring_duplicates(conn, TicketMessage, batch.messages)
+            await _insert_messages(conn, batch.messages)
             await _insert_ignoring_duplicates(conn, TicketAudit, batch.audits)
             await _insert_ignoring_duplicates(conn, Assignment, batch.assignments)
             await _mark_failed_deliveries(conn, batch.delivery_failures)
+            if moved:  # a late batch changed nothing a dashboard shows
+                await record_event(conn, batch, before)
 
 
 async def _ensure_customer(conn: AsyncConnection, ticket: TicketSnapshot) -> None:
@@ -44,10 +51,22 @@ async def _ensure_customer(conn: AsyncConnection, ticket: TicketSnapshot) -> Non
     await conn.execute(stmt.on_conflict_do_nothing(index_elements=[Customer.email]))
 
 
+async def _owners_before(conn: AsyncConnection, ticket: TicketSnapshot) -> tuple[Any, Any]:
+    """Team and assignee as stored, locked until commit: the live stream tells both the old
+    and the new owners of a move."""
+    row = (await conn.execute(
+        select(Ticket.team_id, Ticket.assignee_id).where(Ticket.id == ticket.ticket_id)
+        .with_for_update())).first()
+    return (row.team_id, row.assignee_id) if row else (None, None)
+
+
 async def _upsert_ticket(conn: AsyncConnection, ticket: TicketSnapshot) -> bool:
     """Write the row if this version is newer than the stored one; True when it was."""
     values: dict[str, Any] = {k: v for k, v in asdict(ticket).items() if k in TICKET_COLUMNS}
     values["id"] = ticket.ticket_id
+    values["due_at"] = next_due(ticket.sla)
+    values["breach_state"] = ticket.sla.breach_state if ticket.sla else "ok"
+    values["search_config"] = search_config(ticket.subject)
     values["customer_id"] = (
         select(Customer.id).where(Customer.email == ticket.customer_email).scalar_subquery()
     )
@@ -96,6 +115,13 @@ async def _mark_failed_deliveries(conn: AsyncConnection,
             .where(TicketMessage.id == failure.message_uuid,
                    TicketMessage.delivery_status.is_distinct_from("sent"))
             .values(delivery_status="failed", delivery_error=failure.error))
+
+
+async def _insert_messages(conn: AsyncConnection, messages: list[MessageRecord]) -> None:
+    """Each message indexed for search in its own language."""
+    if messages:
+        rows = [asdict(m) | {"search_config": search_config(m.body)} for m in messages]
+        await conn.execute(insert(TicketMessage).values(rows).on_conflict_do_nothing())
 
 
 async def _insert_ignoring_duplicates(conn: AsyncConnection, model: type, records: list) -> None:

@@ -16,20 +16,25 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     CheckConstraint,
+    Computed,
     DateTime,
     ForeignKey,
+    Identity,
     Index,
     Integer,
     LargeBinary,
+    SmallInteger,
     String,
     Text,
     func,
     text,
 )
-from sqlalchemy.dialects.postgresql import JSONB, UUID
+from sqlalchemy.dialects.postgresql import JSONB, REGCONFIG, TSVECTOR, UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 OPEN_STATUSES_SQL = "status IN ('new','assigned','in_progress','waiting_on_customer','reopened')"
+PRIORITY_RANK_SQL = ("CASE priority WHEN 'urgent' THEN 0 WHEN 'high' THEN 1 WHEN 'low' THEN 3 "
+                     "ELSE 2 END")
 
 
 class Base(DeclarativeBase):
@@ -42,6 +47,16 @@ def _uuid_pk() -> Mapped[uuid.UUID]:
 
 def _created() -> Mapped[datetime]:
     return mapped_column(server_default=func.now())
+
+
+def _search_config() -> Mapped[str]:
+    """The text search configuration of the row's language ('simple' when unknown)."""
+    return mapped_column(REGCONFIG, server_default=text("'simple'::regconfig"))
+
+
+def _search_vector(expression: str) -> Mapped[str | None]:
+    # Deferred: lists never need the vector, only the WHERE clause of a search does.
+    return mapped_column(TSVECTOR, Computed(expression, persisted=True), deferred=True)
 
 
 class Team(Base):
@@ -138,16 +153,31 @@ class Ticket(Base):
     public_message_count: Mapped[int] = mapped_column(Integer, server_default="0")
     internal_note_count: Mapped[int] = mapped_column(Integer, server_default="0")
     version: Mapped[int] = mapped_column(Integer)
+    # Sort keys of the agent lists, kept on the row so no list joins sla_targets: the next
+    # running SLA deadline (9999-01-01 when none runs: keyset cursors never compare NULLs).
+    due_at: Mapped[datetime] = mapped_column(
+        server_default=text("'9999-01-01 00:00:00+00'::timestamptz"))
+    breach_state: Mapped[str] = mapped_column(String(16), server_default="ok")
+    priority_rank: Mapped[int | None] = mapped_column(
+        SmallInteger, Computed(PRIORITY_RANK_SQL, persisted=True))
+    search_config: Mapped[str] = _search_config()
+    search_tsv: Mapped[str | None] = _search_vector("to_tsvector(search_config, subject)")
     sla: Mapped[SlaTarget | None] = relationship(lazy="joined", uselist=False)
 
     __table_args__ = (
         # "My open tickets": an agent's open work, newest activity first.
-        Index("ix_tickets_assignee_open", "assignee_id", "updated_at",
+        Index("ix_tickets_assignee_open", "assignee_id", "updated_at", "id",
               postgresql_where=text(OPEN_STATUSES_SQL)),
+        # "Team queue": unassigned open tickets by SLA due, priority, age.
+        Index("ix_tickets_team_queue", "team_id", "due_at", "priority_rank", "created_at", "id",
+              postgresql_where=text(f"assignee_id IS NULL AND {OPEN_STATUSES_SQL}")),
+        Index("ix_tickets_team_updated", "team_id", "updated_at", "id"),
+        Index("ix_tickets_tags", "tags", postgresql_using="gin"),
+        Index("ix_tickets_search", "search_tsv", postgresql_using="gin"),
         # "Team queue": a team's open tickets, oldest first.
         Index("ix_tickets_team_open", "team_id", "status", "created_at",
               postgresql_where=text(OPEN_STATUSES_SQL)),
-        Index("ix_tickets_customer_email", "customer_email"),
+        Index("ix_tickets_customer_email", "customer_email", "updated_at", "id"),
         Index("ix_tickets_merged_into", "merged_into",
               postgresql_where=text("merged_into IS NOT NULL")),
         Index("ix_tickets_status_updated", "status", "updated_at"),
@@ -175,8 +205,12 @@ class TicketMessage(Base):
     delivery_attempts: Mapped[int] = mapped_column(Integer, server_default="0")
     delivery_error: Mapped[str | None] = mapped_column(Text)
     delivered_at: Mapped[datetime | None]
+    search_config: Mapped[str] = _search_config()
+    search_tsv: Mapped[str | None] = _search_vector(
+        "to_tsvector(search_config, left(body, 200000))")
 
     __table_args__ = (
+        Index("ix_ticket_messages_search", "search_tsv", postgresql_using="gin"),
         Index("ix_ticket_messages_ticket_order", "ticket_id", "created_at", "seq"),
         Index("uq_ticket_messages_ticket_seq", "ticket_id", "seq", unique=True),
     )
@@ -463,3 +497,84 @@ class TicketClaim(Base):
     agent_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
     claimed_at: Mapped[datetime] = _created()
     expires_at: Mapped[datetime]
+
+
+class SavedView(Base):
+    """A saved filter over tickets: private to its owner, shared with a team or everyone.
+    Sharing never widens what a viewer sees: results stay within the viewer's own access."""
+
+    __tablename__ = "saved_views"
+    id: Mapped[uuid.UUID] = _uuid_pk()
+    name: Mapped[str] = mapped_column(String(200))
+    owner_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("agents.id"))
+    sharing: Mapped[str] = mapped_column(String(16), server_default="private")
+    team_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("teams.id"))
+    filters: Mapped[dict[str, Any]] = mapped_column(server_default=text("'{}'::jsonb"))
+    sort: Mapped[str] = mapped_column(String(16), server_default="updated")
+    position: Mapped[int] = mapped_column(Integer, server_default="0")
+    created_at: Mapped[datetime] = _created()
+    updated_at: Mapped[datetime] = _created()
+
+    __table_args__ = (
+        CheckConstraint("sharing IN ('private','team','everyone')",
+                        name="ck_saved_views_sharing"),
+        Index("ix_saved_views_owner", "owner_id"),
+    )
+
+
+class KbArticle(Base):
+    __tablename__ = "kb_articles"
+    id: Mapped[uuid.UUID] = _uuid_pk()
+    title: Mapped[str] = mapped_column(String(300))
+    body: Mapped[str] = mapped_column(Text)
+    tags: Mapped[list[str]] = mapped_column(ARRAY(Text), server_default="{}")
+    published: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+    search_config: Mapped[str] = _search_config()
+    search_tsv: Mapped[str | None] = _search_vector(
+        "setweight(to_tsvector(search_config, title), 'A') || "
+        "setweight(to_tsvector(search_config, left(body, 200000)), 'B')")
+    created_at: Mapped[datetime] = _created()
+    updated_at: Mapped[datetime] = _created()
+
+    __table_args__ = (
+        Index("ix_kb_articles_search", "search_tsv", postgresql_using="gin",
+              postgresql_where=text("published")),
+    )
+
+
+class KbSuggestion(Base):
+    """Articles suggested for a draft; `ticket_id` is set when the customer submitted anyway."""
+
+    __tablename__ = "kb_suggestions"
+    id: Mapped[uuid.UUID] = _uuid_pk()
+    created_at: Mapped[datetime] = _created()
+    customer_email: Mapped[str | None] = mapped_column(String(320))
+    article_ids: Mapped[list[uuid.UUID]] = mapped_column(ARRAY(UUID(as_uuid=True)),
+                                                         server_default="{}")
+    ticket_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    submitted_at: Mapped[datetime | None]
+
+    __table_args__ = (Index("ix_kb_suggestions_created_at", "created_at"),)
+
+
+class TicketEvent(Base):
+    """The live stream's log: one row per projected change, announced by NOTIFY and replayed
+    to a client reconnecting with Last-Event-ID."""
+
+    __tablename__ = "ticket_events"
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    ticket_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
+    version: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = _created()
+    # Teams and assignees before and after the change: everyone who must hear of it.
+    team_ids: Mapped[list[uuid.UUID]] = mapped_column(ARRAY(UUID(as_uuid=True)),
+                                                      server_default="{}")
+    assignee_ids: Mapped[list[uuid.UUID]] = mapped_column(ARRAY(UUID(as_uuid=True)),
+                                                          server_default="{}")
+    public: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+    payload: Mapped[dict[str, Any]] = mapped_column(server_default=text("'{}'::jsonb"))
+
+    __table_args__ = (
+        Index("ix_ticket_events_ticket", "ticket_id", "id"),
+        Index("ix_ticket_events_created_at", "created_at"),
+    )

@@ -75,7 +75,9 @@ def test_indexes_for_my_open_tickets_team_queue_and_message_id_lookup_exist(sync
     tickets = index_definitions(sync_conn, "tickets")
     messages = index_definitions(sync_conn, "ticket_messages")
 
-    assert "(assignee_id, updated_at) WHERE" in tickets["ix_tickets_assignee_open"]
+    assert "(assignee_id, updated_at, id) WHERE" in tickets["ix_tickets_assignee_open"]
+    assert ("(team_id, due_at, priority_rank, created_at, id) WHERE ((assignee_id IS NULL)"
+            in tickets["ix_tickets_team_queue"])
     assert "(team_id, status, created_at) WHERE" in tickets["ix_tickets_team_open"]
     for status in OPEN:
         assert f"'{status.value}'" in tickets["ix_tickets_assignee_open"]

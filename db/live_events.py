@@ -1,0 +1,79 @@
+"""The live stream's log: written with each projection, announced with NOTIFY.
+
+The NOTIFY payload is only the new row's id, a wake-up: listeners read `ticket_events`
+past the last id they saw, so a lost notification or a reconnect loses nothing, and
+the order is the log's, not the notifications'.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, select, text
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+
+from db.models import TicketEvent
+from domain.records import ProjectionBatch
+
+CHANNEL = "ticket_events"
+
+
+async def record_event(conn: AsyncConnection, batch: ProjectionBatch,
+                       before: tuple[uuid.UUID | None, uuid.UUID | None]) -> int:
+    """Log what this batch changed and NOTIFY (delivered when the transaction commits)."""
+    t = batch.ticket
+    teams = _present(before[0], t.team_id)
+    assignees = _present(before[1], t.assignee_id)
+    public = any(m.visibility == "public" for m in batch.messages) or any(
+        a.from_status != a.to_status for a in batch.audits)
+    stmt = insert(TicketEvent).values(
+        ticket_id=t.ticket_id, version=t.version, team_ids=teams, assignee_ids=assignees,
+        public=public, payload=event_payload(batch),
+    ).returning(TicketEvent.id)
+    event_id = (await conn.execute(stmt)).scalar_one()
+    await conn.execute(text("SELECT pg_notify(:channel, :id)"),
+                       {"channel": CHANNEL, "id": str(event_id)})
+    return event_id
+
+
+def event_payload(batch: ProjectionBatch) -> dict[str, Any]:
+    t = batch.ticket
+    return {
+        "ticket": {
+            "ticket_id": t.ticket_id, "public_ref": t.public_ref, "subject": t.subject,
+            "status": t.status, "priority": t.priority, "team_id": t.team_id,
+            "assignee_id": t.assignee_id, "updated_at": t.updated_at.isoformat(),
+            "breach_state": t.sla.breach_state if t.sla else "ok", "version": t.version,
+        },
+        "actions": [a.action for a in batch.audits],
+        "messages": [{"id": m.id, "visibility": m.visibility, "author_type": m.author_type}
+                     for m in batch.messages],
+    }
+
+
+def _present(*ids: uuid.UUID | str | None) -> list[str]:
+    return list(dict.fromkeys(str(i) for i in ids if i is not None))
+
+
+async def events_after(*, session: AsyncSession, after_id: int, limit: int = 500,
+                       ticket_id: uuid.UUID | None = None) -> Sequence[TicketEvent]:
+    stmt = select(TicketEvent).where(TicketEvent.id > after_id)
+    if ticket_id is not None:
+        stmt = stmt.where(TicketEvent.ticket_id == ticket_id)
+    return (await session.scalars(stmt.order_by(TicketEvent.id).limit(limit))).all()
+
+
+async def last_event_id(*, session: AsyncSession) -> int:
+    return await session.scalar(select(TicketEvent.id).order_by(TicketEvent.id.desc())
+                                .limit(1)) or 0
+
+
+async def prune_events(*, session: AsyncSession, before: datetime) -> int:
+    """Drop log rows older than the replay window; returns how many."""
+    result = await session.execute(delete(TicketEvent).where(TicketEvent.created_at < before))
+    await session.commit()
+    return result.rowcount or 0
