@@ -15,16 +15,21 @@ from temporalio.client import Client
 
 from api import (
     admin,
+    agent_lists,
     attachments,
     directory,
     email_intake,
     health,
+    kb,
+    live,
     me,
     notifications,
     out_of_office,
     portal_tokens,
     queue,
     reports,
+    saved_views,
+    search,
     ticket_sla,
     tickets,
 )
@@ -69,7 +74,9 @@ def create_app(
     authenticated = [Depends(authenticate)]
     for router in (tickets.router, attachments.router, ticket_sla.router, portal_tokens.router,
                    directory.router, me.router, notifications.router, reports.router,
-                   email_intake.router, queue.router, out_of_office.router):
+                   email_intake.router, queue.router, out_of_office.router,
+                   agent_lists.router, saved_views.router, search.router, kb.router,
+                   live.router):
         app.include_router(router, prefix="/api/v1", dependencies=authenticated)
     app.include_router(admin.router, prefix="/api/v1/admin", dependencies=authenticated)
     return app
