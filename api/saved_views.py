@@ -1,5 +1,190 @@
-"""(being written)"""
+"""/api/v1/views: saved filters (private, a team's, or everyone's), their tickets and counts.
 
-from fastapi import APIRouter
+A view stores the same `TicketFilters` that `GET /tickets` reads from its query string.
+Its tickets are always bounded by the viewer's own reach, whoever shared it.
+"""
 
-router = APIRouter()
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Response, status
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+from api.agent_lists import PageLimit, caller_reach, me_of, ticket_page
+from api.auth import CurrentPrincipal
+from api.deps import SessionDep
+from api.problems import Problem
+from api.schemas import TicketPage
+from api.ticket_filters import Sort, TicketFilters
+from db import lists, queries
+from db import saved_views as store
+from db.models import SavedView
+from domain.access import Principal, require, require_staff
+from domain.view_access import Sharing, ViewScope, can_see, require_change
+
+router = APIRouter(prefix="/views", tags=["views"])
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+
+
+class ViewIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: Name
+    sharing: Sharing = Sharing.PRIVATE
+    team_id: uuid.UUID | None = None
+    filters: TicketFilters = Field(default_factory=TicketFilters)
+    sort: Sort = Sort.UPDATED
+    position: int = Field(default=0, ge=0, le=10_000)
+
+    @model_validator(mode="after")
+    def _team_when_shared_with_a_team(self) -> ViewIn:
+        if (self.sharing is Sharing.TEAM) != (self.team_id is not None):
+            raise ValueError("team_id is given exactly when sharing is 'team'")
+        return self
+
+
+class ViewPatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: Name | None = None
+    sharing: Sharing | None = None
+    team_id: uuid.UUID | None = None
+    filters: TicketFilters | None = None
+    sort: Sort | None = None
+    position: int | None = Field(default=None, ge=0, le=10_000)
+
+
+class ViewOut(BaseModel):
+    id: uuid.UUID
+    name: str
+    owner_id: uuid.UUID | None
+    sharing: Sharing
+    team_id: uuid.UUID | None
+    filters: TicketFilters
+    sort: Sort
+    position: int
+    created_at: datetime
+    updated_at: datetime
+    count: int | None = Field(default=None, description="tickets in the view, for this caller")
+
+
+class ViewList(BaseModel):
+    items: list[ViewOut]
+
+
+@router.get("", response_model=ViewList)
+async def list_views(session: SessionDep, principal: CurrentPrincipal,
+                     counts: bool = True) -> ViewList:
+    """Every view the caller sees, by position; with `counts`, each one's ticket count."""
+    require_staff(principal)
+    views = await store.visible(session=session, agent_id=me_of(principal),
+                                team_ids=caller_reach(principal))
+    totals: list[int | None] = [None] * len(views)
+    if counts and views:
+        board = await lists.dashboard(session=session, reach=caller_reach(principal),
+                                      me=me_of(principal), views=[_filters(v) for v in views])
+        totals = list(board.views)
+    return ViewList(items=[_out(v, n) for v, n in zip(views, totals, strict=True)])
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=ViewOut)
+async def create_view(body: ViewIn, session: SessionDep, principal: CurrentPrincipal
+                      ) -> ViewOut:
+    owner = me_of(principal)
+    require(owner is not None or body.sharing is not Sharing.PRIVATE,
+            "a private view needs an agent to own it; share it with a team or everyone")
+    require_change(principal, _scope(owner, body.sharing, body.team_id))
+    await _require_team(session, body.team_id)
+    values = body.model_dump(exclude={"filters"}) | {
+        "owner_id": owner, "filters": _stored(body.filters)}
+    return _out(await store.create(session=session, values=values))
+
+
+@router.get("/{view_id}", response_model=ViewOut)
+async def get_view(view_id: uuid.UUID, session: SessionDep, principal: CurrentPrincipal
+                   ) -> ViewOut:
+    view = await _visible_view(session, view_id, principal)
+    return _out(view, await lists.count(session=session, where=_where(view, principal)))
+
+
+@router.patch("/{view_id}", response_model=ViewOut)
+async def update_view(view_id: uuid.UUID, body: ViewPatch, session: SessionDep,
+                      principal: CurrentPrincipal) -> ViewOut:
+    view = await _visible_view(session, view_id, principal)
+    require_change(principal, _scope_of(view))
+    changes = body.model_dump(exclude_unset=True, exclude={"filters"})
+    if body.filters is not None:
+        changes["filters"] = _stored(body.filters)
+    merged = ViewIn.model_validate({
+        "name": view.name, "sharing": view.sharing, "team_id": view.team_id,
+        "filters": view.filters, "sort": view.sort, "position": view.position} | changes)
+    require_change(principal, _scope(view.owner_id, merged.sharing, merged.team_id))
+    await _require_team(session, merged.team_id)
+    return _out(await store.update(session=session, view=view, values=changes))
+
+
+@router.delete("/{view_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def delete_view(view_id: uuid.UUID, session: SessionDep, principal: CurrentPrincipal
+                      ) -> Response:
+    view = await _visible_view(session, view_id, principal)
+    require_change(principal, _scope_of(view))
+    await store.delete(session=session, view=view)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.get("/{view_id}/tickets", response_model=TicketPage)
+async def view_tickets(view_id: uuid.UUID, session: SessionDep, principal: CurrentPrincipal,
+                       limit: PageLimit = 50, cursor: Annotated[str | None, Query()] = None
+                       ) -> TicketPage:
+    view = await _visible_view(session, view_id, principal)
+    return await ticket_page(session, where=_where(view, principal), sort=Sort(view.sort),
+                             limit=limit, cursor=cursor)
+
+
+# ---- helpers ---------------------------------------------------------------------------
+
+async def _visible_view(session: Any, view_id: uuid.UUID, p: Principal) -> SavedView:
+    """404 for a view the caller may not see: its name is nobody else's business."""
+    require_staff(p)
+    view = await store.get(session=session, view_id=view_id)
+    if view is None or not can_see(p, _scope_of(view)):
+        raise Problem(404, "view-not-found", "View not found", f"no view {view_id}")
+    return view
+
+
+async def _require_team(session: Any, team_id: uuid.UUID | None) -> None:
+    if team_id and await queries.get_team(session=session, team_id=team_id) is None:
+        raise Problem(422, "unknown-team", "Unknown team", f"no team {team_id}")
+
+
+def _where(view: SavedView, p: Principal) -> list[Any]:
+    return lists.filtered(_filters(view), reach=caller_reach(p), me=me_of(p))
+
+
+def _filters(view: SavedView) -> TicketFilters:
+    return TicketFilters.model_validate(view.filters)
+
+
+def _stored(filters: TicketFilters) -> dict[str, Any]:
+    """Only what narrows: a view's JSON stays readable and older views keep validating."""
+    return filters.model_dump(mode="json", exclude_defaults=True)
+
+
+def _scope(owner: uuid.UUID | str | None, sharing: Sharing | str, team: uuid.UUID | None
+           ) -> ViewScope:
+    return ViewScope(owner_id=str(owner) if owner else None, sharing=Sharing(sharing),
+                     team_id=str(team) if team else None)
+
+
+def _scope_of(view: SavedView) -> ViewScope:
+    return _scope(view.owner_id, view.sharing, view.team_id)
+
+
+def _out(view: SavedView, count: int | None = None) -> ViewOut:
+    return ViewOut(id=view.id, name=view.name, owner_id=view.owner_id,
+                   sharing=Sharing(view.sharing), team_id=view.team_id,
+                   filters=_filters(view), sort=Sort(view.sort), position=view.position,
+                   created_at=view.created_at, updated_at=view.updated_at, count=count)

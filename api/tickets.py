@@ -5,9 +5,10 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Query, status
+from fastapi import APIRouter, Depends, Header, Query, status
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from api.agent_lists import caller_reach, me_of, ticket_page
 from api.attachments import messages_out
 from api.auth import CurrentPrincipal
 from api.commands import WorkflowGone, merged_problem, problem_for, send_update
@@ -27,8 +28,9 @@ from api.schemas import (
     TicketPage,
 )
 from api.ticket_access import find_ticket, live_ticket, scope_of
+from api.ticket_filters import Sort, TicketFilters, filters_from_query
 from api.views import ticket_out, without_internal
-from db import intake, queries
+from db import intake, lists, queries
 from db.models import Ticket, TicketMessage
 from domain.access import (
     Principal,
@@ -81,17 +83,19 @@ async def create_ticket(
 @router.get("", response_model=TicketPage)
 async def list_tickets(
     session: SessionDep, principal: CurrentPrincipal,
-    status_: Annotated[Status | None, Query(alias="status")] = None,
-    team_id: uuid.UUID | None = None, assignee_id: uuid.UUID | None = None,
+    filters: Annotated[TicketFilters, Depends(filters_from_query)],
+    sort: Sort = Sort.UPDATED, assignee_id: uuid.UUID | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50, cursor: str | None = None,
 ) -> TicketPage:
+    """Any filtered list (the same filters as saved views), e.g. a customer's tickets with
+    `?customer=`; bounded by the teams the caller reaches."""
     require_staff(principal)
-    rows, next_cursor = await _paged(queries.list_tickets(
-        session=session, status=status_.value if status_ else None, team_id=team_id,
-        team_ids=_visible_teams(principal, team_id), assignee_id=assignee_id, limit=limit,
-        cursor=cursor))
-    return TicketPage(items=[ticket_out(queries.to_snapshot(r)) for r in rows],
-                      next_cursor=next_cursor)
+    for team in filters.team_id:
+        _visible_teams(principal, team)
+    if assignee_id:  # the older spelling of `assignee=<id>`
+        filters = filters.model_copy(update={"assignee": [*filters.assignee, str(assignee_id)]})
+    where = lists.filtered(filters, reach=caller_reach(principal), me=me_of(principal))
+    return await ticket_page(session, where=where, sort=sort, limit=limit, cursor=cursor)
 
 
 @router.get("/{ticket}", response_model=TicketOut)

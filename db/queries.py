@@ -130,35 +130,6 @@ async def list_messages(
     return page, next_cursor
 
 
-async def list_tickets(
-    *, session: AsyncSession, status: str | None, team_id: uuid.UUID | None,
-    assignee_id: uuid.UUID | None, limit: int, cursor: str | None,
-    team_ids: Sequence[uuid.UUID] | None = None,
-) -> tuple[Sequence[Ticket], str | None]:
-    """Most recently updated first; `team_ids` bounds the result to those teams."""
-    stmt = select(Ticket)
-    if team_ids is not None:
-        stmt = stmt.where(Ticket.team_id.in_(team_ids))
-    if status:
-        stmt = stmt.where(Ticket.status == status)
-    if team_id:
-        stmt = stmt.where(Ticket.team_id == team_id)
-    if assignee_id:
-        stmt = stmt.where(Ticket.assignee_id == assignee_id)
-    if cursor:
-        updated, tid = decode_cursor(cursor)
-        stmt = stmt.where(
-            tuple_(Ticket.updated_at, Ticket.id) < (datetime.fromisoformat(updated), uuid.UUID(tid))
-        )
-    stmt = stmt.order_by(Ticket.updated_at.desc(), Ticket.id.desc()).limit(limit + 1)
-    rows = (await session.scalars(stmt)).all()
-    page, more = rows[:limit], len(rows) > limit
-    next_cursor = (
-        encode_cursor(page[-1].updated_at.isoformat(), str(page[-1].id)) if more else None
-    )
-    return page, next_cursor
-
-
 async def list_audit(*, session: AsyncSession, ticket_id: uuid.UUID) -> Sequence[TicketAudit]:
     stmt = select(TicketAudit).where(TicketAudit.ticket_id == ticket_id).order_by(TicketAudit.seq)
     return (await session.scalars(stmt)).all()

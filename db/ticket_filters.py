@@ -12,8 +12,8 @@ from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, false, or_, true, tuple_
-from sqlalchemy.dialects.postgresql import array
+from sqlalchemy import ColumnElement, Text, and_, cast, false, or_, true, tuple_
+from sqlalchemy.dialects.postgresql import ARRAY, array
 
 from api.ticket_filters import Sort, TicketFilters
 from db.models import Ticket
@@ -48,10 +48,11 @@ def conditions(f: TicketFilters, *, me: uuid.UUID | None) -> list[ColumnElement[
     _any_of(found, Ticket.breach_state, [b.value for b in f.breach_state])
     if f.assignee:
         found.append(_assignee(f.assignee, me))
+    # Written as operators: the model's column is the generic ARRAY type. GIN-indexed.
     if f.tags_all:
-        found.append(Ticket.tags.contains(array(f.tags_all)))
+        found.append(Ticket.tags.op("@>")(_text_array(f.tags_all)))
     if f.tags_any:
-        found.append(Ticket.tags.overlap(array(f.tags_any)))
+        found.append(Ticket.tags.op("&&")(_text_array(f.tags_any)))
     if f.customer:
         found.append(Ticket.customer_email == f.customer)
     for column, start, end in ((Ticket.created_at, f.created_after, f.created_before),
@@ -61,6 +62,10 @@ def conditions(f: TicketFilters, *, me: uuid.UUID | None) -> list[ColumnElement[
         if end:
             found.append(column < end)
     return found
+
+
+def _text_array(values: list[str]) -> Any:
+    return cast(array(values), ARRAY(Text))
 
 
 def _any_of(found: list[ColumnElement[bool]], column: Any, values: list[Any]) -> None:

@@ -1,0 +1,118 @@
+"""The agent lists: my open tickets, a team's queue, any filtered list, and their counts.
+
+Every list is a keyset page in one of the orders of db/ticket_filters.py, bounded by what
+the caller may reach, and written so that one of the tickets indexes serves it (the tests
+check the plans of the two hottest ones).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass, field
+
+from sqlalchemy import ColumnElement, and_, func, select, true
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api.ticket_filters import Sort, TicketFilters
+from db import ticket_filters as tf
+from db.models import Ticket
+from domain.lifecycle import OPEN
+
+Reach = Collection[uuid.UUID] | None  # None: every team (an admin)
+
+
+@dataclass(frozen=True)
+class Page:
+    rows: Sequence[Ticket]
+    next_cursor: str | None
+
+
+async def page(*, session: AsyncSession, where: Sequence[ColumnElement[bool]], sort: Sort,
+               limit: int, cursor: str | None) -> Page:
+    """One keyset page. Raises ValueError for a cursor that is not this order's."""
+    stmt = select(Ticket).where(*where)
+    if cursor:
+        stmt = stmt.where(tf.after(sort, cursor))
+    rows = (await session.scalars(stmt.order_by(*tf.order(sort)).limit(limit + 1))).all()
+    shown = rows[:limit]
+    more = len(rows) > limit
+    return Page(shown, tf.cursor_of(sort, shown[-1]) if more else None)
+
+
+def my_open(agent_id: uuid.UUID) -> list[ColumnElement[bool]]:
+    """Open tickets assigned to the agent, whichever team they are in now."""
+    return [Ticket.assignee_id == agent_id, tf.open_clause()]
+
+
+def team_queue(team_id: uuid.UUID) -> list[ColumnElement[bool]]:
+    """A team's open tickets nobody owns: what its agents take next."""
+    return [Ticket.team_id == team_id, Ticket.assignee_id.is_(None), tf.open_clause()]
+
+
+def filtered(filters: TicketFilters, *, reach: Reach, me: uuid.UUID | None
+             ) -> list[ColumnElement[bool]]:
+    return [tf.reach(reach), *tf.conditions(filters, me=me)]
+
+
+@dataclass
+class Dashboard:
+    my_open: int = 0
+    unassigned: int = 0
+    at_risk: int = 0
+    breached: int = 0
+    by_status: dict[str, int] = field(default_factory=dict)
+    unassigned_by_team: dict[str, int] = field(default_factory=dict)
+    views: list[int] = field(default_factory=list)
+
+
+async def dashboard(*, session: AsyncSession, reach: Reach, me: uuid.UUID | None,
+                    views: Sequence[TicketFilters]) -> Dashboard:
+    """Every count of a dashboard: one grouped scan of the open tickets the caller reaches,
+    one more for the saved views that only show open tickets, one per view that does not."""
+    base = [tf.reach(reach), tf.open_clause()]
+    # Nobody has the nil id: an admin token without an agent owns nothing.
+    mine = Ticket.assignee_id == (me or uuid.UUID(int=0))
+    groups = await session.execute(
+        select(Ticket.status, Ticket.team_id, Ticket.assignee_id.is_(None), Ticket.breach_state,
+               mine, func.count())
+        .where(*base).group_by(Ticket.status, Ticket.team_id, Ticket.assignee_id.is_(None),
+                               Ticket.breach_state, mine))
+    board = Dashboard()
+    for status, team_id, unowned, breach, is_mine, n in groups:
+        board.by_status[status] = board.by_status.get(status, 0) + n
+        board.my_open += n if is_mine else 0
+        board.at_risk += n if breach == "at_risk" else 0
+        board.breached += n if breach == "breached" else 0
+        if unowned:
+            board.unassigned += n
+            team = str(team_id) if team_id else "none"
+            board.unassigned_by_team[team] = board.unassigned_by_team.get(team, 0) + n
+    board.views = await _view_counts(session, views, reach=reach, me=me)
+    return board
+
+
+async def _view_counts(session: AsyncSession, views: Sequence[TicketFilters], *, reach: Reach,
+                       me: uuid.UUID | None) -> list[int]:
+    within_open = [i for i, v in enumerate(views) if _only_open(v)]
+    totals = [0] * len(views)
+    if within_open:
+        filters = [and_(true(), *tf.conditions(views[i], me=me)) for i in within_open]
+        row = (await session.execute(
+            select(*(func.count().filter(f) for f in filters))
+            .where(tf.reach(reach), tf.open_clause()))).one()
+        for i, n in zip(within_open, row, strict=True):
+            totals[i] = n
+    for i, view in enumerate(views):
+        if i not in within_open:
+            totals[i] = await count(session=session, where=filtered(view, reach=reach, me=me))
+    return totals
+
+
+def _only_open(f: TicketFilters) -> bool:
+    """A view that shows open tickets only, so it can share the dashboard's scan."""
+    return f.open is True or (bool(f.status) and all(s in OPEN for s in f.status))
+
+
+async def count(*, session: AsyncSession, where: Sequence[ColumnElement[bool]]) -> int:
+    return await session.scalar(select(func.count()).select_from(Ticket).where(*where)) or 0
