@@ -150,6 +150,9 @@ async def add_message(
         id=str(msg_uuid), body=body.body, visibility=body.visibility.value,
         author_type=author_type.value, author_id=author_id,
         message_id=message_id, in_reply_to=body.in_reply_to, mail=mail,
+        # Staff replies are answered from the update (the workspace shows the answer's
+        # message); channel adapters and customers keep read-your-writes on every read.
+        answer_before_projection=principal.is_staff and author_type is not AuthorType.CUSTOMER,
     )
     return await deliver_message(row, command, session, engine, client, settings,
                                  internal=sees_internal(principal))

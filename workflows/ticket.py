@@ -140,6 +140,9 @@ class TicketWorkflow:
         self._check(lambda: self.machine.check_message(msg, workflow.now()))
         record = self.machine.apply_message(msg, workflow.now())
         self._after_command()
+        if msg.answer_before_projection and record is not None:
+            return MessageResult(message=record, ticket=snapshot(self.state))
+        # A duplicate is answered with the stored message, so it waits for it to be stored.
         ticket = await self._projected()
         return MessageResult(message=record, ticket=ticket, duplicate=record is None)
 

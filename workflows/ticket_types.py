@@ -199,6 +199,10 @@ class MessageIn:
     message_id: str | None = None
     in_reply_to: str | None = None
     mail: MailOrder | None = None  # mail it to the customer (public agent replies)
+    # Answer as soon as the message is accepted instead of once Postgres holds it: an
+    # agent's reply is answered from the update (its body carries the message and state)
+    # and so costs one round trip, not two. In the update's input, so replay sees it.
+    answer_before_projection: bool = False
 
 
 @dataclass
