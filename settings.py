@@ -90,6 +90,23 @@ class Settings(BaseSettings):
     # The team (by name) a new ticket lands in when neither the request nor a routing rule
     # names one; unset, or naming no team, leaves it unrouted (no team).
     default_team: str | None = Field(default=None, validation_alias="HELPDESK_DEFAULT_TEAM")
+    # GET /metrics answers this bearer token (Prometheus' own) or any admin token.
+    metrics_token: str | None = Field(default=None, validation_alias="HELPDESK_METRICS_TOKEN")
+    # Scrapes within this many seconds share one snapshot of the business metrics.
+    metrics_cache_seconds: float = Field(default=5.0, ge=0,
+                                         validation_alias="HELPDESK_METRICS_CACHE_SECONDS")
+    # `helpdesk worker` serves its process metrics (projection lag) on this port when set.
+    worker_metrics_port: int | None = Field(default=None,
+                                            validation_alias="HELPDESK_WORKER_METRICS_PORT")
+    # json: one JSON object per line; text: for a human at a terminal; auto: text on a tty.
+    log_format: Literal["json", "text", "auto"] = Field(default="auto",
+                                                        validation_alias="HELPDESK_LOG_FORMAT")
+    # Live updates (server-sent events): how long a reconnecting client can catch up.
+    events_retention_hours: int = Field(default=24, ge=1,
+                                        validation_alias="HELPDESK_EVENTS_RETENTION_HOURS")
+    # The desk's main language: search queries are read in it (besides their own and
+    # 'simple'). A PostgreSQL text search configuration name.
+    search_language: str = Field(default="english", validation_alias="HELPDESK_SEARCH_LANGUAGE")
 
     @property
     def intake_api_url(self) -> str:

@@ -8,8 +8,10 @@ A replayed or late batch therefore changes nothing that a newer one already wrot
 from __future__ import annotations
 
 from dataclasses import asdict
+from datetime import UTC, datetime
 from typing import Any
 
+from prometheus_client import Histogram
 from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -23,6 +25,12 @@ from domain.search_language import search_config
 
 TICKET_COLUMNS = {c.name for c in Ticket.__table__.columns} - {"id", "customer_id"}
 SLA_COLUMNS = {c.name for c in SlaTarget.__table__.columns}
+# How far the projections (lists, dashboards) trail the workflows: from a change in the
+# workflow (the batch's updated_at) to the commit of its projection. Process-local, in the
+# default registry: served by the API's /metrics and by `helpdesk worker`'s metrics port.
+PROJECTION_LAG = Histogram(
+    "helpdesk_projection_lag_seconds", "Seconds from a ticket change to its projection commit",
+    buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600))
 
 
 class ProjectionActivities:
@@ -44,6 +52,9 @@ class ProjectionActivities:
             await _mark_failed_deliveries(conn, batch.delivery_failures)
             if moved:  # a late batch changed nothing a dashboard shows
                 await record_event(conn, batch, before)
+        if moved:  # committed: a replayed batch's age says nothing about lag
+            lag = datetime.now(UTC) - batch.ticket.updated_at
+            PROJECTION_LAG.observe(max(lag.total_seconds(), 0.0))
 
 
 async def _ensure_customer(conn: AsyncConnection, ticket: TicketSnapshot) -> None:

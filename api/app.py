@@ -23,6 +23,7 @@ from api import (
     kb,
     live,
     me,
+    metrics,
     notifications,
     out_of_office,
     portal_tokens,
@@ -61,6 +62,7 @@ def create_app(
         try:
             yield
         finally:
+            await live.stop_live_hub(app)  # started by the first stream, if any
             if own_engine:
                 await app.state.engine.dispose()
 
@@ -69,7 +71,9 @@ def create_app(
     # Mail with attachments is larger than any JSON call: its own limit on its own path.
     app.add_middleware(_BodySizeLimit, max_bytes=MAX_REQUEST_BYTES,
                        overrides={"/api/v1/intake/email": settings.email_max_bytes})
+    app.add_middleware(metrics.RequestTelemetry)  # outermost: times even a refused body
     app.include_router(health.router)
+    app.include_router(metrics.router)  # its own auth: the metrics token or an admin token
     # Every /api/v1 route authenticates, including any a later change forgets to guard.
     authenticated = [Depends(authenticate)]
     for router in (tickets.router, attachments.router, ticket_sla.router, portal_tokens.router,

@@ -16,17 +16,16 @@ import sys
 import warnings
 from collections.abc import Callable, Sequence
 
+import logs
 from settings import Settings
 
 log = logging.getLogger("helpdesk")
 
-LOG_FORMAT = "%(asctime)s %(levelname)-7s %(name)s [%(process)d] %(message)s"
-
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    configure_logging()
     settings = Settings()
+    configure_logging(settings)
     command: Callable[[Settings], int] = args.run
     return command(settings)
 
@@ -47,10 +46,10 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def configure_logging() -> None:
+def configure_logging(settings: Settings) -> None:
     # platformdirs (via pgserver) warns when XDG_RUNTIME_DIR is unset (containers, CI): noise.
     warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
-    logging.basicConfig(level=logging.INFO, format=LOG_FORMAT, stream=sys.stderr)
+    logs.configure(settings.log_format)  # JSON lines with the ticket ref, or text on a tty
     # Both narrate routine steps at INFO (every pg_ctl call, every plugin loaded): noise here.
     logging.getLogger("pgserver").setLevel(logging.WARNING)
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
@@ -87,6 +86,12 @@ def run_api(settings: Settings) -> int:
 
 
 def run_worker(settings: Settings) -> int:
+    if settings.worker_metrics_port:  # projection lag and process metrics, for Prometheus
+        from prometheus_client import start_http_server
+
+        start_http_server(settings.worker_metrics_port, addr=settings.host)
+        log.info("worker metrics on http://%s:%d/metrics", settings.host,
+                 settings.worker_metrics_port)
     asyncio.run(_run_worker_until_signalled(settings))
     return 0
 

@@ -211,6 +211,8 @@ class TicketMessage(Base):
 
     __table_args__ = (
         Index("ix_ticket_messages_search", "search_tsv", postgresql_using="gin"),
+        Index("ix_ticket_messages_delivery", "delivery_status",
+              postgresql_where=text("delivery_status IS NOT NULL")),
         Index("ix_ticket_messages_ticket_order", "ticket_id", "created_at", "seq"),
         Index("uq_ticket_messages_ticket_seq", "ticket_id", "seq", unique=True),
     )

@@ -95,6 +95,9 @@ def _search_columns() -> None:
         op.add_column(table, _config())
         op.add_column(table, _tsv(expression))
         op.create_index(f"ix_{table}_search", table, ["search_tsv"], postgresql_using="gin")
+    # Mail delivery states for /metrics, without reading every message ever stored.
+    op.create_index("ix_ticket_messages_delivery", "ticket_messages", ["delivery_status"],
+                    postgresql_where=sa.text("delivery_status IS NOT NULL"))
 
 
 def _saved_views() -> None:
@@ -178,6 +181,7 @@ def downgrade() -> None:
     op.drop_table("kb_suggestions")
     op.drop_table("kb_articles")
     op.drop_table("saved_views")
+    op.drop_index("ix_ticket_messages_delivery", table_name="ticket_messages")
     for table in ("ticket_messages", "tickets"):
         op.drop_index(f"ix_{table}_search", table_name=table)
         op.drop_column(table, "search_tsv")

@@ -1,0 +1,219 @@
+"""GET /metrics for Prometheus, and the middleware that times requests and names their ticket.
+
+Business metrics come from PostgreSQL (db/metrics.py), which every API and worker process
+shares, so any API process answers for the whole desk. Process metrics (CPU, memory, request
+durations, projection lag when a worker runs in this process) come from prometheus_client's
+default registry and describe this process only: Prometheus tells processes apart by target.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import re
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from fastapi import APIRouter, Request, Response
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    CollectorRegistry,
+    Histogram,
+    generate_latest,
+)
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    Metric,
+)
+from prometheus_client.utils import floatToGoString
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from api.auth import Credentials, authenticate, unauthenticated
+from api.deps import SessionDep
+from db import metrics
+from domain.access import require_admin
+from logs import CURRENT_TICKET
+
+router = APIRouter(tags=["metrics"])
+
+HTTP_DURATION = Histogram(
+    "helpdesk_http_request_duration_seconds", "HTTP requests by route template",
+    ["method", "route", "status"])
+# `{ticket}` of /api/v1/tickets/{ticket}/...: a ref or a UUID, as the caller wrote it.
+_TICKET_IN_PATH = re.compile(
+    r"^/api/v1/tickets/([A-Za-z]+-\d+|[0-9A-Fa-f]{8}-(?:[0-9A-Fa-f]{4}-){3}[0-9A-Fa-f]{12})(?:/|$)")
+
+
+@router.get("/metrics", include_in_schema=False)
+async def prometheus_metrics(request: Request, session: SessionDep,
+                             credentials: Credentials) -> Response:
+    """Prometheus text format: the desk's numbers from PostgreSQL, then this process's."""
+    await _require_scraper(request, session, credentials)
+    await session.close()  # the token lookup's connection goes back before the snapshot
+    found, took = await _cached_snapshot(request)
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(_Exported(found, took))
+    return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+
+
+async def _require_scraper(request: Request, session: SessionDep,
+                           credentials: Credentials) -> None:
+    """HELPDESK_METRICS_TOKEN (what Prometheus is configured with) or an admin token."""
+    if credentials is None:
+        raise unauthenticated("send Authorization: Bearer <metrics or admin token>")
+    expected: str | None = request.app.state.settings.metrics_token
+    if expected and hmac.compare_digest(credentials.credentials.encode(), expected.encode()):
+        return
+    principal = await authenticate(request, session, credentials)
+    require_admin(principal)
+
+
+@dataclass
+class _Cache:
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    taken_at: float = float("-inf")
+    snapshot: metrics.Snapshot | None = None
+    took: float = 0.0
+
+
+async def _cached_snapshot(request: Request) -> tuple[metrics.Snapshot, float]:
+    """Scrapes within HELPDESK_METRICS_CACHE_SECONDS share one snapshot; concurrent ones wait
+    for the one being taken instead of each scanning the tables."""
+    state = request.app.state
+    cache: _Cache = getattr(state, "metrics_cache", None) or _Cache()
+    state.metrics_cache = cache
+    max_age: float = state.settings.metrics_cache_seconds
+    async with cache.lock:
+        if cache.snapshot is None or time.monotonic() - cache.taken_at > max_age:
+            started = time.monotonic()
+            cache.snapshot = await metrics.snapshot(engine=state.engine)
+            cache.taken_at = time.monotonic()
+            cache.took = cache.taken_at - started
+        return cache.snapshot, cache.took
+
+
+class _Exported:
+    """One scrape: the snapshot's families, then everything in the process registry."""
+
+    def __init__(self, snapshot: metrics.Snapshot, took: float) -> None:
+        self.snapshot, self.took = snapshot, took
+
+    def collect(self) -> Iterator[Metric]:
+        yield from _business_families(self.snapshot)
+        took = GaugeMetricFamily("helpdesk_metrics_snapshot_duration_seconds",
+                                 "How long the last snapshot of the business metrics took")
+        took.add_metric([], self.took)
+        yield took
+        yield from REGISTRY.collect()
+
+
+def _business_families(s: metrics.Snapshot) -> Iterator[Metric]:
+    yield _counter("helpdesk_tickets_created", "Tickets opened, by channel",
+                   ["channel"], {(k,): v for k, v in s.created_by_channel.items()})
+    yield _gauge("helpdesk_tickets_open", "Open tickets by team (none: no team) and status",
+                 ["team", "status"], s.open_by_team_status)
+    yield _counter("helpdesk_ticket_reopens", "Reopens, summed over all tickets", [],
+                   {(): s.reopens})
+    yield _histogram("helpdesk_first_response_seconds",
+                     "Time to first response, wall or business clock, by SLA priority",
+                     s.first_response)
+    yield _histogram("helpdesk_resolution_seconds",
+                     "Time to resolution, wall or business clock, by SLA priority", s.resolution)
+    yield _counter("helpdesk_sla_breaches", "Tickets that breached an SLA target, by SLA "
+                   "priority and current team", ["priority", "team"], s.breaches_by_priority_team)
+    assignment = HistogramMetricFamily(
+        "helpdesk_assignment_latency_seconds",
+        "From a ticket's creation to its first assignment to an agent")
+    assignment.add_metric([], _buckets(s.assignment_latency), s.assignment_latency.sum)
+    yield assignment
+    yield _counter("helpdesk_inbound_emails", "Inbound mail by intake outcome (for threaded "
+                   "mail: the layer that threaded it)", ["outcome"],
+                   {(k,): v for k, v in s.inbound_email_outcomes.items()})
+    yield _counter("helpdesk_notifications", "Notifications written, by kind", ["kind"],
+                   {(k,): v for k, v in s.notifications_by_kind.items()})
+    yield _gauge("helpdesk_outbound_mail_messages", "Mailed messages by delivery status "
+                 "(failed: gave up retrying, the dead letters)", ["status"],
+                 {(k,): v for k, v in s.mail_deliveries_by_status.items()})
+
+
+def _counter(name: str, doc: str, labels: list[str],
+             values: dict[tuple[str, ...], int]) -> CounterMetricFamily:
+    family = CounterMetricFamily(name, doc, labels=labels)
+    for key, value in sorted(values.items()):
+        family.add_metric(list(key), value)
+    return family
+
+
+def _gauge(name: str, doc: str, labels: list[str],
+           values: dict[tuple[str, ...], int]) -> GaugeMetricFamily:
+    family = GaugeMetricFamily(name, doc, labels=labels)
+    for key, value in sorted(values.items()):
+        family.add_metric(list(key), value)
+    return family
+
+
+def _histogram(name: str, doc: str, values: dict[tuple[str, str], metrics.Histogram]
+               ) -> HistogramMetricFamily:
+    family = HistogramMetricFamily(name, doc, labels=["priority", "clock"])
+    for key, found in sorted(values.items()):
+        family.add_metric(list(key), _buckets(found), found.sum)
+    return family
+
+
+def _buckets(found: metrics.Histogram) -> list[tuple[str, float]]:
+    return [(floatToGoString(bound), count) for bound, count in found.buckets]
+
+
+class RequestTelemetry:
+    """Times each request by route template (not raw path: one series per route) and sets
+    the ticket its log lines name. Pure ASGI: no extra task, nothing buffered."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        token = CURRENT_TICKET.set(_ticket_in(scope["path"]))
+        status = 500
+        started = time.perf_counter()
+
+        async def send_noting_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_noting_status)
+        finally:
+            HTTP_DURATION.labels(scope["method"], _route_template(scope),
+                                 f"{status // 100}xx").observe(
+                time.perf_counter() - started)
+            CURRENT_TICKET.reset(token)
+
+
+def _ticket_in(path: str) -> str | None:
+    found = _TICKET_IN_PATH.match(path)
+    if found is None:
+        return None
+    ticket = found.group(1)
+    return ticket.lower() if len(ticket) == 36 else ticket.upper()  # a UUID, or TKT-n
+
+
+def _route_template(scope: Scope) -> str:
+    """The matched route's path with its router's prefix: "/api/v1/tickets/{ticket}".
+
+    FastAPI hands over the route as its router declared it ("/tickets/{ticket}"); prefixes
+    hold no parameters, so the prefix is the request path less as many segments.
+    """
+    template = getattr(scope.get("route"), "path_format", None)
+    if not template:
+        return "unmatched"  # 404s: never the raw path, which would be a series per URL
+    segments = scope["path"].split("/")
+    return "/".join(segments[:len(segments) - template.count("/")]) + template
