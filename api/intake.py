@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import uuid
 from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from temporalio.client import Client
 
@@ -17,12 +19,14 @@ from api.mail_orders import acknowledgement
 from api.problems import Problem
 from api.schemas import TicketCreate
 from api.views import ticket_json
-from db import intake, queries
+from db import intake, kb, queries
 from db.sla_config import resolve_plan
 from domain.access import Principal
 from domain.sla import SlaPlan
 from settings import Settings
 from workflows.ticket_types import NewTicket
+
+log = logging.getLogger("helpdesk.api")
 
 
 def owned_key(principal: Principal, key: str) -> str:
@@ -73,7 +77,18 @@ async def open_ticket(
     if ticket is not None and ticket.ticket_id != str(claim.ticket_id):
         raise _ref_taken(claim)
     response = ticket_json(ticket) if ticket else await _ended_ticket_body(session, claim)
+    if body.kb_suggestion_id is not None:
+        await _mark_suggestion(engine, body.kb_suggestion_id, claim.ticket_id)
     return await intake.complete_key(engine=engine, key=key, response=response)
+
+
+async def _mark_suggestion(engine: AsyncEngine, suggestion_id: uuid.UUID,
+                           ticket_id: uuid.UUID) -> None:
+    """Knowledge-base deflection is a statistic: it never fails the ticket it counts."""
+    try:
+        await kb.mark_submitted(engine=engine, suggestion_id=suggestion_id, ticket_id=ticket_id)
+    except (OSError, DBAPIError) as err:
+        log.warning("kb suggestion %s not marked submitted: %s", suggestion_id, err)
 
 
 async def claim_ticket(*, engine: AsyncEngine, key: str, body: TicketCreate,

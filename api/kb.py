@@ -1,5 +1,88 @@
-"""(being written)"""
+"""/api/v1/kb: published knowledge-base articles, and the articles suggested for a draft.
 
-from fastapi import APIRouter
+A customer about to open a ticket (portal, web form through an integration, or an agent
+typing for them) sends the draft to `POST /kb/suggest`; the three best published articles come
+back with the suggestion's id. A ticket opened anyway names it (`kb_suggestion_id`), which is
+how `GET /reports/kb` tells deflected drafts from submitted ones.
+"""
 
-router = APIRouter()
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, status
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from api.auth import CurrentPrincipal
+from api.deps import SessionDep, SettingsDep
+from api.problems import Problem
+from api.schemas import Body, Email
+from db import kb
+from db.models import KbArticle
+from db.search import marked
+from domain.search_language import SIMPLE, search_config
+
+router = APIRouter(prefix="/kb", tags=["kb"])
+
+
+class ArticleOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    title: str
+    body: str
+    tags: list[str]
+    published: bool
+    search_config: str
+    created_at: datetime
+    updated_at: datetime
+
+
+class DraftIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    subject: Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)] = ""
+    body: Body
+    customer_email: Email | None = None
+
+
+class SuggestedOut(BaseModel):
+    id: uuid.UUID
+    title: str
+    snippet: str = Field(description="escaped text; the draft's words in <mark>…</mark>")
+    score: float
+
+
+class SuggestionOut(BaseModel):
+    suggestion_id: uuid.UUID = Field(
+        description="send as kb_suggestion_id when the ticket is opened anyway")
+    articles: list[SuggestedOut]
+
+
+@router.get("/articles/{article_id}", response_model=ArticleOut)
+async def get_article(article_id: uuid.UUID, session: SessionDep,
+                      principal: CurrentPrincipal) -> KbArticle:
+    row = await session.get(KbArticle, article_id)
+    # An unpublished draft is an admin's; to anyone else it does not exist.
+    if row is None or not (row.published or principal.is_admin):
+        raise Problem(404, "not-found", "Article not found", f"no article {article_id}")
+    return row
+
+
+@router.post("/suggest", status_code=status.HTTP_200_OK, response_model=SuggestionOut)
+async def suggest(body: DraftIn, session: SessionDep, settings: SettingsDep,
+                  principal: CurrentPrincipal) -> SuggestionOut:
+    """The three published articles closest to the draft; the suggestion is recorded."""
+    draft = f"{body.subject}\n{body.body}"
+    config = search_config(draft)
+    found = await kb.suggest(session=session, draft=draft,
+                             config=settings.search_language if config == SIMPLE else config)
+    email = body.customer_email or principal.customer_email
+    suggestion_id = await kb.record_suggestion(session=session, customer_email=email,
+                                               article_ids=[a.id for a in found])
+    await session.commit()
+    return SuggestionOut(suggestion_id=suggestion_id, articles=[
+        SuggestedOut(id=a.id, title=a.title, snippet=marked(a.snippet), score=a.score)
+        for a in found])

@@ -118,3 +118,20 @@ class RoutingReportOut(BaseModel):
     tickets_by_rule: dict[str, int] = Field(description="tickets routed by each rule (by name)")
     misroutes: int = Field(description="tickets whose team changed in the period after an "
                                        "agent had been assigned to them")
+
+
+class KbArticleCount(BaseModel):
+    article_id: UUID
+    title: str | None = Field(description="null when the article was deleted since")
+    shown: int
+    submitted: int = Field(description="of those drafts, how many opened a ticket anyway")
+
+
+class KbReportOut(BaseModel):
+    start: datetime | None
+    end: datetime | None
+    shown: int = Field(description="suggestions that showed at least one article")
+    submitted: int = Field(description="of those, how many opened a ticket anyway")
+    deflected: int = Field(description="shown and no ticket opened with them")
+    deflection_rate: float | None = Field(description="deflected / shown; null when none")
+    articles: list[KbArticleCount]

@@ -17,6 +17,7 @@ from api.report_schemas import (
     BreachRates,
     EmailReportFilters,
     EmailReportOut,
+    KbReportOut,
     PriorityBreachRate,
     ReportBound,
     RoutingReportFilters,
@@ -27,8 +28,8 @@ from api.report_schemas import (
     TeamBreachRate,
     Timing,
 )
-from db import email_intake, reports, routing
-from domain.access import require_lead
+from db import email_intake, kb, reports, routing
+from domain.access import require_lead, require_staff
 from domain.sla import Priority
 from domain.threading import Outcome, is_reply_subject
 from workflows.ticket_types import AssignmentKind
@@ -109,6 +110,25 @@ async def routing_report(
         filters=RoutingReportFilters(assigned_from=assigned_from, assigned_to=assigned_to),
         assignments_by_kind=kinds, tickets_by_rule=found.tickets_by_rule,
         misroutes=found.misroutes)
+
+
+@router.get("/kb", response_model=KbReportOut)
+async def kb_report(
+    session: SessionDep, principal: CurrentPrincipal,
+    start: Annotated[ReportBound | None, Query(
+        description="suggestions shown at or after this date or datetime")] = None,
+    end: Annotated[ReportBound | None, Query(
+        description="suggestions shown before this date or datetime")] = None,
+) -> KbReportOut:
+    """Knowledge-base deflection: drafts shown articles, and how many opened a ticket anyway."""
+    require_staff(principal)
+    _require_range(start, end)
+    found = await kb.deflection_report(session=session, start=start, end=end)
+    deflected = found.shown - found.submitted
+    return KbReportOut(start=start, end=end, shown=found.shown, submitted=found.submitted,
+                       deflected=deflected,
+                       deflection_rate=deflected / found.shown if found.shown else None,
+                       articles=found.per_article)
 
 
 def _require_range(start: datetime | None, end: datetime | None) -> None:

@@ -52,6 +52,12 @@ class TicketCreate(_In):
     message_id: MessageId | None = Field(
         default=None, description="RFC 5322 Message-ID of the first message, when it has one"
     )
+    # Not part of the request's idempotency hash (exclude=True): keys stored before the field
+    # existed still replay, and it is a statistic, not what the ticket is.
+    kb_suggestion_id: UUID | None = Field(
+        default=None, exclude=True,
+        description="the POST /kb/suggest answer shown before the customer opened this "
+                    "ticket anyway (an unknown id is ignored)")
 
 
 class MessageCreate(_In):

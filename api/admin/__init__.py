@@ -13,6 +13,7 @@ from api.admin import (
     audit_log,
     calendars,
     customers,
+    kb_articles,
     routing_rules,
     sla_policies,
     teams,
@@ -22,5 +23,5 @@ from api.admin.common import admin_only
 
 router = APIRouter(dependencies=[Depends(admin_only)])
 for module in (teams, agents, customers, tokens, audit_log, calendars, sla_policies,
-               routing_rules):
+               routing_rules, kb_articles):
     router.include_router(module.router)

@@ -6,6 +6,7 @@ The table must name every route the app serves, so a new endpoint cannot ship un
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -111,13 +112,24 @@ class Route:
     allowed: frozenset[str]
     ok: int
     make: MakeRequest
+    stream: bool = False  # an event stream: probed up to its headers (its body never ends)
 
 
 def route(method: str, path: str, allowed: set[str], ok: int = 200,
-          make: MakeRequest | None = None) -> Route:
+          make: MakeRequest | None = None, stream: bool = False) -> Route:
     async def fixed(world: World) -> Request:
         return path.replace("{ticket}", world.ticket_a), None
-    return Route(method, path, frozenset(allowed), ok, make or fixed)
+    return Route(method, path, frozenset(allowed), ok, make or fixed, stream)
+
+
+def shared_view(body: dict[str, Any] | None = None, suffix: str = "") -> MakeRequest:
+    """A fresh view an admin shared with everyone: each caller meets one of its own."""
+    async def make(world: World) -> Request:
+        response = await world.http.post("/api/v1/views", json={
+            "name": unique("view"), "sharing": "everyone"})
+        assert response.status_code == 201, response.text
+        return f"/api/v1/views/{response.json()['id']}{suffix}", body
+    return make
 
 
 def new_ticket_body(world: World) -> dict[str, Any]:
@@ -212,6 +224,17 @@ def scratch_rule(body: Callable[[World], dict[str, Any]] | None = None) -> MakeR
         made = await world.http.post("/api/v1/admin/routing-rules", json=new_rule_body(world))
         assert made.status_code == 201, made.text
         return f"/api/v1/admin/routing-rules/{made.json()['id']}", body(world) if body else None
+    return make
+
+
+def kb_article(body: dict[str, Any] | None = None, *, admin: bool = True) -> MakeRequest:
+    """A published scratch article: its admin path, or its read path (`admin=False`)."""
+    async def make(world: World) -> Request:
+        made = await world.http.post("/api/v1/admin/kb/articles", json={
+            "title": unique("kb"), "body": "How to return an item", "published": True})
+        assert made.status_code == 201, made.text
+        base = "/api/v1/admin/kb/articles" if admin else "/api/v1/kb/articles"
+        return f"{base}/{made.json()['id']}", body
     return make
 
 
@@ -319,6 +342,33 @@ ROUTES = [
     route("post", "/api/v1/admin/routing-rules/test", ADMINS, 200, lambda w: _ready((
         "/api/v1/admin/routing-rules/test", {"customer_email": "pat@example.com"}))),
     route("get", "/api/v1/reports/routing", ADMINS | {LEAD}),
+    route("get", "/api/v1/me/tickets", AGENTS),
+    route("get", "/api/v1/teams/{team_id}/queue", TEAM_STAFF, 200,
+          lambda w: _ready((f"/api/v1/teams/{w.team_a}/queue", None))),
+    route("get", "/api/v1/dashboard", STAFF),
+    route("get", "/api/v1/views", STAFF),
+    route("post", "/api/v1/views", AGENTS, 201,
+          lambda w: _ready(("/api/v1/views", {"name": unique("view")}))),
+    route("get", "/api/v1/views/{view_id}", STAFF, 200, shared_view()),
+    route("patch", "/api/v1/views/{view_id}", ADMINS, 200, shared_view({"position": 2})),
+    route("delete", "/api/v1/views/{view_id}", ADMINS, 204, shared_view()),
+    route("get", "/api/v1/views/{view_id}/tickets", STAFF, 200, shared_view(suffix="/tickets")),
+    route("get", "/api/v1/stream/queue", STAFF, stream=True),
+    route("get", f"{TICKETS}/{{ticket}}/events", READERS, stream=True),
+    route("get", "/api/v1/search", STAFF | {CUSTOMER, OTHER_CUSTOMER}, 200,
+          lambda w: _ready(("/api/v1/search?q=matrix", None))),
+    route("get", "/api/v1/kb/articles/{article_id}", set(CALLERS), 200,
+          kb_article(admin=False)),
+    route("post", "/api/v1/kb/suggest", set(CALLERS), 200, lambda w: _ready((
+        "/api/v1/kb/suggest", {"subject": "Return", "body": "how do I return an item?"}))),
+    route("get", "/api/v1/reports/kb", STAFF),
+    route("get", "/api/v1/admin/kb/articles", ADMINS),
+    route("post", "/api/v1/admin/kb/articles", ADMINS, 201, admin_create(
+        "kb/articles", lambda w: {"title": unique("kb"), "body": "text"})),
+    route("get", "/api/v1/admin/kb/articles/{article_id}", ADMINS, 200, kb_article()),
+    route("patch", "/api/v1/admin/kb/articles/{article_id}", ADMINS, 200,
+          kb_article({"published": False})),
+    route("delete", "/api/v1/admin/kb/articles/{article_id}", ADMINS, 204, kb_article()),
     # Last: it assigns whatever the other rows left in the team queues.
     route("post", "/api/v1/queue/next", AGENTS, 204, drained_queue),
 ]
@@ -334,9 +384,49 @@ async def call(world: World, r: Route, token: str | None) -> httpx.Response:
     headers = bearer(token) if token else {"Authorization": ""}
     if r.method == "post" and path == TICKETS:
         headers["Idempotency-Key"] = str(uuid.uuid4())
+    if r.stream:
+        return await open_stream(world.http, world.http.build_request(
+            r.method.upper(), path, headers=headers))
     if isinstance(body, bytes):
         return await world.http.request(r.method.upper(), path, content=body, headers=headers)
     return await world.http.request(r.method.upper(), path, json=body, headers=headers)
+
+
+async def open_stream(http: httpx.AsyncClient, request: httpx.Request) -> httpx.Response:
+    """The answer up to a stream's first bytes, straight from the ASGI app: ASGITransport
+    would wait for the end of a body that never ends."""
+    app = http._transport.app  # type: ignore[attr-defined]
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
+             "method": request.method, "scheme": "http", "path": request.url.path,
+             "raw_path": request.url.raw_path.split(b"?")[0], "query_string": request.url.query,
+             "headers": [(k.lower(), v) for k, v in request.headers.raw], "root_path": "",
+             "server": ("test", 80), "client": ("127.0.0.1", 123)}
+    answer: dict[str, Any] = {"body": b""}
+    answered, requested = asyncio.Event(), False
+
+    async def receive() -> dict[str, Any]:
+        nonlocal requested
+        if not requested:
+            requested = True
+            return {"type": "http.request", "body": b"", "more_body": False}
+        await asyncio.Event().wait()  # the client never leaves; cancelled below
+        raise AssertionError
+
+    async def send(message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.start":
+            answer.update(status=message["status"], headers=message.get("headers", []))
+            if message["status"] == 200:
+                answered.set()
+        elif message["type"] == "http.response.body":
+            answer["body"] += message.get("body", b"")
+            if not message.get("more_body"):
+                answered.set()
+
+    task = asyncio.create_task(app(scope, receive, send))
+    await asyncio.wait_for(answered.wait(), 10)
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+    return httpx.Response(answer["status"], headers=answer["headers"], content=answer["body"])
 
 
 def verdict(route_: Route, caller: str, response: httpx.Response) -> str | None:

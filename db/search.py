@@ -1,0 +1,198 @@
+"""Full-text search over tickets: subjects and messages, one ranked row per ticket.
+
+How a search stays fast at a million messages: the GIN indexes find the matching rows; only a
+bounded candidate set of them (the first CANDIDATES message matches and the best CANDIDATES
+subject matches, within the caller's reach and filters) is ranked with ts_rank_cd and grouped
+per ticket; ts_headline, the costly part, runs for the returned page only. A query matching
+more than CANDIDATES messages ranks an arbitrary CANDIDATES of them (the rare, specific words
+people search for stay exact).
+
+Pages are keyset over (score, ticket id): a later page may shift when new matches arrive.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import ColumnElement, Float, cast, func, literal, null, select, tuple_, union_all
+from sqlalchemy.dialects.postgresql import ARRAY, REGCONFIG, TSQUERY, UUID, aggregate_order_by
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from db.models import Ticket, TicketMessage
+from db.queries import decode_cursor, encode_cursor
+
+CANDIDATES = 1000
+SUBJECT_WEIGHT = 2.0  # a word in the subject says more about a ticket than one in a reply
+MAX_PREFIXES = 8
+# ts_headline marks matches with these; the text is escaped, then they become <mark>.
+_START, _STOP = "\x02", "\x03"
+_HEADLINE = (f'StartSel="{_START}", StopSel="{_STOP}", MaxWords=30, MinWords=12, '
+             "MaxFragments=2, FragmentDelimiter=\" … \"")
+# A word ending in `*` is a prefix; `-word*` excludes the prefix.
+_PREFIX = re.compile(r"(?:^|(?<=\s))(-?)([^\W_]\w*)\*(?=\s|$)")
+_LEXEME = re.compile(r"[^\W_]+")
+_EXCLUSION = re.compile(r'(?:^|(?<=\s))-(?:"([^"]*)"?|([^\s"]+))')
+
+
+@dataclass(frozen=True)
+class ParsedQuery:
+    """The user's query: what websearch_to_tsquery reads, sanitized prefixes, exclusions."""
+
+    words: str
+    prefixes: tuple[str, ...]
+    excluded: tuple[str, ...]  # words and phrases (`-word`, `-"a phrase"`)
+    excluded_prefixes: tuple[str, ...]
+
+    @property
+    def finds_something(self) -> bool:
+        """A word to look for, not only exclusions (which no index can answer)."""
+        return bool(self.prefixes or _LEXEME.search(self.words))
+
+
+def parse_query(q: str) -> ParsedQuery:
+    prefixes: list[str] = []
+    excluded_prefixes: list[str] = []
+    excluded: list[str] = []
+
+    def take_prefix(match: re.Match[str]) -> str:
+        # Only letters and digits reach to_tsquery: no operator or quote of the user's.
+        lexeme = "".join(_LEXEME.findall(match.group(2))).lower()
+        found = excluded_prefixes if match.group(1) else prefixes
+        if lexeme and len(prefixes) + len(excluded_prefixes) < MAX_PREFIXES:
+            found.append(lexeme)
+        return " "
+
+    def take_exclusion(match: re.Match[str]) -> str:
+        excluded.append(match.group(1) or match.group(2))
+        return " "
+
+    words = _PREFIX.sub(take_prefix, q).replace("*", " ")
+    words = _EXCLUSION.sub(take_exclusion, words)
+    return ParsedQuery(words=" ".join(words.split()), prefixes=tuple(prefixes),
+                       excluded=tuple(excluded), excluded_prefixes=tuple(excluded_prefixes))
+
+
+def tsquery(parsed: ParsedQuery, configs: Sequence[str]) -> ColumnElement[Any]:
+    """`parsed` read with each configuration, OR-ed: a text matches in any of its languages.
+    An exclusion is excluded in every configuration: a text stemmed one way must not match
+    through another configuration's form of the excluded word."""
+    combined = _one_config(parsed, configs[0])
+    for config in configs[1:]:
+        combined = combined.op("||")(_one_config(parsed, config))
+    for config in configs:
+        cfg = cast(literal(config), REGCONFIG)
+        for text in parsed.excluded:
+            # phraseto_tsquery reads plain text: the user's words are never tsquery syntax.
+            combined = combined.op("&&")(
+                func.tsquery_not(func.phraseto_tsquery(cfg, text, type_=TSQUERY)))
+        for lexeme in parsed.excluded_prefixes:
+            combined = combined.op("&&")(_prefix(cfg, lexeme, excluded=True))
+    return combined
+
+
+def _one_config(parsed: ParsedQuery, config: str) -> ColumnElement[Any]:
+    cfg = cast(literal(config), REGCONFIG)
+    query: ColumnElement[Any] = func.websearch_to_tsquery(cfg, parsed.words, type_=TSQUERY)
+    for lexeme in parsed.prefixes:
+        query = query.op("&&")(_prefix(cfg, lexeme))
+    return query
+
+
+def _prefix(cfg: ColumnElement[Any], lexeme: str, *, excluded: bool = False
+            ) -> ColumnElement[Any]:
+    # The lexeme is letters and digits only, and quoted: to_tsquery sees one term.
+    return func.to_tsquery(cfg, f"{'!' if excluded else ''}'{lexeme}':*", type_=TSQUERY)
+
+
+@dataclass(frozen=True)
+class Hit:
+    ticket: Ticket
+    score: float
+    snippet: str
+    message_id: uuid.UUID | None
+    visibility: str | None
+
+
+def after(cursor: str) -> tuple[float, uuid.UUID]:
+    """The position a cursor names. Raises ValueError for anything we did not issue."""
+    parts = decode_cursor(cursor)
+    if len(parts) != 3 or parts[0] != "search":
+        raise ValueError("not a search cursor")
+    return float(parts[1]), uuid.UUID(parts[2])
+
+
+def cursor_of(hit: Hit) -> str:
+    return encode_cursor("search", repr(hit.score), str(hit.ticket.id))
+
+
+async def search(
+    *, session: AsyncSession, query: ColumnElement[Any], bounds: list[ColumnElement[bool]],
+    public_only: bool, limit: int, position: tuple[float, uuid.UUID] | None = None,
+) -> list[Hit]:
+    """A page of tickets matching `query` within `bounds` (conditions on Ticket), best first.
+    `public_only`: internal notes neither match nor show (customers)."""
+    rows = await session.execute(statement(query=query, bounds=bounds, public_only=public_only,
+                                           limit=limit, position=position))
+    return [Hit(ticket=t, score=score, snippet=marked(text), message_id=mid, visibility=vis)
+            for t, score, mid, vis, text in rows.all()]
+
+
+def statement(*, query: ColumnElement[Any], bounds: list[ColumnElement[bool]],
+              public_only: bool, limit: int, position: tuple[float, uuid.UUID] | None) -> Any:
+    scored = _scored(query, bounds, public_only)
+    page = select(scored).order_by(scored.c.score.desc(), scored.c.ticket_id.desc())
+    if position is not None:
+        page = page.where(tuple_(scored.c.score, scored.c.ticket_id) < position)
+    page_cte = page.limit(limit).cte("page")
+    m = TicketMessage
+    # Headlines for the page only: ts_headline re-parses the whole text, the dearest step.
+    snippet = func.coalesce(
+        func.ts_headline(m.search_config, m.body, query, _HEADLINE),
+        func.ts_headline(Ticket.search_config, Ticket.subject, query, _HEADLINE))
+    return (select(Ticket, page_cte.c.score, page_cte.c.message_id, m.visibility, snippet)
+            .join(page_cte, page_cte.c.ticket_id == Ticket.id)
+            .outerjoin(m, m.id == page_cte.c.message_id)
+            .order_by(page_cte.c.score.desc(), Ticket.id.desc()))
+
+
+def _scored(query: ColumnElement[Any], bounds: list[ColumnElement[bool]],
+            public_only: bool) -> Any:
+    """Per ticket: its score and its best-matching message (None when only the subject)."""
+    m = TicketMessage
+    visible = [m.visibility == "public"] if public_only else []
+    # LIMIT without ORDER BY: the index's first CANDIDATES matches, each ranked once.
+    in_messages = (
+        select(m.ticket_id, m.id.label("message_id"),
+               cast(func.ts_rank_cd(m.search_tsv, query), Float).label("rank"))
+        .join(Ticket, Ticket.id == m.ticket_id)
+        .where(m.search_tsv.op("@@")(query), *visible, *bounds)
+        .limit(CANDIDATES))
+    # Subjects are short and one per ticket: the best CANDIDATES of them, truly ranked (the
+    # ORDER BY also keeps the planner on the GIN index instead of a hopeful LIMITed scan).
+    subject_rank = cast(func.ts_rank_cd(Ticket.search_tsv, query), Float) * SUBJECT_WEIGHT
+    in_subjects = (
+        select(Ticket.id.label("ticket_id"), null().label("message_id"), subject_rank)
+        .where(Ticket.search_tsv.op("@@")(query), *bounds)
+        .order_by(subject_rank.desc())
+        .limit(CANDIDATES))
+    hits = union_all(in_messages, in_subjects).subquery("hits")
+    # The ticket's best message: the first of its matching messages ordered by rank.
+    best_message = func.array_agg(aggregate_order_by(hits.c.message_id, hits.c.rank.desc()),
+                                  type_=ARRAY(UUID(as_uuid=True))).filter(hits.c.message_id.is_not(None))
+    return (
+        select(hits.c.ticket_id, cast(func.sum(hits.c.rank), Float).label("score"),
+               best_message[1].label("message_id"))
+        .group_by(hits.c.ticket_id)
+        .cte("scored"))
+
+
+def marked(text: str | None) -> str:
+    """The headline as safe HTML: the text escaped, only its matches in <mark>."""
+    escaped = html.escape(text or "", quote=False)
+    return escaped.replace(_START, "<mark>").replace(_STOP, "</mark>")
+
