@@ -34,7 +34,7 @@ from db.engine import make_engine
 from db.migrate import upgrade
 from domain.sla import default_plan
 from tests.support import new_ticket, run_chain, running_worker, start_workflow, with_database
-from tests.workflows.tickets import add_message, assign, change_status, staff
+from tests.workflows.tickets import AGENT, add_message, assign, change_status, staff
 from worker import ensure_search_attributes
 from workflows.ticket import TicketWorkflow
 from workflows.ticket_types import (
@@ -172,6 +172,21 @@ async def push_overflow(env: WorkflowEnvironment, queue: str, engine: AsyncEngin
     return [("push_overflow", handle)]
 
 
+async def early_reply(env: WorkflowEnvironment, queue: str) -> Recorded:
+    """Agent replies answered before their projection (issue 7), between customer messages
+    that wait for it, then resolved."""
+    handle = await start_workflow(env.client, queue, new_ticket(subject="Refund"))
+    await assign(handle)
+    await change_status(handle, "in_progress")
+    for body in ("Looking into it.", "Refund issued."):
+        await handle.execute_update(TicketWorkflow.add_message, MessageIn(
+            id=str(uuid.uuid4()), body=body, visibility="public", author_type="agent",
+            author_id=AGENT, answer_before_projection=True))
+        await add_message(handle, author_type="customer", body="Thanks!")
+    await change_status(handle, "resolved")
+    return [("early_reply", handle)]
+
+
 async def _until_rows(engine: AsyncEngine, sql: str, expected: int) -> None:
     for _ in range(500):
         async with engine.connect() as conn:
@@ -190,6 +205,7 @@ SCENARIOS: dict[str, Scenario] = {
     "sla_breach": sla_breach,
     "mail_failure": mail_failure,
     "push_overflow": push_overflow,
+    "early_reply": lambda env, queue, _: early_reply(env, queue),
 }
 
 
