@@ -97,16 +97,17 @@ def test_temporal_workflow_extras_name_the_ticket(output):
 ])
 async def test_the_api_names_the_ticket_of_the_path(output, path, ticket):
     async def app(scope, receive, send):  # type: ignore[no-untyped-def]
-        logging.getLogger("helpdesk.api").info("handling")
+        logging.getLogger("helpdesk.test.app").info("handling")
         await send({"type": "http.response.start", "status": 204, "headers": []})
         await send({"type": "http.response.body", "body": b""})
 
     async def send(message):  # type: ignore[no-untyped-def]
-        logging.getLogger("uvicorn.access").info("sent %s", message["type"])
+        # Not uvicorn's own loggers: a server started by another test reconfigures them.
+        logging.getLogger("helpdesk.test.server").info("sent %s", message["type"])
 
     scope = {"type": "http", "method": "GET", "path": path, "headers": []}
     await RequestTelemetry(app)(scope, None, send)  # type: ignore[arg-type]
-    logging.getLogger("helpdesk.api").info("after the request")
+    logging.getLogger("helpdesk.test.app").info("after the request")
 
     assert [line["ticket"] for line in lines(output)] == [ticket, ticket, ticket, None]
 

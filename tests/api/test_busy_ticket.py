@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 
-from tests.api.helpers import TICKETS, assert_problem, create_ticket, scalar
+from tests.api.helpers import TICKETS, assert_problem, create_ticket, eventually, scalar
 
 BURST = 30
 
@@ -33,7 +33,11 @@ async def test_a_burst_of_commands_on_one_ticket_lands_every_message_once(http, 
     outcomes = await asyncio.gather(*(send(n) for n in range(BURST)))
 
     assert {status for _, status in outcomes} == {201}
-    assert await scalar(engine, "SELECT message_count FROM tickets WHERE id = :id",
-                        id=ticket["ticket_id"]) == BURST + 1
+
+    # Staff messages are answered before their projection: wait for it to catch up.
+    async def all_stored() -> bool:
+        return await scalar(engine, "SELECT message_count FROM tickets WHERE id = :id",
+                            id=ticket["ticket_id"]) == BURST + 1
+    await eventually(all_stored)
     assert await scalar(engine, "SELECT count(DISTINCT seq) FROM ticket_messages "
                         "WHERE ticket_id = :id", id=ticket["ticket_id"]) == BURST + 1

@@ -13,7 +13,8 @@ import signal
 import subprocess
 import sys
 import tempfile
-from collections.abc import AsyncIterator, Iterator
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -152,7 +153,19 @@ async def test_killed_worker_loses_and_doubles_nothing(http, engine, workers):
     assert 0 < at_kill < crash_window_ops, "the kill must land in the middle of the traffic"
     assert caller.acknowledged - start == crash_window_ops
     fresh = results[1 + PREPARED:]
-    await assert_exactly_once(engine, prepared, fresh)
+    await settled(lambda: assert_exactly_once(engine, prepared, fresh))
+
+
+async def settled(check: Callable[[], Awaitable[None]], within: float = 20.0) -> None:
+    """`check` once the projections caught up: agent replies are answered before theirs."""
+    deadline = time.monotonic() + within
+    while True:
+        try:
+            return await check()
+        except AssertionError:
+            if time.monotonic() > deadline:
+                raise
+            await asyncio.sleep(0.1)
 
 
 async def assert_exactly_once(engine: AsyncEngine, prepared: list[dict[str, Any]],
