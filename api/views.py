@@ -3,18 +3,23 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict
+from dataclasses import fields
 from typing import Any
 
 from api.schemas import AttachmentOut, DeliveryOut, MessageOut, SlaOut, TicketOut
 from db.models import MessageAttachment, TicketMessage
-from domain.records import MessageRecord, SlaView, TicketSnapshot
+from domain.records import MessageRecord, SlaTargetView, SlaView, TicketSnapshot
+
+_TICKET_FIELDS = [f.name for f in fields(TicketSnapshot)
+                  if f.name in TicketOut.model_fields and f.name != "sla"]
+_SLA_FIELDS = [f.name for f in fields(SlaView) if f.name != "targets"]
+_TARGET_FIELDS = [f.name for f in fields(SlaTargetView) if f.name != "kind"]
 
 
 def ticket_out(t: TicketSnapshot, *, internal: bool = True) -> TicketOut:
     """`internal=False` for callers who never see internal notes: counts leave them out."""
     out = TicketOut(
-        **{k: v for k, v in asdict(t).items() if k in TicketOut.model_fields and k != "sla"},
+        **{k: getattr(t, k) for k in _TICKET_FIELDS},
         counts={"messages": t.message_count, "public": t.public_message_count,
                 "internal": t.internal_note_count},
         sla=sla_out(t.sla),
@@ -27,8 +32,9 @@ def sla_out(sla: SlaView | None) -> SlaOut:
     if sla is None:
         return SlaOut(policy=None, first_response_due=None, resolution_due=None, paused=False,
                       breach_state="ok")
-    body = asdict(sla)
-    targets = {t.pop("kind"): t for t in body.pop("targets")}
+    # Field by field, not dataclasses.asdict: its deep copies were most of a list's time.
+    body = {k: getattr(sla, k) for k in _SLA_FIELDS}
+    targets = {t.kind: {k: getattr(t, k) for k in _TARGET_FIELDS} for t in sla.targets}
     return SlaOut.model_validate(body | {"targets": targets})
 
 
