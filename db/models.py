@@ -172,6 +172,11 @@ class Ticket(Base):
         Index("ix_tickets_team_queue", "team_id", "due_at", "priority_rank", "created_at", "id",
               postgresql_where=text(f"assignee_id IS NULL AND {OPEN_STATUSES_SQL}")),
         Index("ix_tickets_team_updated", "team_id", "updated_at", "id"),
+        # Dashboard and view counts, read by an index-only scan (every filtered column).
+        Index("ix_tickets_team_board", "team_id", "status",
+              postgresql_include=["assignee_id", "breach_state", "priority", "channel", "tags",
+                                  "customer_email", "created_at", "updated_at"],
+              postgresql_where=text(OPEN_STATUSES_SQL)),
         Index("ix_tickets_tags", "tags", postgresql_using="gin"),
         Index("ix_tickets_search", "search_tsv", postgresql_using="gin"),
         # "Team queue": a team's open tickets, oldest first.

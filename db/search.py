@@ -172,13 +172,12 @@ def _scored(query: ColumnElement[Any], bounds: list[ColumnElement[bool]],
         .join(Ticket, Ticket.id == m.ticket_id)
         .where(m.search_tsv.op("@@")(query), *visible, *bounds)
         .limit(CANDIDATES))
-    # Subjects are short and one per ticket: the best CANDIDATES of them, truly ranked (the
-    # ORDER BY also keeps the planner on the GIN index instead of a hopeful LIMITed scan).
+    # Subjects likewise: ranking every match of a common word visited up to 15,000 scattered
+    # ticket rows (70 ms at 150,000 tickets); the first CANDIDATES are ranked instead.
     subject_rank = cast(func.ts_rank_cd(Ticket.search_tsv, query), Float) * SUBJECT_WEIGHT
     in_subjects = (
         select(Ticket.id.label("ticket_id"), null().label("message_id"), subject_rank)
         .where(Ticket.search_tsv.op("@@")(query), *bounds)
-        .order_by(subject_rank.desc())
         .limit(CANDIDATES))
     hits = union_all(in_messages, in_subjects).subquery("hits")
     # The ticket's best message: the first of its matching messages ordered by rank.

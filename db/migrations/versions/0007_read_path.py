@@ -29,6 +29,8 @@ depends_on = None
 OPEN = "status IN ('new','assigned','in_progress','waiting_on_customer','reopened')"
 PRIORITY_RANK = ("CASE priority WHEN 'urgent' THEN 0 WHEN 'high' THEN 1 WHEN 'low' THEN 3 "
                  "ELSE 2 END")
+BOARD_COLUMNS = ["assignee_id", "breach_state", "priority", "channel", "tags", "customer_email",
+                 "created_at", "updated_at"]
 # tsvector holds at most 1 MB: a long mail is indexed by its first 200,000 characters.
 MESSAGE_TSV = "to_tsvector(search_config, left(body, 200000))"
 SUBJECT_TSV = "to_tsvector(search_config, subject)"
@@ -84,6 +86,10 @@ def _ticket_keys() -> None:
                     ["team_id", "due_at", "priority_rank", "created_at", "id"],
                     postgresql_where=sa.text(f"assignee_id IS NULL AND {OPEN}"))
     op.create_index("ix_tickets_team_updated", "tickets", ["team_id", "updated_at", "id"])
+    # Dashboard and view counts: an index-only scan of a team's open tickets (the heap
+    # visits of a bitmap scan were 90% of a dashboard's time at 150,000 open tickets).
+    op.create_index("ix_tickets_team_board", "tickets", ["team_id", "status"],
+                    postgresql_include=BOARD_COLUMNS, postgresql_where=sa.text(OPEN))
     op.drop_index("ix_tickets_customer_email", table_name="tickets")
     op.create_index("ix_tickets_customer_email", "tickets",
                     ["customer_email", "updated_at", "id"])
@@ -189,6 +195,7 @@ def downgrade() -> None:
     op.drop_index("ix_tickets_tags", table_name="tickets")
     op.drop_index("ix_tickets_customer_email", table_name="tickets")
     op.create_index("ix_tickets_customer_email", "tickets", ["customer_email"])
+    op.drop_index("ix_tickets_team_board", table_name="tickets")
     op.drop_index("ix_tickets_team_updated", table_name="tickets")
     op.drop_index("ix_tickets_team_queue", table_name="tickets")
     op.drop_index("ix_tickets_assignee_open", table_name="tickets")
