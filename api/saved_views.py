@@ -84,9 +84,9 @@ async def list_views(session: SessionDep, principal: CurrentPrincipal,
                                 team_ids=caller_reach(principal))
     totals: list[int | None] = [None] * len(views)
     if counts and views:
-        board = await lists.dashboard(session=session, reach=caller_reach(principal),
-                                      me=me_of(principal), views=[_filters(v) for v in views])
-        totals = list(board.views)
+        totals = list(await lists.view_counts(session, [_filters(v) for v in views],
+                                              reach=caller_reach(principal),
+                                              me=me_of(principal)))
     return ViewList(items=[_out(v, n) for v, n in zip(views, totals, strict=True)])
 
 

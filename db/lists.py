@@ -88,12 +88,13 @@ async def dashboard(*, session: AsyncSession, reach: Reach, me: uuid.UUID | None
             board.unassigned += n
             team = str(team_id) if team_id else "none"
             board.unassigned_by_team[team] = board.unassigned_by_team.get(team, 0) + n
-    board.views = await _view_counts(session, views, reach=reach, me=me)
+    board.views = await view_counts(session, views, reach=reach, me=me)
     return board
 
 
-async def _view_counts(session: AsyncSession, views: Sequence[TicketFilters], *, reach: Reach,
-                       me: uuid.UUID | None) -> list[int]:
+async def view_counts(session: AsyncSession, views: Sequence[TicketFilters], *, reach: Reach,
+                      me: uuid.UUID | None) -> list[int]:
+    """Each view's ticket count: the open-only ones from one scan, the others one by one."""
     within_open = [i for i, v in enumerate(views) if _only_open(v)]
     totals = [0] * len(views)
     if within_open:
