@@ -1,0 +1,43 @@
+"""Text that PostgreSQL and JSON can both store.
+
+PostgreSQL `text` cannot hold NUL (U+0000), and a lone UTF-16 surrogate (U+D800-U+DFFF, which
+Python's `json` happily decodes from `"\\ud800"`) cannot be encoded as UTF-8 at all: either one
+reaching a write fails it on every retry. The JSON API refuses such text (422); channels that
+cannot refuse (mail, which a sender would only retry) clean it instead.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+REPLACEMENT = "\ufffd"
+
+
+def is_storable(text: str) -> bool:
+    return _UNSTORABLE.search(text) is None
+
+
+def storable(text: str) -> str:
+    """`text` with NUL dropped and lone surrogates replaced by U+FFFD."""
+    if is_storable(text):
+        return text
+    return _UNSTORABLE.sub(lambda m: "" if m.group() == "\x00" else REPLACEMENT, text)
+
+
+def unstorable_paths(value: Any, path: tuple[str | int, ...] = ()
+                     ) -> Iterator[tuple[str | int, ...]]:
+    """Where in a decoded JSON document a string (value or key) cannot be stored."""
+    if isinstance(value, str):
+        if not is_storable(value):
+            yield path
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            if isinstance(key, str) and not is_storable(key):
+                yield (*path, storable(key))
+            yield from unstorable_paths(item, (*path, key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from unstorable_paths(item, (*path, index))
