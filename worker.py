@@ -38,7 +38,7 @@ async def ensure_search_attributes(client: Client, namespace: str) -> None:
     request = AddSearchAttributesRequest(
         namespace=namespace,
         search_attributes={
-            key.name: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD
+            key.name: IndexedValueType.ValueType(key.indexed_value_type.value)
             for key in search_attributes.ALL
         },
     )
@@ -61,7 +61,8 @@ def build_worker(client: Client, engine: AsyncEngine, task_queue: str,
         client,
         task_queue=task_queue,
         workflows=[TicketWorkflow, VacationHandoverWorkflow],
-        activities=[projection.project_ticket, notifications.send_notification,
+        activities=[projection.project_ticket, projection.record_projection_failure,
+                    notifications.send_notification,
                     escalation.find_escalation_target, mail.send_email, assignment.pick_agent,
                     handover.plan_vacation_handover, handover.hand_over_ticket,
                     handover.notify_vacation_handover],

@@ -7,21 +7,39 @@ A replayed or late batch therefore changes nothing that a newer one already wrot
 
 from __future__ import annotations
 
+import logging
 from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
 
-from prometheus_client import Histogram
-from sqlalchemy import select, update
+from prometheus_client import Counter, Histogram
+from sqlalchemy import delete, exists, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from temporalio import activity
 
+from activities.projection_errors import give_up
 from db.live_events import record_event
-from db.models import Assignment, Customer, SlaTarget, Ticket, TicketAudit, TicketMessage
+from db.models import (
+    Assignment,
+    Customer,
+    SlaTarget,
+    Ticket,
+    TicketAudit,
+    TicketMessage,
+)
+from db.models import ProjectionFailure as FailureRow
 from domain.list_keys import next_due
-from domain.records import DeliveryFailure, MessageRecord, ProjectionBatch, TicketSnapshot
+from domain.records import (
+    AuditRecord,
+    DeliveryFailure,
+    MessageRecord,
+    ProjectionBatch,
+    ProjectionFailure,
+    TicketSnapshot,
+)
 from domain.search_language import search_config
+from domain.text import clean_in_place
 
 TICKET_COLUMNS = {c.name for c in Ticket.__table__.columns} - {"id", "customer_id"}
 SLA_COLUMNS = {c.name for c in SlaTarget.__table__.columns}
@@ -31,6 +49,10 @@ SLA_COLUMNS = {c.name for c in SlaTarget.__table__.columns}
 PROJECTION_LAG = Histogram(
     "helpdesk_projection_lag_seconds", "Seconds from a ticket change to its projection commit",
     buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600))
+PROJECTION_FAILURES = Counter(
+    "helpdesk_projection_failures_total",
+    "Ticket projections given up on after their retries (the ticket became or stayed degraded)")
+log = logging.getLogger("helpdesk.projection")
 
 
 class ProjectionActivities:
@@ -39,6 +61,35 @@ class ProjectionActivities:
 
     @activity.defn(name="project_ticket")
     async def project_ticket(self, batch: ProjectionBatch) -> None:
+        if cleaned := clean_in_place(batch):
+            log.warning("%s: %d text value(s) PostgreSQL cannot store were cleaned",
+                        batch.ticket.public_ref, cleaned)
+        try:
+            await self._write(batch)
+        except Exception as err:
+            refused = give_up(err, activity.info().attempt)
+            if refused is None:
+                raise
+            raise refused from err
+
+    @activity.defn(name="record_projection_failure")
+    async def record_projection_failure(self, failure: ProjectionFailure) -> None:
+        """Make a degraded ticket visible in PostgreSQL: /healthz, /metrics, its audit."""
+        PROJECTION_FAILURES.inc()
+        row = {"ticket_id": failure.ticket_id, "public_ref": failure.public_ref,
+               "version": failure.version, "error": failure.error,
+               "failures": failure.failures, "since": failure.failed_at,
+               "failed_at": failure.failed_at}
+        stmt = insert(FailureRow).values(row)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[FailureRow.ticket_id],
+            set_={k: stmt.excluded[k] for k in ("version", "error", "failures", "failed_at")})
+        async with self.engine.begin() as conn:
+            await conn.execute(stmt)
+            if failure.audit is not None:
+                await _audit_if_ticket_stored(conn, failure.audit)
+
+    async def _write(self, batch: ProjectionBatch) -> None:
         async with self.engine.begin() as conn:
             if any(a.action == "created" for a in batch.audits):
                 await _ensure_customer(conn, batch.ticket)
@@ -50,11 +101,22 @@ class ProjectionActivities:
             await _insert_ignoring_duplicates(conn, TicketAudit, batch.audits)
             await _insert_ignoring_duplicates(conn, Assignment, batch.assignments)
             await _mark_failed_deliveries(conn, batch.delivery_failures)
+            if batch.repairs_failure:
+                await conn.execute(delete(FailureRow)
+                                   .where(FailureRow.ticket_id == batch.ticket.ticket_id))
             if moved:  # a late batch changed nothing a dashboard shows
                 await record_event(conn, batch, before)
         if moved:  # committed: a replayed batch's age says nothing about lag
             lag = datetime.now(UTC) - batch.ticket.updated_at
             PROJECTION_LAG.observe(max(lag.total_seconds(), 0.0))
+
+
+async def _audit_if_ticket_stored(conn: AsyncConnection, audit: AuditRecord) -> None:
+    """The `projection_failed` row now, when the ticket has a row to hang it on (its first
+    write may be the one that failed); the repair writes it from the outbox either way."""
+    stored = await conn.scalar(select(exists().where(Ticket.id == audit.ticket_id)))
+    if stored:
+        await conn.execute(insert(TicketAudit).values(asdict(audit)).on_conflict_do_nothing())
 
 
 async def _ensure_customer(conn: AsyncConnection, ticket: TicketSnapshot) -> None:

@@ -1,4 +1,4 @@
-"""The `helpdesk` command: dev, api, worker, migrate, psql, smtp, imap.
+"""The `helpdesk` command: dev, api, worker, migrate, psql, smtp, imap, reproject.
 
 Settings are built once here, from the environment, and handed to whatever runs. Each
 subcommand imports its own stack when it runs, so `helpdesk migrate` does not load FastAPI and
@@ -15,6 +15,7 @@ import signal
 import sys
 import warnings
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import logs
 from settings import Settings
@@ -26,8 +27,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     settings = Settings()
     configure_logging(settings)
-    command: Callable[[Settings], int] = args.run
-    return command(settings)
+    command: Callable[[Settings, argparse.Namespace], int] = args.run
+    return command(settings, args)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -43,7 +44,29 @@ def build_parser() -> argparse.ArgumentParser:
         ("imap", run_imap, "poll an IMAP mailbox and hand new mail to the API's intake"),
     ):
         commands.add_parser(name, help=summary, description=summary).set_defaults(run=run)
+    _add_reproject(commands)
     return parser
+
+
+def _add_reproject(commands: Any) -> None:
+    summary = "store what degraded tickets hold back, once their cause is fixed"
+    sub = commands.add_parser("reproject", help=summary, description=summary)
+    sub.add_argument("refs", nargs="*", metavar="TKT-n", help="tickets to repair")
+    sub.add_argument("--all", action="store_true", dest="all_degraded",
+                     help="every ticket Temporal shows as degraded (HelpdeskDegraded = true)")
+    sub.add_argument("--timeout", type=float, default=300.0,
+                     help="seconds to wait for each ticket (default 300)")
+    sub.set_defaults(run=run_reproject)
+
+
+def run_reproject(settings: Settings, args: argparse.Namespace) -> int:
+    from cli.reproject import run
+
+    if not args.refs and not args.all_degraded:
+        log.error("name tickets (TKT-n ...) or pass --all")
+        return 2
+    return asyncio.run(run(settings, list(args.refs), all_degraded=args.all_degraded,
+                           timeout=args.timeout))
 
 
 def configure_logging(settings: Settings) -> None:
@@ -55,25 +78,25 @@ def configure_logging(settings: Settings) -> None:
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
 
 
-def run_dev(settings: Settings) -> int:
+def run_dev(settings: Settings, _args: argparse.Namespace) -> int:
     from cli.dev import run_dev as run
 
     return run(settings)
 
 
-def run_smtp(settings: Settings) -> int:
+def run_smtp(settings: Settings, _args: argparse.Namespace) -> int:
     from cli.mail import run_smtp as run
 
     return run(settings)
 
 
-def run_imap(settings: Settings) -> int:
+def run_imap(settings: Settings, _args: argparse.Namespace) -> int:
     from cli.mail import run_imap as run
 
     return run(settings)
 
 
-def run_api(settings: Settings) -> int:
+def run_api(settings: Settings, _args: argparse.Namespace) -> int:
     import uvicorn
 
     from api.app import create_app
@@ -85,7 +108,7 @@ def run_api(settings: Settings) -> int:
     return 0
 
 
-def run_worker(settings: Settings) -> int:
+def run_worker(settings: Settings, _args: argparse.Namespace) -> int:
     if settings.worker_metrics_port:  # projection lag and process metrics, for Prometheus
         from prometheus_client import start_http_server
 
@@ -117,7 +140,7 @@ async def _run_worker_until_signalled(settings: Settings) -> None:
         await worker
 
 
-def run_migrate(settings: Settings) -> int:
+def run_migrate(settings: Settings, _args: argparse.Namespace) -> int:
     from db.migrate import upgrade
 
     if not settings.database_url:
@@ -128,7 +151,7 @@ def run_migrate(settings: Settings) -> int:
     return 0
 
 
-def run_psql(settings: Settings) -> int:
+def run_psql(settings: Settings, _args: argparse.Namespace) -> int:
     """psql on the help desk's database; the embedded one needs `helpdesk dev` running."""
     import os
     import shutil

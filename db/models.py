@@ -585,3 +585,20 @@ class TicketEvent(Base):
         Index("ix_ticket_events_ticket", "ticket_id", "id"),
         Index("ix_ticket_events_created_at", "created_at"),
     )
+
+
+class ProjectionFailure(Base):
+    """A degraded ticket: its workflow could not write its projection after bounded retries.
+
+    One row per ticket while it lasts (no foreign key: a ticket whose very first write failed
+    has no tickets row); the repairing write deletes it. Read by /healthz, /metrics and
+    `helpdesk reproject --all`."""
+
+    __tablename__ = "projection_failures"
+    ticket_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    public_ref: Mapped[str] = mapped_column(String(32))
+    version: Mapped[int] = mapped_column(Integer)
+    error: Mapped[str] = mapped_column(Text)
+    failures: Mapped[int] = mapped_column(Integer)
+    since: Mapped[datetime]
+    failed_at: Mapped[datetime]

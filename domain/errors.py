@@ -6,7 +6,8 @@
     ├── InvalidAssignment       assignment the ticket's status or input forbids (422)
     ├── TicketEnded             spam/duplicate/expired ticket takes no more commands (422/410)
     ├── ClaimLost               a pull-queue claim went stale: another agent or an assignment won
-    └── ReopenWindowExpired     customer reply to a ticket closed for > 7 days (new ticket)
+    ├── ReopenWindowExpired     customer reply to a ticket closed for > 7 days (new ticket)
+    └── TicketDegraded          its projection cannot be written: commands wait for a repair (503)
 """
 
 from __future__ import annotations
@@ -53,8 +54,18 @@ class ReopenWindowExpired(TicketError):
     type_name = "ReopenWindowExpired"
 
 
+class TicketDegraded(TicketError):
+    """PostgreSQL would not take the ticket's rows after bounded retries: the ticket takes no
+    command until its projection is repaired, rather than accept ones that never land.
+
+    `recorded` (in `extra`) says whether the refused command is already in the ticket's
+    workflow (it is stored with the repair) or was turned away untouched."""
+
+    type_name = "TicketDegraded"
+
+
 ERRORS_BY_TYPE: dict[str, type[TicketError]] = {
     cls.type_name: cls
     for cls in (InvalidTransition, InvalidMessage, InvalidAssignment, TicketEnded,
-                ReopenWindowExpired, ClaimLost)
+                ReopenWindowExpired, ClaimLost, TicketDegraded)
 }

@@ -137,3 +137,22 @@ class ProjectionBatch:
     audits: list[AuditRecord] = field(default_factory=list)
     assignments: list[AssignmentRecord] = field(default_factory=list)
     delivery_failures: list[DeliveryFailure] = field(default_factory=list)
+    # Set on the first batch written after the ticket was degraded: it ends the degradation.
+    repairs_failure: bool = False
+
+
+@dataclass
+class ProjectionFailure:
+    """A ticket whose projection PostgreSQL refused after bounded retries (it is degraded).
+
+    Written apart from the batch that failed, so that operators see it while the ticket
+    waits for its repair: `audit` is the ticket's `projection_failed` row (None on a
+    degradation's later failures, which are not audited again)."""
+
+    ticket_id: str
+    public_ref: str
+    version: int  # the ticket version that could not be written
+    error: str
+    failed_at: datetime
+    failures: int
+    audit: AuditRecord | None = None

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from dataclasses import fields, is_dataclass
 from typing import Any
 
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
@@ -41,3 +42,34 @@ def unstorable_paths(value: Any, path: tuple[str | int, ...] = ()
     elif isinstance(value, list):
         for index, item in enumerate(value):
             yield from unstorable_paths(item, (*path, index))
+
+
+def clean_in_place(value: Any) -> int:
+    """Make every string in a tree of dataclasses, lists and dicts storable; how many changed.
+
+    The last line of defence before a write: input is refused or cleaned where it enters,
+    so anything found here is a gap in that, worth a warning."""
+    changed = 0
+    if is_dataclass(value) and not isinstance(value, type):
+        for f in fields(value):
+            item = getattr(value, f.name)
+            if isinstance(item, str) and not is_storable(item):
+                setattr(value, f.name, storable(item))
+                changed += 1
+            else:
+                changed += clean_in_place(item)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            if isinstance(item, str) and not is_storable(item):
+                value[index] = storable(item)
+                changed += 1
+            else:
+                changed += clean_in_place(item)
+    elif isinstance(value, dict):
+        for key, item in list(value.items()):
+            if isinstance(item, str) and not is_storable(item):
+                value[key] = storable(item)
+                changed += 1
+            else:
+                changed += clean_in_place(item)
+    return changed

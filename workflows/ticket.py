@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Coroutine
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from temporalio import workflow
@@ -25,7 +25,7 @@ with workflow.unsafe.imports_passed_through():
     import domain.sla
     import domain.sla_clock  # noqa: F401
     from domain.errors import TicketError
-    from domain.records import ProjectionBatch, TicketSnapshot
+    from domain.records import TicketSnapshot
     from workflows import search_attributes as sa
     from workflows.ticket_machine import (
         TicketMachine,
@@ -33,6 +33,7 @@ with workflow.unsafe.imports_passed_through():
         open_ticket,
         snapshot,
     )
+    from workflows.ticket_projection import ProjectionLoop, rejected
     from workflows.ticket_types import (
         PERMANENT_MAIL_ERROR,
         WORKFLOW_NAME,
@@ -45,7 +46,6 @@ with workflow.unsafe.imports_passed_through():
         MessageResult,
         Notice,
         OutboundEmail,
-        Outbox,
         PickRequest,
         PickResult,
         PriorityChangeIn,
@@ -55,7 +55,6 @@ with workflow.unsafe.imports_passed_through():
         TicketOutcome,
     )
 
-PROJECT_ACTIVITY = "project_ticket"
 NOTIFY_ACTIVITY = "send_notification"
 ESCALATION_ACTIVITY = "find_escalation_target"
 PICK_ACTIVITY = "pick_agent"
@@ -64,12 +63,6 @@ MAIL_ACTIVITY = "send_email"
 SLA_CLOCKS_PATCH = "sla-clocks"
 # Tickets opened before push assignment replay without its pick activity and overflow timer.
 PUSH_PATCH = "push-assignment"
-# A projection takes milliseconds; a short timeout lets another worker take over quickly
-# when the one running it dies, instead of holding every waiting command for long.
-PROJECTION_TIMEOUT = timedelta(seconds=10)
-PROJECTION_RETRY = RetryPolicy(
-    initial_interval=timedelta(milliseconds=200), maximum_interval=timedelta(seconds=30)
-)
 # Side effects retry on their own, in the background; after these bounds the ticket records
 # that they gave up and goes on (a Slack or mail outage never holds a ticket).
 SIDE_EFFECT_RETRY = RetryPolicy(
@@ -82,12 +75,8 @@ MAIL_MAX_RETRY_INTERVAL = timedelta(minutes=15)
 ESCALATION_GIVE_UP_AFTER = timedelta(minutes=5)
 
 
-def _rejected(err: TicketError) -> ApplicationError:
-    return ApplicationError(err.detail, err.extra, type=err.type_name, non_retryable=True)
-
-
 @workflow.defn(name=WORKFLOW_NAME)
-class TicketWorkflow:
+class TicketWorkflow(ProjectionLoop):
     @workflow.init
     def __init__(self, inp: TicketInput) -> None:
         if inp.state is not None:
@@ -104,6 +93,8 @@ class TicketWorkflow:
         self.side_effects: set[asyncio.Task[None]] = set()
         self.continue_as_new_after = inp.continue_as_new_after
         self.commands_this_run = 0
+        # Writing a degradation's record; a repair waits for it, or could be undone by it.
+        self.failure_record: asyncio.Task[None] | None = None
 
     @workflow.run
     async def run(self, inp: TicketInput) -> TicketOutcome:
@@ -112,12 +103,14 @@ class TicketWorkflow:
             # Side effects first: a notification needs nothing from this version's projection,
             # and starting it alongside saves a round trip on every warning and breach.
             self._start_side_effects()
+            if self._repair_due():
+                await self._repair()
             await self._flush()
             self._start_mail()
             # Not while a notification or escalation runs: its retries may take a while, and
             # draining them would hold this ticket's SLA timers meanwhile.
             if not self.machine.ended and not self.side_effects \
-                    and self._should_continue_as_new():
+                    and self.state.degraded is None and self._should_continue_as_new():
                 await self._drain()
                 workflow.continue_as_new(
                     TicketInput(state=self.state, continue_as_new_after=self.continue_as_new_after),
@@ -133,6 +126,26 @@ class TicketWorkflow:
     @workflow.update
     async def created(self) -> TicketSnapshot:
         """The no-op update sent with update-with-start: answers once the ticket is stored."""
+        return await self._projected()
+
+    @created.validator
+    def _validate_created(self) -> None:
+        # A create retried while the ticket is degraded is told so, not left waiting.
+        self._check(lambda: None)
+
+    @workflow.update
+    async def repair_projection(self) -> TicketSnapshot:
+        """`helpdesk reproject`: write what a degraded ticket holds back, now; answers once
+        the ticket is stored (at once for a healthy one), or fails with the new error."""
+        degraded = self.state.degraded
+        if degraded is not None:
+            degraded.repair_requested = True
+            await workflow.wait_condition(lambda: self.state.degraded is not degraded)
+            still = self.state.degraded
+            if still is not None:
+                raise ApplicationError(
+                    f"{self.state.ticket.public_ref} is still degraded: {still.error}",
+                    type="ProjectionStillFailing", non_retryable=True)
         return await self._projected()
 
     @workflow.update
@@ -235,56 +248,51 @@ class TicketWorkflow:
     def _check(self, check: object) -> None:
         try:
             check()  # type: ignore[operator]
+            # After the command's own checks: an invalid command is told why, not to wait.
+            self.machine.check_not_degraded()
         except TicketError as err:
-            raise _rejected(err) from None
+            raise rejected(err) from None
 
     def _after_command(self) -> None:
         self.commands_this_run += 1
         self._sync_search_attributes()
 
-    async def _projected(self) -> TicketSnapshot:
-        # Read-your-writes: answer only once Postgres holds this version (or a later one).
-        version = self.state.ticket.version
-        await workflow.wait_condition(lambda: self.state.projected_version >= version)
-        return snapshot(self.state)
-
-    def _has_pending(self) -> bool:
-        return self.state.projected_version < self.state.ticket.version
+    def _next_wakeup(self) -> datetime | None:
+        deadline = self.machine.next_deadline()
+        degraded = self.state.degraded
+        if degraded is not None and (deadline is None or degraded.retry_at < deadline):
+            return degraded.retry_at
+        return deadline
 
     async def _wait_for_work_or_deadline(self) -> None:
-        deadline = self.machine.next_deadline()
+        deadline = self._next_wakeup()
         if deadline is None:
-            await workflow.wait_condition(self._has_pending)
+            await workflow.wait_condition(self._has_work)
             return
         remaining = deadline - workflow.now()
         if remaining > timedelta(0):
             try:
-                await workflow.wait_condition(self._has_pending, timeout=remaining)
+                await workflow.wait_condition(self._has_work, timeout=remaining)
                 return
             except TimeoutError:
                 pass
-        self.machine.on_deadline(workflow.now())
-        self._sync_search_attributes()
+        self._on_time(workflow.now())
 
-    async def _flush(self) -> None:
-        """Write what handlers accepted. One activity at a time, so versions land in order."""
-        if not self._has_pending():
-            return
-        outbox, self.state.outbox = self.state.outbox, Outbox()
-        batch = ProjectionBatch(
-            ticket=snapshot(self.state), messages=outbox.messages, audits=outbox.audits,
-            assignments=outbox.assignments, delivery_failures=outbox.delivery_failures,
-        )
-        await workflow.execute_activity(
-            PROJECT_ACTIVITY, batch, start_to_close_timeout=PROJECTION_TIMEOUT,
-            retry_policy=PROJECTION_RETRY,
-        )
-        self.state.projected_version = batch.ticket.version
+    def _on_time(self, now: datetime) -> None:
+        degraded = self.state.degraded
+        if degraded is not None and now >= degraded.retry_at:
+            degraded.repair_requested = True
+        self.machine.on_deadline(now)  # changes nothing before one of its own deadlines
+        self._sync_search_attributes()
 
     async def _drain(self) -> None:
         """Project until no handler or side effect is left running, before completing or
         continuing-as-new."""
         while True:
+            if self.state.degraded is not None:  # nothing ends before it is stored
+                await self._wait_for_repair(self.state.degraded)
+                await self._repair()
+                continue
             await workflow.wait_condition(lambda: self._has_pending() or self._settled())
             if self._has_pending():
                 self._start_side_effects()
@@ -312,6 +320,8 @@ class TicketWorkflow:
     def _start_mail(self) -> None:
         """Mail goes out only once its message is projected: the activity reads it there, and
         a customer answering within the second finds the Message-ID stored."""
+        if self.state.degraded is not None:
+            return  # its messages are not stored yet
         outbound, self.state.outbound = self.state.outbound, []
         for mail in outbound:
             self._in_background(self._mail(mail))
@@ -407,9 +417,12 @@ class TicketWorkflow:
 
     def _sync_search_attributes(self) -> None:
         t = self.state.ticket
-        values = {
+        values: dict[Any, Any] = {
             sa.STATUS: t.status, sa.PRIORITY: t.priority, sa.TEAM: t.team_id,
             sa.ASSIGNEE: t.assignee_id, sa.CUSTOMER_EMAIL: t.customer_email,
+            # Set only while degraded (unset, not false, otherwise): histories recorded
+            # before it existed then replay without an upsert they never had.
+            sa.DEGRADED: True if self.state.degraded is not None else None,
         }
         current = workflow.info().typed_search_attributes
         updates = [

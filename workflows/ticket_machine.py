@@ -35,6 +35,7 @@ from domain.lifecycle import (
 from domain.records import AssignmentRecord, AuditRecord, MessageRecord, TicketSnapshot
 from domain.sla import Priority, default_plan
 from domain.sla_clock import start_clock
+from workflows.ticket_degraded import DegradedRules
 from workflows.ticket_mail import MailRules
 from workflows.ticket_push import PushRules
 from workflows.ticket_sla import SYSTEM, SlaRules
@@ -106,7 +107,7 @@ def open_ticket(new: NewTicket, now: datetime, *, sla_clocks: bool = True) -> Ti
     return state
 
 
-class TicketMachine(SlaRules, MailRules, PushRules):
+class TicketMachine(SlaRules, MailRules, PushRules, DegradedRules):
     def __init__(self, state: TicketState) -> None:
         self.state = state
 

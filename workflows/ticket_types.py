@@ -157,6 +157,19 @@ class PushState:
 
 
 @dataclass
+class Degraded:
+    """The ticket's projection failed for good: PostgreSQL refused its rows after bounded
+    retries. The rows wait in the outbox; commands are refused until a repair writes them."""
+
+    since: datetime  # the first failure of this degradation
+    failed_at: datetime  # the latest one
+    error: str
+    failures: int  # failed attempts to write (each itself a run of retries)
+    retry_at: datetime  # the next repair attempt without an operator
+    repair_requested: bool = False  # `helpdesk reproject`, or retry_at has come
+
+
+@dataclass
 class TicketState:
     """All workflow state in one object, so continue-as-new hands it over whole."""
 
@@ -180,6 +193,8 @@ class TicketState:
     push_assignment: bool = False
     picks: list[PickRequest] = field(default_factory=list)
     push: PushState | None = None
+    # Set while the projection cannot be written (see Degraded); None for healthy tickets.
+    degraded: Degraded | None = None
 
 
 @dataclass

@@ -1,4 +1,4 @@
-from domain.text import is_storable, storable, unstorable_paths
+from domain.text import clean_in_place, is_storable, storable, unstorable_paths
 
 
 def test_nul_and_lone_surrogates_are_not_storable() -> None:
@@ -18,3 +18,23 @@ def test_unstorable_paths_name_every_bad_string_in_a_document() -> None:
            "nested": {"k\x00": "v"}}
     assert sorted(map(str, unstorable_paths(doc))) == sorted(
         map(str, [("body",), ("tags", 1), ("nested", "k")]))
+
+
+def test_clean_in_place_reaches_nested_dataclasses_lists_and_dicts() -> None:
+    from dataclasses import dataclass, field
+
+    @dataclass
+    class Inner:
+        body: str
+        detail: dict[str, str | None] = field(default_factory=dict)
+
+    @dataclass
+    class Outer:
+        subject: str
+        items: list[Inner]
+        tags: list[str]
+
+    doc = Outer("s\x00", [Inner("ok", {"a": "b\ud800", "n": None})], ["t\x00"])
+    assert clean_in_place(doc) == 3
+    assert doc == Outer("s", [Inner("ok", {"a": "b\ufffd", "n": None})], ["t"])
+    assert clean_in_place(doc) == 0

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import shutil
 import sys
@@ -27,7 +28,7 @@ from pathlib import Path
 import psycopg
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
-from temporalio.client import WorkflowHandle
+from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.testing import WorkflowEnvironment
 
 from db.engine import make_engine
@@ -187,6 +188,32 @@ async def early_reply(env: WorkflowEnvironment, queue: str) -> Recorded:
     return [("early_reply", handle)]
 
 
+async def degraded_projection(env: WorkflowEnvironment, queue: str,
+                              engine: AsyncEngine) -> Recorded:
+    """A projection PostgreSQL refuses (issue 14): the message's write is given up on, the
+    ticket degrades (a refused assign meanwhile), a repair timer passes while still refused,
+    then `helpdesk reproject` stores it and work goes on."""
+    handle = await start_workflow(env.client, queue, new_ticket(subject="Poisoned"))
+    trigger = ("CREATE OR REPLACE FUNCTION refuse_poison() RETURNS trigger AS $$ BEGIN "
+               "IF NEW.body LIKE '%POISON%' THEN RAISE EXCEPTION 'refused'; END IF; "
+               "RETURN NEW; END $$ LANGUAGE plpgsql; CREATE TRIGGER refuse_poison BEFORE "
+               "INSERT ON ticket_messages FOR EACH ROW EXECUTE FUNCTION refuse_poison()")
+    async with engine.begin() as conn:
+        await conn.execute(text(trigger))
+    for command in (add_message(handle, author_type="customer", body="POISON"), assign(handle)):
+        with contextlib.suppress(WorkflowUpdateFailedError):
+            await command
+    await env.sleep(timedelta(minutes=6))  # the first repair without an operator: refused
+    await _until_rows(engine, "SELECT failures FROM projection_failures", 2)
+    async with engine.begin() as conn:
+        await conn.execute(text("DROP TRIGGER refuse_poison ON ticket_messages"))
+    await handle.execute_update(TicketWorkflow.repair_projection)
+    await assign(handle)
+    await change_status(handle, "in_progress")
+    await change_status(handle, "resolved")
+    return [("degraded_projection", handle)]
+
+
 async def _until_rows(engine: AsyncEngine, sql: str, expected: int) -> None:
     for _ in range(500):
         async with engine.connect() as conn:
@@ -206,6 +233,7 @@ SCENARIOS: dict[str, Scenario] = {
     "mail_failure": mail_failure,
     "push_overflow": push_overflow,
     "early_reply": lambda env, queue, _: early_reply(env, queue),
+    "degraded_projection": degraded_projection,
 }
 
 
