@@ -16,12 +16,20 @@ from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from api.problems import Problem
-from domain.errors import ERRORS_BY_TYPE, InvalidTransition, TicketEnded, TicketError
+from domain.errors import (
+    ERRORS_BY_TYPE,
+    InvalidTransition,
+    TicketDegraded,
+    TicketEnded,
+    TicketError,
+)
 from domain.records import TicketSnapshot
 from workflows.ticket import TicketWorkflow, initial_search_attributes
 from workflows.ticket_types import NewTicket, TicketInput
 
 COMMAND_TIMEOUT_SECONDS = 30.0
+# A degraded ticket repairs itself within minutes when its cause was an outage.
+DEGRADED_RETRY_AFTER_SECONDS = 60
 T = TypeVar("T")
 
 
@@ -50,6 +58,8 @@ async def start_ticket(
         )
     except WorkflowAlreadyStartedError:
         return None
+    except WorkflowUpdateFailedError as err:  # the key's ticket exists and is degraded
+        raise problem_for(_as_ticket_error(err.cause)) from err
     except RPCError as err:
         if err.status == RPCStatusCode.ALREADY_EXISTS:
             return None
@@ -98,6 +108,10 @@ def _as_ticket_error(cause: BaseException | None) -> TicketError:
 def problem_for(err: TicketError) -> Problem:
     if isinstance(err, TicketEnded) and err.extra.get("merged_into"):
         return merged_problem(err.detail, err.extra["merged_into"])
+    if isinstance(err, TicketDegraded):
+        # Not the caller's fault and not final: the ticket takes commands again once repaired.
+        return Problem(503, "ticket-degraded", "Ticket cannot be stored right now", err.detail,
+                       retry_after_seconds=DEGRADED_RETRY_AFTER_SECONDS, **err.extra)
     slug = {InvalidTransition: "invalid-transition", TicketEnded: "ticket-ended"}.get(
         type(err), "rejected-command"
     )

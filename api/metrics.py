@@ -138,6 +138,9 @@ def _business_families(s: metrics.Snapshot) -> Iterator[Metric]:
     yield _gauge("helpdesk_outbound_mail_messages", "Mailed messages by delivery status "
                  "(failed: gave up retrying, the dead letters)", ["status"],
                  {(k,): v for k, v in s.mail_deliveries_by_status.items()})
+    yield _gauge("helpdesk_tickets_degraded", "Tickets whose projection cannot be written: "
+                 "they refuse commands until repaired (helpdesk reproject)", [],
+                 {(): s.degraded_tickets})
 
 
 def _counter(name: str, doc: str, labels: list[str],

@@ -19,7 +19,7 @@ from api.schemas import TicketOut
 from api.views import ticket_out
 from db import queue
 from domain.access import Principal, TokenKind, require
-from domain.errors import ClaimLost, TicketEnded
+from domain.errors import ClaimLost, TicketDegraded, TicketEnded
 from domain.records import TicketSnapshot
 from workflows.ticket import TicketWorkflow
 from workflows.ticket_types import ClaimIn
@@ -65,5 +65,5 @@ async def _confirm(client: TemporalDep, pick: queue.Pick,
     try:
         return await send_update(client, pick.public_ref, TicketWorkflow.claim, command,
                                  update_id=f"claim-{claim_id}")
-    except (ClaimLost, TicketEnded, WorkflowGone):
+    except (ClaimLost, TicketEnded, TicketDegraded, WorkflowGone):
         return None

@@ -42,9 +42,9 @@ from domain.access import (
     require_ticket,
     sees_internal,
 )
-from domain.errors import ReopenWindowExpired, TicketError
+from domain.errors import ReopenWindowExpired, TicketDegraded, TicketError
 from domain.lifecycle import AuthorType, Status, Visibility
-from domain.records import MessageRecord
+from domain.records import MessageRecord, TicketSnapshot
 from workflows.ticket import TicketWorkflow
 from workflows.ticket_types import AssignIn, MessageIn, StatusChangeIn
 
@@ -173,11 +173,33 @@ async def deliver_message(row: Ticket, command: MessageIn, session: AsyncSession
         return await _reply_as_follow_up(row, command, session, engine, client, settings,
                                          internal=internal)
     except TicketError as err:
+        if isinstance(err, TicketDegraded) and err.extra.get("recorded"):
+            # Temporal answers a retried update id with its first outcome: this message may
+            # well be stored by now, by the repair.
+            return await _repaired_message(session, row, command, err, internal=internal)
         raise problem_for(err) from err
     message = result.message or await _stored_message(session, command)
+    return await _message_created(session, row, message, command, result.ticket,
+                                  internal=internal)
+
+
+async def _message_created(session: AsyncSession, row: Ticket,
+                           message: MessageRecord | TicketMessage, command: MessageIn,
+                           ticket: TicketSnapshot, *, internal: bool) -> MessageCreated:
     _require_own_message(message, command)
     [out] = await messages_out(session, [message], ticket_ref=row.public_ref)
-    return MessageCreated(**out.model_dump(), ticket=ticket_out(result.ticket, internal=internal))
+    return MessageCreated(**out.model_dump(), ticket=ticket_out(ticket, internal=internal))
+
+
+async def _repaired_message(session: AsyncSession, row: Ticket, command: MessageIn,
+                            err: TicketDegraded, *, internal: bool) -> MessageCreated:
+    stored = await queries.get_message_by_message_id(
+        session=session, message_id=command.message_id or f"<{command.id}@helpdesk.local>")
+    if stored is None:
+        raise problem_for(err) from err
+    await session.refresh(row)
+    return await _message_created(session, row, stored, command, queries.to_snapshot(row),
+                                  internal=internal)
 
 
 @router.post("/{ticket}/status", response_model=TicketOut)

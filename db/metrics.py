@@ -24,6 +24,7 @@ from sqlalchemy import ColumnElement, func, select, text
 from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from db import projection_failures
 from db.models import (
     OPEN_STATUSES_SQL,
     Assignment,
@@ -64,6 +65,7 @@ class Snapshot:
     inbound_email_outcomes: dict[str, int]
     notifications_by_kind: dict[str, int]
     mail_deliveries_by_status: dict[str, int]  # queued, retrying, sent, failed
+    degraded_tickets: int  # their projection cannot be written (projection_failures)
 
 
 async def snapshot(*, engine: AsyncEngine) -> Snapshot:
@@ -96,6 +98,7 @@ async def _ticket_counts(conn: AsyncConnection) -> dict[str, Any]:
         "notifications_by_kind": await _count_by(conn, Notification.kind),
         "mail_deliveries_by_status": await _count_by(
             conn, TicketMessage.delivery_status, TicketMessage.delivery_status.is_not(None)),
+        "degraded_tickets": await projection_failures.count(conn),
     }
 
 
