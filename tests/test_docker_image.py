@@ -172,12 +172,12 @@ def extra_requirements(requirement: Requirement) -> set[str]:
         declared = requires(requirement.name) or []
     except PackageNotFoundError:
         pytest.fail(f"{requirement.name} is not installed here to read its extras")
+    image = {key: str(value) for key, value in default_environment().items()}
+    image |= {"python_version": "3.11", "sys_platform": "linux"}
     found = set()
     for spec in map(Requirement, declared):
         for extra in requirement.extras:
-            environment = default_environment() | {"extra": extra, "python_version": "3.11",
-                                                   "sys_platform": "linux"}
-            if spec.marker is not None and spec.marker.evaluate(environment):
+            if spec.marker is not None and spec.marker.evaluate(image | {"extra": extra}):
                 found.add(canonical(spec.name))
     return found
 
