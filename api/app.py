@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI
+from fastapi_offline import FastAPIOffline
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -66,7 +67,10 @@ def create_app(
             if own_engine:
                 await app.state.engine.dispose()
 
-    app = FastAPI(title="Help desk", version="1", lifespan=lifespan)
+    # FastAPI's "self-hosting JavaScript and CSS for docs": /docs (Swagger UI) and /redoc load
+    # their scripts and styles from the fastapi-offline package under /static-offline-docs, not
+    # from a CDN, so they work offline and behind a proxy that blocks CDNs.
+    app = FastAPIOffline(title="Help desk", version="1", lifespan=lifespan)
     install_problem_handlers(app)
     # Mail with attachments is larger than any JSON call: its own limit on its own path.
     app.add_middleware(_BodySizeLimit, max_bytes=MAX_REQUEST_BYTES,

