@@ -14,11 +14,11 @@ from api.auth import CurrentPrincipal
 from api.deps import SessionDep
 from api.problems import Problem
 from api.schemas import TicketPage
-from api.ticket_filters import Sort, TicketFilters
 from api.views import ticket_out
 from db import lists, queries
 from db import saved_views as views_store
 from domain.access import Principal, TokenKind, require, require_staff
+from domain.ticket_filters import Sort, TicketFilters
 
 router = APIRouter(tags=["lists"])
 PageLimit = Annotated[int, Query(ge=1, le=200)]

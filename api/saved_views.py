@@ -18,11 +18,11 @@ from api.auth import CurrentPrincipal
 from api.deps import SessionDep
 from api.problems import Problem
 from api.schemas import TicketPage
-from api.ticket_filters import Sort, TicketFilters
 from db import lists, queries
 from db import saved_views as store
 from db.models import SavedView
 from domain.access import Principal, require, require_staff
+from domain.ticket_filters import Sort, TicketFilters
 from domain.view_access import Sharing, ViewScope, can_see, require_change
 
 router = APIRouter(prefix="/views", tags=["views"])

@@ -1,16 +1,19 @@
-"""Request and response bodies of the HTTP contract (separate from the ORM models)."""
+"""Request and response bodies of the HTTP contract (separate from the ORM models).
+
+`Channel`, `Email` and `Tag` are the domain's (domain/ticket_fields.py), named here too.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
 from typing import Annotated, Any
 from uuid import UUID
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from domain.lifecycle import AuthorType, Status, Visibility
 from domain.sla import Priority
+from domain.ticket_fields import Channel, Email, Tag
 
 MAX_SUBJECT = 998  # RFC 5322's line limit: a subject must survive the trip through email
 MAX_BODY = 100_000
@@ -20,20 +23,8 @@ Subject = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
                                            max_length=MAX_SUBJECT)]
 Body = Annotated[str, StringConstraints(min_length=1, max_length=MAX_BODY)]
 Reason = Annotated[str, StringConstraints(strip_whitespace=True, max_length=MAX_REASON)]
-Tag = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
-# Addresses compare case-insensitively everywhere (threading, sender limits, portal reach).
-Email = Annotated[EmailStr, AfterValidator(str.lower)]
 MessageId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=998,
                                              pattern=r"^<[^<>\s]+@[^<>\s]+>$")]
-
-
-class Channel(StrEnum):
-    EMAIL = "email"
-    WEB = "web"
-    CHAT = "chat"
-    SLACK = "slack"
-    SMS = "sms"
-    API = "api"
 
 
 class _In(BaseModel):

@@ -21,12 +21,13 @@ from sqlalchemy import ColumnElement, and_, func, or_, select
 from api.auth import CurrentPrincipal
 from api.deps import SessionDep, SettingsDep
 from api.problems import Problem
-from api.ticket_filters import TicketFilters, filters_from_query
+from api.ticket_filters import filters_from_query
 from db import search as db_search
 from db import ticket_filters
 from db.models import Ticket
 from domain.access import Principal, TokenKind, require
 from domain.search_language import query_configs
+from domain.ticket_filters import TicketFilters
 
 router = APIRouter(prefix="/search", tags=["search"])
 MAX_QUERY = 500

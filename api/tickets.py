@@ -28,7 +28,7 @@ from api.schemas import (
     TicketPage,
 )
 from api.ticket_access import find_ticket, live_ticket, scope_of
-from api.ticket_filters import Sort, TicketFilters, filters_from_query
+from api.ticket_filters import filters_from_query
 from api.views import ticket_out, without_internal
 from db import intake, lists, queries
 from db.models import Ticket, TicketMessage
@@ -45,6 +45,7 @@ from domain.access import (
 from domain.errors import ReopenWindowExpired, TicketError
 from domain.lifecycle import AuthorType, Status, Visibility
 from domain.records import MessageRecord
+from domain.ticket_filters import Sort, TicketFilters
 from workflows.ticket import TicketWorkflow
 from workflows.ticket_types import AssignIn, MessageIn, StatusChangeIn
 

@@ -14,10 +14,10 @@ from dataclasses import dataclass, field
 from sqlalchemy import ColumnElement, and_, func, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.ticket_filters import Sort, TicketFilters
 from db import ticket_filters as tf
 from db.models import Ticket
 from domain.lifecycle import OPEN
+from domain.ticket_filters import Sort, TicketFilters
 
 Reach = Collection[uuid.UUID] | None  # None: every team (an admin)
 

@@ -12,10 +12,10 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql
 
-from api.ticket_filters import Sort
 from db import lists
 from db import ticket_filters as tf
 from db.models import Ticket
+from domain.ticket_filters import Sort
 
 
 def explain_sql(where, sort: Sort) -> str:
