@@ -12,13 +12,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 from prometheus_client import Histogram
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from temporalio import activity
 
 from db.live_events import record_event
 from db.models import Assignment, Customer, SlaTarget, Ticket, TicketAudit, TicketMessage
+from domain.customer_view import public_change, public_seqs
 from domain.list_keys import next_due
 from domain.records import DeliveryFailure, MessageRecord, ProjectionBatch, TicketSnapshot
 from domain.search_language import search_config
@@ -43,15 +44,18 @@ class ProjectionActivities:
             if any(a.action == "created" for a in batch.audits):
                 await _ensure_customer(conn, batch.ticket)
             before = await _owners_before(conn, batch.ticket)
-            moved = await _upsert_ticket(conn, batch.ticket)
+            public = public_change(batch) or await _subject_changed(conn, batch.ticket)
+            seen_at = await _upsert_ticket(conn, batch.ticket, public=public)
+            moved = seen_at is not None
             if moved:
                 await _upsert_sla_targets(conn, batch.ticket)
-            await _insert_messages(conn, batch.messages)
+            await _insert_messages(conn, batch.messages, public_seqs(batch))
             await _insert_ignoring_duplicates(conn, TicketAudit, batch.audits)
             await _insert_ignoring_duplicates(conn, Assignment, batch.assignments)
             await _mark_failed_deliveries(conn, batch.delivery_failures)
             if moved:  # a late batch changed nothing a dashboard shows
-                await record_event(conn, batch, before)
+                await record_event(conn, batch, before,
+                                   public_updated_at=seen_at if public else None)
         if moved:  # committed: a replayed batch's age says nothing about lag
             lag = datetime.now(UTC) - batch.ticket.updated_at
             PROJECTION_LAG.observe(max(lag.total_seconds(), 0.0))
@@ -71,10 +75,13 @@ async def _owners_before(conn: AsyncConnection, ticket: TicketSnapshot) -> tuple
     return (row.team_id, row.assignee_id) if row else (None, None)
 
 
-async def _upsert_ticket(conn: AsyncConnection, ticket: TicketSnapshot) -> bool:
-    """Write the row if this version is newer than the stored one; True when it was."""
+async def _upsert_ticket(conn: AsyncConnection, ticket: TicketSnapshot, *, public: bool
+                         ) -> datetime | None:
+    """Write the row if this version is newer than the stored one; then its customer's
+    `public_updated_at`, else None. `public`: the batch changes what the customer sees."""
     values: dict[str, Any] = {k: v for k, v in asdict(ticket).items() if k in TICKET_COLUMNS}
     values["id"] = ticket.ticket_id
+    values["public_updated_at"] = ticket.updated_at
     values["due_at"] = next_due(ticket.sla)
     values["breach_state"] = ticket.sla.breach_state if ticket.sla else "ok"
     values["search_config"] = search_config(ticket.subject)
@@ -82,12 +89,21 @@ async def _upsert_ticket(conn: AsyncConnection, ticket: TicketSnapshot) -> bool:
         select(Customer.id).where(Customer.email == ticket.customer_email).scalar_subquery()
     )
     stmt = insert(Ticket).values(**values)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=[Ticket.id],
-        set_={k: stmt.excluded[k] for k in values if k != "id"},
-        where=Ticket.version < stmt.excluded.version,
-    ).returning(Ticket.id)
-    return (await conn.execute(stmt)).first() is not None
+    changes: dict[str, Any] = {k: stmt.excluded[k] for k in values
+                               if k not in ("id", "public_updated_at")}
+    if public:  # GREATEST: a replayed older batch never moves it back
+        changes["public_updated_at"] = func.greatest(Ticket.public_updated_at,
+                                                     stmt.excluded.public_updated_at)
+    upsert = stmt.on_conflict_do_update(
+        index_elements=[Ticket.id], set_=changes, where=Ticket.version < stmt.excluded.version,
+    ).returning(Ticket.public_updated_at)
+    return (await conn.execute(upsert)).scalar_one_or_none()
+
+
+async def _subject_changed(conn: AsyncConnection, ticket: TicketSnapshot) -> bool:
+    """A new subject is a change the customer sees, though no message or status says so."""
+    stored = await conn.scalar(select(Ticket.subject).where(Ticket.id == ticket.ticket_id))
+    return stored is not None and stored != ticket.subject
 
 
 async def _upsert_sla_targets(conn: AsyncConnection, ticket: TicketSnapshot) -> None:
@@ -128,10 +144,13 @@ async def _mark_failed_deliveries(conn: AsyncConnection,
             .values(delivery_status="failed", delivery_error=failure.error))
 
 
-async def _insert_messages(conn: AsyncConnection, messages: list[MessageRecord]) -> None:
-    """Each message indexed for search in its own language."""
+async def _insert_messages(conn: AsyncConnection, messages: list[MessageRecord],
+                           public_seqs: dict[str, int]) -> None:
+    """Each message indexed for search in its own language, a public one numbered among
+    the public messages (what its customer reads)."""
     if messages:
-        rows = [asdict(m) | {"search_config": search_config(m.body)} for m in messages]
+        rows = [asdict(m) | {"search_config": search_config(m.body),
+                             "public_seq": public_seqs.get(m.id)} for m in messages]
         await conn.execute(insert(TicketMessage).values(rows).on_conflict_do_nothing())
 
 
