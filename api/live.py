@@ -33,6 +33,7 @@ from sse_starlette import EventSourceResponse, ServerSentEvent
 from api.auth import CurrentPrincipal
 from api.deps import SessionDep
 from api.problems import Problem
+from api.schemas import CustomerTicketOut
 from api.ticket_access import find_ticket
 from db import live_events, tokens
 from db.models import TicketEvent
@@ -246,16 +247,23 @@ def _still_reaches(p: Principal, ticket: dict[str, Any]) -> bool:
 def event_data(p: Principal, event: LiveEvent) -> dict[str, Any]:
     if p.kind is TokenKind.CUSTOMER:
         return customer_view(event)
-    ticket = event.payload.get("ticket", {})
-    return {"event_id": event.id, **event.payload, "removed": not _still_reaches(p, ticket)}
+    staff = {k: v for k, v in event.payload.items() if k != "customer"}
+    return {"event_id": event.id, **staff,
+            "removed": not _still_reaches(p, staff.get("ticket", {}))}
 
 
 def customer_view(event: LiveEvent) -> dict[str, Any]:
-    """What a customer may see: no team, assignee, internal notes or audit actions."""
-    ticket = event.payload.get("ticket", {})
+    """What a customer may see: the ticket exactly as GET shows it to them, and the public
+    messages; no team, assignee, internal notes or audit actions."""
+    stored = event.payload.get("customer")
+    if stored is not None:
+        ticket = CustomerTicketOut.model_validate(stored).model_dump(mode="json")
+    else:  # logged before customer views were: what the stream always showed, minus the time
+        old = event.payload.get("ticket", {})
+        ticket = {k: old.get(k) for k in ("public_ref", "subject", "status")}
     return {
         "event_id": event.id,
-        "ticket": {k: ticket.get(k) for k in ("public_ref", "subject", "status", "updated_at")},
+        "ticket": ticket,
         "messages": [m for m in event.payload.get("messages", [])
                      if m.get("visibility") == "public"],
     }

@@ -150,6 +150,36 @@ class TicketOut(BaseModel):
     version: int
 
 
+class CustomerCountsOut(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    messages: int = Field(description="public messages: the ones the customer reads")
+
+
+class CustomerTicketOut(BaseModel):
+    """A ticket as a customer token sees it (domain/customer_view.py): no team, assignee,
+    tags, priority, SLA, internal counts or version."""
+
+    # Forbid: a staff body never passes for a customer's (responses are unions of both).
+    model_config = ConfigDict(extra="forbid")
+    ticket_id: UUID
+    public_ref: str
+    subject: str
+    status: Status
+    channel: str
+    customer_email: str
+    customer_name: str | None
+    created_at: datetime
+    updated_at: datetime = Field(
+        description="the last change the customer can see: a public message, a status "
+                    "change, creation, a merge or a new subject")
+    resolved_at: datetime | None
+    closed_at: datetime | None
+    reopen_count: int
+    parent_ticket_id: UUID | None
+    merged_into: UUID | None
+    counts: CustomerCountsOut
+
+
 class AttachmentOut(BaseModel):
     id: UUID
     filename: str | None
@@ -173,13 +203,16 @@ class DeliveryOut(BaseModel):
 class MessageOut(BaseModel):
     id: UUID
     ticket_id: UUID
-    seq: int
+    seq: int = Field(description="its number in the ticket; for a customer token, among the "
+                                 "public messages only (1, 2, 3, ...)")
     message_id: str
-    in_reply_to: str | None
+    in_reply_to: str | None = Field(description="the Message-ID it answers (for a customer "
+                                                "token: null when that is not theirs to see)")
     direction: str
     visibility: Visibility
     author_type: AuthorType
-    author_id: str | None
+    author_id: str | None = Field(description="the agent's id, the customer's address or the "
+                                              "token (customer tokens: their address only)")
     body: str
     created_at: datetime
     attachments: list[AttachmentOut] = []
@@ -189,6 +222,13 @@ class MessageOut(BaseModel):
 
 class MessageCreated(MessageOut):
     ticket: TicketOut = Field(description="the ticket's state after this message")
+
+
+class CustomerMessageCreated(MessageOut):
+    """What a customer token is answered when it replies."""
+
+    model_config = ConfigDict(extra="forbid")
+    ticket: CustomerTicketOut = Field(description="the ticket's state after this message")
 
 
 class MessagePage(BaseModel):

@@ -12,6 +12,12 @@ from api.agent_lists import caller_reach, me_of, ticket_page
 from api.attachments import messages_out
 from api.auth import CurrentPrincipal
 from api.commands import WorkflowGone, merged_problem, problem_for, send_update
+from api.customer_view import (
+    customer_message_created,
+    customer_messages_out,
+    customer_ticket_out,
+    is_customer,
+)
 from api.deps import EngineDep, LimitsDep, SessionDep, SettingsDep, TemporalDep
 from api.intake import open_ticket, owned_key
 from api.mail_orders import outbound_message_id, reply_order
@@ -19,6 +25,8 @@ from api.problems import Problem
 from api.schemas import (
     AssignRequest,
     AuditList,
+    CustomerMessageCreated,
+    CustomerTicketOut,
     MessageCreate,
     MessageCreated,
     MessagePage,
@@ -99,10 +107,13 @@ async def list_tickets(
     return await ticket_page(session, where=where, sort=sort, limit=limit, cursor=cursor)
 
 
-@router.get("/{ticket}", response_model=TicketOut)
+@router.get("/{ticket}", response_model=TicketOut | CustomerTicketOut)
 async def get_ticket(ticket: str, session: SessionDep, principal: CurrentPrincipal
-                     ) -> TicketOut:
+                     ) -> TicketOut | CustomerTicketOut:
+    """The ticket with its SLA block and counts; a customer token gets its customer view."""
     row = await live_ticket(session, ticket, principal)
+    if is_customer(principal):
+        return customer_ticket_out(row)
     return ticket_out(queries.to_snapshot(row), internal=sees_internal(principal))
 
 
@@ -111,11 +122,14 @@ async def list_messages(
     ticket: str, session: SessionDep, principal: CurrentPrincipal,
     limit: Annotated[int, Query(ge=1, le=200)] = 50, cursor: str | None = None,
 ) -> MessagePage:
+    """The conversation oldest first; a customer token reads its public messages only,
+    numbered 1, 2, 3 among themselves."""
     row = await live_ticket(session, ticket, principal)
     rows, next_cursor = await _paged(queries.list_messages(
         session=session, ticket_id=row.id, limit=limit, cursor=cursor,
         public_only=not sees_internal(principal)))
-    return MessagePage(items=await messages_out(session, rows, ticket_ref=row.public_ref),
+    out = customer_messages_out if is_customer(principal) else messages_out
+    return MessagePage(items=await out(session, rows, ticket_ref=row.public_ref),
                        next_cursor=next_cursor)
 
 
@@ -131,11 +145,11 @@ async def get_audit(ticket: str, session: SessionDep, principal: CurrentPrincipa
 
 
 @router.post("/{ticket}/messages", status_code=status.HTTP_201_CREATED,
-             response_model=MessageCreated)
+             response_model=MessageCreated | CustomerMessageCreated)
 async def add_message(
     ticket: str, body: MessageCreate, session: SessionDep, engine: EngineDep,
     client: TemporalDep, settings: SettingsDep, principal: CurrentPrincipal, limits: LimitsDep,
-) -> MessageCreated:
+) -> MessageCreated | CustomerMessageCreated:
     row = await live_ticket(session, ticket, principal, to_post=True)
     author_type, author_id = message_author(
         principal, requested_type=body.author_type, requested_id=body.author_id,
@@ -155,8 +169,11 @@ async def add_message(
         # message); channel adapters and customers keep read-your-writes on every read.
         answer_before_projection=principal.is_staff and author_type is not AuthorType.CUSTOMER,
     )
-    return await deliver_message(row, command, session, engine, client, settings,
-                                 internal=sees_internal(principal))
+    created = await deliver_message(row, command, session, engine, client, settings,
+                                    internal=sees_internal(principal))
+    if is_customer(principal):
+        return await customer_message_created(session, created)
+    return created
 
 
 async def deliver_message(row: Ticket, command: MessageIn, session: AsyncSession, engine: Any,
