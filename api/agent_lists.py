@@ -43,11 +43,13 @@ class DashboardOut(BaseModel):
 @router.get("/me/tickets", response_model=TicketPage)
 async def my_open_tickets(session: SessionDep, principal: CurrentPrincipal,
                           limit: PageLimit = 50, cursor: str | None = None) -> TicketPage:
-    """The caller's open tickets, most recent activity first."""
+    """The caller's open tickets in its teams, most recent activity first (like every list,
+    never another team's: a ticket still held in a team the agent left is not shown)."""
     require(principal.kind is TokenKind.AGENT and principal.agent_id is not None,
             "only an agent has tickets of its own; use an agent token")
-    return await ticket_page(session, where=lists.my_open(uuid.UUID(principal.agent_id)),
-                             sort=Sort.UPDATED, limit=limit, cursor=cursor)
+    where = lists.my_open(uuid.UUID(principal.agent_id), reach=caller_reach(principal))
+    return await ticket_page(session, where=where, sort=Sort.UPDATED, limit=limit,
+                             cursor=cursor)
 
 
 @router.get("/teams/{team_id}/queue", response_model=TicketPage)

@@ -231,17 +231,16 @@ def _plain_url(sqlalchemy_url: str) -> str:
 
 
 def reaches(p: Principal, event: LiveEvent) -> bool:
-    """Staff: an event touching the agent's teams or the agent (before or after it)."""
+    """Staff: an event touching one of the agent's teams (before or after the change). Like
+    the lists, not one about a ticket the agent holds in a team it has left."""
     if p.is_admin:
         return True
-    return p.kind is TokenKind.AGENT and bool(
-        event.team_ids & p.team_ids or (p.agent_id and p.agent_id in event.assignee_ids))
+    return p.kind is TokenKind.AGENT and bool(event.team_ids & p.team_ids)
 
 
 def _still_reaches(p: Principal, ticket: dict[str, Any]) -> bool:
     """After the change: does the ticket stay with this agent? (No: its dashboard drops it.)"""
-    return p.is_admin or ticket.get("team_id") in p.team_ids or (
-        p.agent_id is not None and ticket.get("assignee_id") == p.agent_id)
+    return p.is_admin or ticket.get("team_id") in p.team_ids
 
 
 def event_data(p: Principal, event: LiveEvent) -> dict[str, Any]:
@@ -281,7 +280,8 @@ LastEventQuery = Annotated[str | None, Query(
 async def stream_queue(request: Request, session: SessionDep, principal: CurrentPrincipal,
                        last_event_id_header: LastEventHeader = None,
                        last_event_id: LastEventQuery = None) -> EventSourceResponse:
-    """Every change to a ticket of the caller's teams or assigned to the caller (admins: all)."""
+    """Every change to a ticket of the caller's teams (admins: all), including the change
+    that takes one away (`removed`)."""
     require_staff(principal)
     await session.commit()  # the stream must not hold the lookup's connection
 

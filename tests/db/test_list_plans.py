@@ -25,7 +25,8 @@ def explain_sql(where, sort: Sort) -> str:
 
 
 @pytest.mark.parametrize(("where", "sort", "index"), [
-    (lists.my_open(uuid.uuid4()), Sort.UPDATED, "ix_tickets_assignee_open"),
+    (lists.my_open(uuid.uuid4(), reach=[uuid.uuid4(), uuid.uuid4()]), Sort.UPDATED,
+     "ix_tickets_assignee_open"),
     (lists.team_queue(uuid.uuid4()), Sort.DUE, "ix_tickets_team_queue"),
 ], ids=["my open tickets", "team queue"])
 async def test_list_uses_its_index_in_order_without_a_sort(engine, where, sort, index):
