@@ -12,6 +12,7 @@ from pydantic import BaseModel
 
 from api.auth import CurrentPrincipal
 from api.deps import SessionDep
+from api.openapi import problems
 from api.problems import Problem
 from api.schemas import TicketPage
 from api.views import ticket_out
@@ -40,7 +41,7 @@ class DashboardOut(BaseModel):
     views: list[ViewCount]
 
 
-@router.get("/me/tickets", response_model=TicketPage)
+@router.get("/me/tickets", response_model=TicketPage, responses=problems(400, 422))
 async def my_open_tickets(session: SessionDep, principal: CurrentPrincipal,
                           limit: PageLimit = 50, cursor: str | None = None) -> TicketPage:
     """The caller's open tickets in its teams, most recent activity first (like every list,
@@ -52,7 +53,8 @@ async def my_open_tickets(session: SessionDep, principal: CurrentPrincipal,
                              cursor=cursor)
 
 
-@router.get("/teams/{team_id}/queue", response_model=TicketPage)
+@router.get("/teams/{team_id}/queue", response_model=TicketPage,
+            responses=problems(400, 404, 422))
 async def team_queue(team_id: uuid.UUID, session: SessionDep, principal: CurrentPrincipal,
                      limit: PageLimit = 50, cursor: str | None = None) -> TicketPage:
     """A team's unassigned open tickets: SLA due first, then priority, then age."""

@@ -32,6 +32,7 @@ from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from api.auth import CurrentPrincipal
 from api.deps import SessionDep
+from api.openapi import problems
 from api.problems import Problem
 from api.schemas import CustomerTicketOut
 from api.ticket_access import find_ticket
@@ -276,7 +277,7 @@ LastEventQuery = Annotated[str | None, Query(
 
 
 @router.get("/stream/queue", response_class=EventSourceResponse,
-            responses={200: {"content": {"text/event-stream": {}}}})
+            responses={200: {"content": {"text/event-stream": {}}}, **problems(503)})
 async def stream_queue(request: Request, session: SessionDep, principal: CurrentPrincipal,
                        last_event_id_header: LastEventHeader = None,
                        last_event_id: LastEventQuery = None) -> EventSourceResponse:
@@ -292,7 +293,7 @@ async def stream_queue(request: Request, session: SessionDep, principal: Current
 
 
 @router.get("/tickets/{ticket}/events", response_class=EventSourceResponse,
-            responses={200: {"content": {"text/event-stream": {}}}})
+            responses={200: {"content": {"text/event-stream": {}}}, **problems(404, 503)})
 async def stream_ticket(ticket: str, request: Request, session: SessionDep,
                         principal: CurrentPrincipal,
                         last_event_id_header: LastEventHeader = None,

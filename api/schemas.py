@@ -32,6 +32,12 @@ class _In(BaseModel):
 
 
 class TicketCreate(_In):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "subject": "Wrong size", "body": "I ordered an M and got an L.",
+        "customer_email": "ada@example.com", "customer_name": "Ada Lovelace",
+        "priority": "medium", "channel": "web", "tags": ["sizing"],
+        "team_id": "3f0c9a52-8d0e-4a1b-9c55-2a7f1e6b9d10"}]})
+
     subject: Subject
     body: Body
     customer_email: Email
@@ -52,6 +58,10 @@ class TicketCreate(_In):
 
 
 class MessageCreate(_In):
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"body": "Sorry! A medium is on its way.", "visibility": "public"},
+        {"body": "Reshipped from the Leeds warehouse.", "visibility": "internal"}]})
+
     body: Body
     visibility: Visibility = Visibility.PUBLIC
     # Who wrote it follows from the token; these may only agree with it (else 403).
@@ -64,6 +74,10 @@ class MessageCreate(_In):
 
 
 class StatusChange(_In):
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"status": "resolved", "reason": "replacement shipped"},
+        {"status": "duplicate", "reason": "same order", "merge_into": "TKT-1041"}]})
+
     status: Status
     reason: Reason | None = None
     merge_into: Annotated[str, StringConstraints(max_length=64)] | None = Field(
@@ -72,6 +86,10 @@ class StatusChange(_In):
 
 
 class AssignRequest(_In):
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"agent_id": "9b2e4f7a-1c3d-4e5f-8a9b-0c1d2e3f4a5b", "reason": "orders queue"},
+        {"team_id": "3f0c9a52-8d0e-4a1b-9c55-2a7f1e6b9d10", "reason": "billing question"}]})
+
     agent_id: UUID | None = None
     team_id: UUID | None = None
     reason: Reason | None = None

@@ -21,6 +21,7 @@ from sqlalchemy import ColumnElement, and_, func, or_, select
 from api.auth import CurrentPrincipal
 from api.customer_view import customer_ticket_out, is_customer
 from api.deps import SessionDep, SettingsDep
+from api.openapi import problems
 from api.problems import Problem
 from api.schemas import CustomerTicketOut
 from api.ticket_filters import filters_from_query
@@ -78,7 +79,8 @@ class CustomerSearchPage(BaseModel):
     next_cursor: str | None
 
 
-@router.get("", response_model=SearchPage | CustomerSearchPage)
+@router.get("", response_model=SearchPage | CustomerSearchPage,
+            responses=problems(400, 422))
 async def search_tickets(
     session: SessionDep, settings: SettingsDep, principal: CurrentPrincipal,
     filters: Annotated[TicketFilters, Depends(filters_from_query)],

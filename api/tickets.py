@@ -21,6 +21,7 @@ from api.customer_view import (
 from api.deps import EngineDep, LimitsDep, SessionDep, SettingsDep, TemporalDep
 from api.intake import open_ticket, owned_key
 from api.mail_orders import outbound_message_id, reply_order
+from api.openapi import COMMAND_PROBLEMS, IDEMPOTENCY_KEY_PARAMETER, problems
 from api.problems import Problem
 from api.schemas import (
     AssignRequest,
@@ -59,10 +60,14 @@ from workflows.ticket_types import AssignIn, MessageIn, StatusChangeIn
 
 router = APIRouter(prefix="/tickets", tags=["tickets"])
 MESSAGE_NAMESPACE = uuid.UUID("6f1c1a52-4a0e-4a51-9d0c-6d1d8e3b7a11")
-IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=255)]
+# Documented (required) by IDEMPOTENCY_KEY_PARAMETER; see create_ticket for why optional here.
+IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=255,
+                                              include_in_schema=False)]
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=TicketOut)
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=TicketOut,
+             responses=problems(400, 409, 413, 422, 503, 504),
+             openapi_extra={"parameters": [IDEMPOTENCY_KEY_PARAMETER]})
 async def create_ticket(
     body: TicketCreate, engine: EngineDep, session: SessionDep, client: TemporalDep,
     settings: SettingsDep, principal: CurrentPrincipal, limits: LimitsDep,
@@ -89,7 +94,7 @@ async def create_ticket(
                              default_team=settings.default_team)
 
 
-@router.get("", response_model=TicketPage)
+@router.get("", response_model=TicketPage, responses=problems(400, 422))
 async def list_tickets(
     session: SessionDep, principal: CurrentPrincipal,
     filters: Annotated[TicketFilters, Depends(filters_from_query)],
@@ -107,7 +112,8 @@ async def list_tickets(
     return await ticket_page(session, where=where, sort=sort, limit=limit, cursor=cursor)
 
 
-@router.get("/{ticket}", response_model=TicketOut | CustomerTicketOut)
+@router.get("/{ticket}", response_model=TicketOut | CustomerTicketOut,
+            responses=problems(404, 410))
 async def get_ticket(ticket: str, session: SessionDep, principal: CurrentPrincipal
                      ) -> TicketOut | CustomerTicketOut:
     """The ticket with its SLA block and counts; a customer token gets its customer view."""
@@ -117,7 +123,8 @@ async def get_ticket(ticket: str, session: SessionDep, principal: CurrentPrincip
     return ticket_out(queries.to_snapshot(row), internal=sees_internal(principal))
 
 
-@router.get("/{ticket}/messages", response_model=MessagePage)
+@router.get("/{ticket}/messages", response_model=MessagePage,
+            responses=problems(400, 404, 410, 422))
 async def list_messages(
     ticket: str, session: SessionDep, principal: CurrentPrincipal,
     limit: Annotated[int, Query(ge=1, le=200)] = 50, cursor: str | None = None,
@@ -133,7 +140,7 @@ async def list_messages(
                        next_cursor=next_cursor)
 
 
-@router.get("/{ticket}/audit", response_model=AuditList)
+@router.get("/{ticket}/audit", response_model=AuditList, responses=problems(404))
 async def get_audit(ticket: str, session: SessionDep, principal: CurrentPrincipal
                     ) -> AuditList:
     require_staff(principal)  # reasons and notes in the audit are the team's, not the customer's
@@ -145,7 +152,8 @@ async def get_audit(ticket: str, session: SessionDep, principal: CurrentPrincipa
 
 
 @router.post("/{ticket}/messages", status_code=status.HTTP_201_CREATED,
-             response_model=MessageCreated | CustomerMessageCreated)
+             response_model=MessageCreated | CustomerMessageCreated,
+             responses=problems(404, 409, 410, 413, 422, 503, 504))
 async def add_message(
     ticket: str, body: MessageCreate, session: SessionDep, engine: EngineDep,
     client: TemporalDep, settings: SettingsDep, principal: CurrentPrincipal, limits: LimitsDep,
@@ -198,7 +206,7 @@ async def deliver_message(row: Ticket, command: MessageIn, session: AsyncSession
     return MessageCreated(**out.model_dump(), ticket=ticket_out(result.ticket, internal=internal))
 
 
-@router.post("/{ticket}/status", response_model=TicketOut)
+@router.post("/{ticket}/status", response_model=TicketOut, responses=COMMAND_PROBLEMS)
 async def change_status(
     ticket: str, body: StatusChange, session: SessionDep, client: TemporalDep,
     principal: CurrentPrincipal,
@@ -214,7 +222,7 @@ async def change_status(
     return await run_command(session, client, row, TicketWorkflow.change_status, command)
 
 
-@router.post("/{ticket}/assign", response_model=TicketOut)
+@router.post("/{ticket}/assign", response_model=TicketOut, responses=COMMAND_PROBLEMS)
 async def assign(
     ticket: str, body: AssignRequest, session: SessionDep, client: TemporalDep,
     principal: CurrentPrincipal,
