@@ -100,7 +100,7 @@ def test_open_tickets_of_an_assignee_use_the_partial_index(sync_conn):
     assert "ix_tickets_assignee_open" in plan, plan
 
 
-def test_0008_backfills_what_customers_see_from_messages_and_audit(empty_database_url):
+def test_0009_backfills_what_customers_see_from_messages_and_audit(empty_database_url):
     upgrade(empty_database_url, "0007")
     ticket = uuid.uuid4()
     engine = create_engine(to_sqlalchemy_url(empty_database_url))

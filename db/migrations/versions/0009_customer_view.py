@@ -1,6 +1,6 @@
 """customer view: what a customer token sees moves only with what it can see
 
-Revision ID: 0008
+Revision ID: 0009
 Revises: 0007
 Create Date: 2026-11-22
 
@@ -18,7 +18,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0008"
+revision = "0009"
 down_revision = "0007"
 branch_labels = None
 depends_on = None
