@@ -125,6 +125,10 @@ async def test_no_field_of_a_message_points_at_a_note_or_names_an_agent(http, en
     assert public.status_code == 201, public.text
     token = await issue_token(http, "customer", ticket=ref)
 
+    async def stored() -> bool:  # a staff reply is answered before it is projected
+        page = await http.get(f"{TICKETS}/{ref}/messages")
+        return len(page.json()["items"]) == 3
+    await eventually(stored)
     items = (await http.get(f"{TICKETS}/{ref}/messages", headers=as_(token))).json()["items"]
     staff = (await http.get(f"{TICKETS}/{ref}/messages")).json()["items"]
 
