@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from prometheus_client import Counter, Histogram
-from sqlalchemy import delete, exists, select, update
+from sqlalchemy import delete, exists, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from temporalio import activity
@@ -29,6 +29,7 @@ from db.models import (
     TicketMessage,
 )
 from db.models import ProjectionFailure as FailureRow
+from domain.customer_view import public_change, public_seqs
 from domain.list_keys import next_due
 from domain.records import (
     AuditRecord,
@@ -93,11 +94,13 @@ class ProjectionActivities:
         async with self.engine.begin() as conn:
             if any(a.action == "created" for a in batch.audits):
                 await _ensure_customer(conn, batch.ticket)
-            before = await _owners_before(conn, batch.ticket)
-            moved = await _upsert_ticket(conn, batch.ticket)
+            before, stored_subject = await _stored_before(conn, batch.ticket)
+            public = public_change(batch) or stored_subject not in (None, batch.ticket.subject)
+            seen_at = await _upsert_ticket(conn, batch.ticket, public=public)
+            moved = seen_at is not None
             if moved:
                 await _upsert_sla_targets(conn, batch.ticket)
-            await _insert_messages(conn, batch.messages)
+            await _insert_messages(conn, batch.messages, public_seqs(batch))
             await _insert_ignoring_duplicates(conn, TicketAudit, batch.audits)
             await _insert_ignoring_duplicates(conn, Assignment, batch.assignments)
             await _mark_failed_deliveries(conn, batch.delivery_failures)
@@ -105,7 +108,8 @@ class ProjectionActivities:
                 await conn.execute(delete(FailureRow)
                                    .where(FailureRow.ticket_id == batch.ticket.ticket_id))
             if moved:  # a late batch changed nothing a dashboard shows
-                await record_event(conn, batch, before)
+                await record_event(conn, batch, before,
+                                   public_updated_at=seen_at if public else None)
         if moved:  # committed: a replayed batch's age says nothing about lag
             lag = datetime.now(UTC) - batch.ticket.updated_at
             PROJECTION_LAG.observe(max(lag.total_seconds(), 0.0))
@@ -124,19 +128,26 @@ async def _ensure_customer(conn: AsyncConnection, ticket: TicketSnapshot) -> Non
     await conn.execute(stmt.on_conflict_do_nothing(index_elements=[Customer.email]))
 
 
-async def _owners_before(conn: AsyncConnection, ticket: TicketSnapshot) -> tuple[Any, Any]:
-    """Team and assignee as stored, locked until commit: the live stream tells both the old
-    and the new owners of a move."""
+async def _stored_before(conn: AsyncConnection, ticket: TicketSnapshot
+                         ) -> tuple[tuple[Any, Any], str | None]:
+    """Team and assignee as stored, locked until commit (the live stream tells both the old
+    and the new owners of a move), and the stored subject (a new one is a change the
+    customer sees, though no message or status says so); one round trip for both."""
     row = (await conn.execute(
-        select(Ticket.team_id, Ticket.assignee_id).where(Ticket.id == ticket.ticket_id)
-        .with_for_update())).first()
-    return (row.team_id, row.assignee_id) if row else (None, None)
+        select(Ticket.team_id, Ticket.assignee_id, Ticket.subject)
+        .where(Ticket.id == ticket.ticket_id).with_for_update())).first()
+    if row is None:
+        return (None, None), None
+    return (row.team_id, row.assignee_id), row.subject
 
 
-async def _upsert_ticket(conn: AsyncConnection, ticket: TicketSnapshot) -> bool:
-    """Write the row if this version is newer than the stored one; True when it was."""
+async def _upsert_ticket(conn: AsyncConnection, ticket: TicketSnapshot, *, public: bool
+                         ) -> datetime | None:
+    """Write the row if this version is newer than the stored one; then its customer's
+    `public_updated_at`, else None. `public`: the batch changes what the customer sees."""
     values: dict[str, Any] = {k: v for k, v in asdict(ticket).items() if k in TICKET_COLUMNS}
     values["id"] = ticket.ticket_id
+    values["public_updated_at"] = ticket.updated_at
     values["due_at"] = next_due(ticket.sla)
     values["breach_state"] = ticket.sla.breach_state if ticket.sla else "ok"
     values["search_config"] = search_config(ticket.subject)
@@ -144,12 +155,15 @@ async def _upsert_ticket(conn: AsyncConnection, ticket: TicketSnapshot) -> bool:
         select(Customer.id).where(Customer.email == ticket.customer_email).scalar_subquery()
     )
     stmt = insert(Ticket).values(**values)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=[Ticket.id],
-        set_={k: stmt.excluded[k] for k in values if k != "id"},
-        where=Ticket.version < stmt.excluded.version,
-    ).returning(Ticket.id)
-    return (await conn.execute(stmt)).first() is not None
+    changes: dict[str, Any] = {k: stmt.excluded[k] for k in values
+                               if k not in ("id", "public_updated_at")}
+    if public:  # GREATEST: a replayed older batch never moves it back
+        changes["public_updated_at"] = func.greatest(Ticket.public_updated_at,
+                                                     stmt.excluded.public_updated_at)
+    upsert = stmt.on_conflict_do_update(
+        index_elements=[Ticket.id], set_=changes, where=Ticket.version < stmt.excluded.version,
+    ).returning(Ticket.public_updated_at)
+    return (await conn.execute(upsert)).scalar_one_or_none()
 
 
 async def _upsert_sla_targets(conn: AsyncConnection, ticket: TicketSnapshot) -> None:
@@ -190,10 +204,13 @@ async def _mark_failed_deliveries(conn: AsyncConnection,
             .values(delivery_status="failed", delivery_error=failure.error))
 
 
-async def _insert_messages(conn: AsyncConnection, messages: list[MessageRecord]) -> None:
-    """Each message indexed for search in its own language."""
+async def _insert_messages(conn: AsyncConnection, messages: list[MessageRecord],
+                           public_seqs: dict[str, int]) -> None:
+    """Each message indexed for search in its own language, a public one numbered among
+    the public messages (what its customer reads)."""
     if messages:
-        rows = [asdict(m) | {"search_config": search_config(m.body)} for m in messages]
+        rows = [asdict(m) | {"search_config": search_config(m.body),
+                             "public_seq": public_seqs.get(m.id)} for m in messages]
         await conn.execute(insert(TicketMessage).values(rows).on_conflict_do_nothing())
 
 

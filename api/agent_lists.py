@@ -12,13 +12,14 @@ from pydantic import BaseModel
 
 from api.auth import CurrentPrincipal
 from api.deps import SessionDep
+from api.openapi import problems
 from api.problems import Problem
 from api.schemas import TicketPage
-from api.ticket_filters import Sort, TicketFilters
 from api.views import ticket_out
 from db import lists, queries
 from db import saved_views as views_store
 from domain.access import Principal, TokenKind, require, require_staff
+from domain.ticket_filters import Sort, TicketFilters
 
 router = APIRouter(tags=["lists"])
 PageLimit = Annotated[int, Query(ge=1, le=200)]
@@ -40,17 +41,20 @@ class DashboardOut(BaseModel):
     views: list[ViewCount]
 
 
-@router.get("/me/tickets", response_model=TicketPage)
+@router.get("/me/tickets", response_model=TicketPage, responses=problems(400, 422))
 async def my_open_tickets(session: SessionDep, principal: CurrentPrincipal,
                           limit: PageLimit = 50, cursor: str | None = None) -> TicketPage:
-    """The caller's open tickets, most recent activity first."""
+    """The caller's open tickets in its teams, most recent activity first (like every list,
+    never another team's: a ticket still held in a team the agent left is not shown)."""
     require(principal.kind is TokenKind.AGENT and principal.agent_id is not None,
             "only an agent has tickets of its own; use an agent token")
-    return await ticket_page(session, where=lists.my_open(uuid.UUID(principal.agent_id)),
-                             sort=Sort.UPDATED, limit=limit, cursor=cursor)
+    where = lists.my_open(uuid.UUID(principal.agent_id), reach=caller_reach(principal))
+    return await ticket_page(session, where=where, sort=Sort.UPDATED, limit=limit,
+                             cursor=cursor)
 
 
-@router.get("/teams/{team_id}/queue", response_model=TicketPage)
+@router.get("/teams/{team_id}/queue", response_model=TicketPage,
+            responses=problems(400, 404, 422))
 async def team_queue(team_id: uuid.UUID, session: SessionDep, principal: CurrentPrincipal,
                      limit: PageLimit = 50, cursor: str | None = None) -> TicketPage:
     """A team's unassigned open tickets: SLA due first, then priority, then age."""

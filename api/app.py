@@ -36,6 +36,7 @@ from api import (
     tickets,
 )
 from api.auth import authenticate
+from api.openapi import EVERY_API_CALL, install_openapi, operation_id
 from api.problems import Problem, install_problem_handlers, problem_response
 from api.rate_limits import RateLimits
 from db import tokens
@@ -70,8 +71,10 @@ def create_app(
     # FastAPI's "self-hosting JavaScript and CSS for docs": /docs (Swagger UI) and /redoc load
     # their scripts and styles from the fastapi-offline package under /static-offline-docs, not
     # from a CDN, so they work offline and behind a proxy that blocks CDNs.
-    app = FastAPIOffline(title="Help desk", version="1", lifespan=lifespan)
+    app = FastAPIOffline(title="Help desk", version="1", lifespan=lifespan,
+                         generate_unique_id_function=operation_id)
     install_problem_handlers(app)
+    install_openapi(app)
     # Mail with attachments is larger than any JSON call: its own limit on its own path.
     app.add_middleware(_BodySizeLimit, max_bytes=MAX_REQUEST_BYTES,
                        overrides={"/api/v1/intake/email": settings.email_max_bytes})
@@ -85,8 +88,10 @@ def create_app(
                    email_intake.router, queue.router, out_of_office.router,
                    agent_lists.router, saved_views.router, search.router, kb.router,
                    live.router):
-        app.include_router(router, prefix="/api/v1", dependencies=authenticated)
-    app.include_router(admin.router, prefix="/api/v1/admin", dependencies=authenticated)
+        app.include_router(router, prefix="/api/v1", dependencies=authenticated,
+                           responses=EVERY_API_CALL)
+    app.include_router(admin.router, prefix="/api/v1/admin", dependencies=authenticated,
+                       responses=EVERY_API_CALL)
     return app
 
 

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.auth import CurrentPrincipal
 from api.deps import SessionDep
+from api.openapi import problems
 from api.problems import Problem
 from api.schemas import MessageOut
 from api.ticket_access import live_ticket
@@ -42,7 +43,8 @@ async def messages_out(session: AsyncSession, messages: Sequence[MessageRecord |
 
 
 @router.get("/{ticket}/attachments/{attachment_id}", response_class=Response, responses={
-    200: {"content": {"application/octet-stream": {}}, "description": "the attachment"}})
+    200: {"content": {"application/octet-stream": {}}, "description": "the attachment"},
+    **problems(404, 410)})
 async def download_attachment(ticket: str, attachment_id: str, session: SessionDep,
                               principal: CurrentPrincipal) -> Response:
     row = await live_ticket(session, ticket, principal)

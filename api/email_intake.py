@@ -21,6 +21,7 @@ from api.auth import CurrentPrincipal
 from api.deps import EngineDep, LimitsDep, SessionDep, SettingsDep, TemporalDep
 from api.email_opening import Opening, opening_note, plan_opening
 from api.intake import claim_ticket, first_message_id, open_ticket
+from api.openapi import problems
 from api.problems import Problem
 from api.schemas import MAX_BODY, MAX_SUBJECT, TicketCreate
 from api.tickets import MESSAGE_NAMESPACE, deliver_message
@@ -49,7 +50,7 @@ class EmailIntakeOut(BaseModel):
     message_id: str | None = None
 
 
-@router.post("/email", response_model=EmailIntakeOut,
+@router.post("/email", response_model=EmailIntakeOut, responses=problems(413, 422),
              openapi_extra={"requestBody": {"content": {"message/rfc822": {}}}})
 async def intake_email(
     request: Request, session: SessionDep, engine: EngineDep, client: TemporalDep,

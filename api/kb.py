@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from api.auth import CurrentPrincipal
 from api.deps import SessionDep, SettingsDep
+from api.openapi import problems
 from api.problems import Problem
 from api.schemas import Body, Email
 from db import kb
@@ -61,7 +62,7 @@ class SuggestionOut(BaseModel):
     articles: list[SuggestedOut]
 
 
-@router.get("/articles/{article_id}", response_model=ArticleOut)
+@router.get("/articles/{article_id}", response_model=ArticleOut, responses=problems(404, 422))
 async def get_article(article_id: uuid.UUID, session: SessionDep,
                       principal: CurrentPrincipal) -> KbArticle:
     row = await session.get(KbArticle, article_id)
@@ -71,7 +72,8 @@ async def get_article(article_id: uuid.UUID, session: SessionDep,
     return row
 
 
-@router.post("/suggest", status_code=status.HTTP_200_OK, response_model=SuggestionOut)
+@router.post("/suggest", status_code=status.HTTP_200_OK, response_model=SuggestionOut,
+             responses=problems(422))
 async def suggest(body: DraftIn, session: SessionDep, settings: SettingsDep,
                   principal: CurrentPrincipal) -> SuggestionOut:
     """The three published articles closest to the draft; the suggestion is recorded."""

@@ -32,7 +32,9 @@ from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from api.auth import CurrentPrincipal
 from api.deps import SessionDep
+from api.openapi import problems
 from api.problems import Problem
+from api.schemas import CustomerTicketOut
 from api.ticket_access import find_ticket
 from db import live_events, tokens
 from db.models import TicketEvent
@@ -230,32 +232,38 @@ def _plain_url(sqlalchemy_url: str) -> str:
 
 
 def reaches(p: Principal, event: LiveEvent) -> bool:
-    """Staff: an event touching the agent's teams or the agent (before or after it)."""
+    """Staff: an event touching one of the agent's teams (before or after the change). Like
+    the lists, not one about a ticket the agent holds in a team it has left."""
     if p.is_admin:
         return True
-    return p.kind is TokenKind.AGENT and bool(
-        event.team_ids & p.team_ids or (p.agent_id and p.agent_id in event.assignee_ids))
+    return p.kind is TokenKind.AGENT and bool(event.team_ids & p.team_ids)
 
 
 def _still_reaches(p: Principal, ticket: dict[str, Any]) -> bool:
     """After the change: does the ticket stay with this agent? (No: its dashboard drops it.)"""
-    return p.is_admin or ticket.get("team_id") in p.team_ids or (
-        p.agent_id is not None and ticket.get("assignee_id") == p.agent_id)
+    return p.is_admin or ticket.get("team_id") in p.team_ids
 
 
 def event_data(p: Principal, event: LiveEvent) -> dict[str, Any]:
     if p.kind is TokenKind.CUSTOMER:
         return customer_view(event)
-    ticket = event.payload.get("ticket", {})
-    return {"event_id": event.id, **event.payload, "removed": not _still_reaches(p, ticket)}
+    staff = {k: v for k, v in event.payload.items() if k != "customer"}
+    return {"event_id": event.id, **staff,
+            "removed": not _still_reaches(p, staff.get("ticket", {}))}
 
 
 def customer_view(event: LiveEvent) -> dict[str, Any]:
-    """What a customer may see: no team, assignee, internal notes or audit actions."""
-    ticket = event.payload.get("ticket", {})
+    """What a customer may see: the ticket exactly as GET shows it to them, and the public
+    messages; no team, assignee, internal notes or audit actions."""
+    stored = event.payload.get("customer")
+    if stored is not None:
+        ticket = CustomerTicketOut.model_validate(stored).model_dump(mode="json")
+    else:  # logged before customer views were: what the stream always showed, minus the time
+        old = event.payload.get("ticket", {})
+        ticket = {k: old.get(k) for k in ("public_ref", "subject", "status")}
     return {
         "event_id": event.id,
-        "ticket": {k: ticket.get(k) for k in ("public_ref", "subject", "status", "updated_at")},
+        "ticket": ticket,
         "messages": [m for m in event.payload.get("messages", [])
                      if m.get("visibility") == "public"],
     }
@@ -269,11 +277,12 @@ LastEventQuery = Annotated[str | None, Query(
 
 
 @router.get("/stream/queue", response_class=EventSourceResponse,
-            responses={200: {"content": {"text/event-stream": {}}}})
+            responses={200: {"content": {"text/event-stream": {}}}, **problems(503)})
 async def stream_queue(request: Request, session: SessionDep, principal: CurrentPrincipal,
                        last_event_id_header: LastEventHeader = None,
                        last_event_id: LastEventQuery = None) -> EventSourceResponse:
-    """Every change to a ticket of the caller's teams or assigned to the caller (admins: all)."""
+    """Every change to a ticket of the caller's teams (admins: all), including the change
+    that takes one away (`removed`)."""
     require_staff(principal)
     await session.commit()  # the stream must not hold the lookup's connection
 
@@ -284,7 +293,7 @@ async def stream_queue(request: Request, session: SessionDep, principal: Current
 
 
 @router.get("/tickets/{ticket}/events", response_class=EventSourceResponse,
-            responses={200: {"content": {"text/event-stream": {}}}})
+            responses={200: {"content": {"text/event-stream": {}}}, **problems(404, 503)})
 async def stream_ticket(ticket: str, request: Request, session: SessionDep,
                         principal: CurrentPrincipal,
                         last_event_id_header: LastEventHeader = None,

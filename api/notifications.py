@@ -12,6 +12,7 @@ from sqlalchemy import and_, or_, select, update
 
 from api.auth import CurrentPrincipal
 from api.deps import SessionDep
+from api.openapi import problems
 from api.problems import Problem
 from db import queries
 from db.models import Notification, Ticket
@@ -42,7 +43,7 @@ def _agent_id(principal: Principal) -> uuid.UUID:
     return uuid.UUID(str(principal.agent_id))
 
 
-@router.get("", response_model=NotificationPage)
+@router.get("", response_model=NotificationPage, responses=problems(400, 422))
 async def list_notifications(
     session: SessionDep, principal: CurrentPrincipal, unread: bool = False,
     limit: Annotated[int, Query(ge=1, le=200)] = 50, cursor: str | None = None,
@@ -77,7 +78,7 @@ class Marked(BaseModel):
     marked: int
 
 
-@router.post("/read", response_model=Marked)
+@router.post("/read", response_model=Marked, responses=problems(422))
 async def mark_read(body: MarkRead, session: SessionDep, principal: CurrentPrincipal) -> Marked:
     """Mark your unread notifications read (ids that are not yours are left alone)."""
     stmt = (

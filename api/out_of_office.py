@@ -16,6 +16,7 @@ from api.admin.common import audit
 from api.auth import CurrentPrincipal
 from api.deps import SessionDep, SettingsDep, TemporalDep
 from api.handover_schedule import cancel_handover, schedule_handover
+from api.openapi import problems
 from api.problems import Problem
 from db import queries
 from db.models import Agent, AgentTeam
@@ -41,7 +42,8 @@ class OutOfOfficeOut(BaseModel):
     handover: str  # scheduled (at start) or started (the period has begun)
 
 
-@router.put("/{agent_id}/out-of-office", response_model=OutOfOfficeOut)
+@router.put("/{agent_id}/out-of-office", response_model=OutOfOfficeOut,
+            responses=problems(404, 422))
 async def set_out_of_office(agent_id: uuid.UUID, body: OutOfOfficeIn, session: SessionDep,
                             principal: CurrentPrincipal, temporal: TemporalDep,
                             settings: SettingsDep) -> OutOfOfficeOut:
@@ -67,7 +69,7 @@ async def set_out_of_office(agent_id: uuid.UUID, body: OutOfOfficeIn, session: S
 
 
 @router.delete("/{agent_id}/out-of-office", status_code=status.HTTP_204_NO_CONTENT,
-               response_class=Response)
+               response_class=Response, responses=problems(404, 422))
 async def clear_out_of_office(agent_id: uuid.UUID, session: SessionDep,
                               principal: CurrentPrincipal, temporal: TemporalDep) -> Response:
     """Back at work: the period and its pending handover go; moved tickets stay moved."""

@@ -15,6 +15,7 @@ from api.admin.schemas import PORTAL_TOKEN_DAYS, PortalTokenCreate, TokenIssued
 from api.admin.tokens import issue
 from api.auth import CurrentPrincipal
 from api.deps import SessionDep
+from api.openapi import problems
 from api.ticket_access import live_ticket
 from domain.access import TokenKind, require_staff
 
@@ -22,7 +23,7 @@ router = APIRouter(prefix="/tickets", tags=["tickets"])
 
 
 @router.post("/{ticket}/portal-tokens", status_code=status.HTTP_201_CREATED,
-             response_model=TokenIssued)
+             response_model=TokenIssued, responses=problems(404, 410, 422))
 async def create_portal_token(ticket: str, session: SessionDep, principal: CurrentPrincipal,
                               body: PortalTokenCreate | None = None) -> dict[str, Any]:
     require_staff(principal)

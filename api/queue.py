@@ -15,6 +15,7 @@ from fastapi import APIRouter, Response, status
 from api.auth import CurrentPrincipal
 from api.commands import WorkflowGone, send_update
 from api.deps import SessionDep, TemporalDep
+from api.openapi import problems
 from api.schemas import TicketOut
 from api.views import ticket_out
 from db import queue
@@ -31,7 +32,8 @@ MAX_ATTEMPTS = 20
 
 
 @router.post("/next", response_model=TicketOut,
-             responses={status.HTTP_204_NO_CONTENT: {"description": "nothing to take"}})
+             responses={status.HTTP_204_NO_CONTENT: {"description": "nothing to take"},
+                        **problems(503, 504)})
 async def take_next_ticket(session: SessionDep, client: TemporalDep,
                            principal: CurrentPrincipal) -> TicketOut | Response:
     agent_id = _agent_of(principal)

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Query
 
 from api.auth import CurrentPrincipal
 from api.deps import SessionDep
+from api.openapi import problems
 from api.problems import Problem
 from api.report_schemas import (
     BreachRate,
@@ -34,7 +35,7 @@ from domain.sla import Priority
 from domain.threading import Outcome, is_reply_subject
 from workflows.ticket_types import AssignmentKind
 
-router = APIRouter(prefix="/reports", tags=["reports"])
+router = APIRouter(prefix="/reports", tags=["reports"], responses=problems(422))
 SECONDS_PER_HOUR = 3600
 THREADED = frozenset(o for o in Outcome if o.startswith("threaded_"))
 NEW = (Outcome.NEW_TICKET, Outcome.NEW_TICKET_FLAGGED)

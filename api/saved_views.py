@@ -16,13 +16,14 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_vali
 from api.agent_lists import PageLimit, caller_reach, me_of, ticket_page
 from api.auth import CurrentPrincipal
 from api.deps import SessionDep
+from api.openapi import problems
 from api.problems import Problem
 from api.schemas import TicketPage
-from api.ticket_filters import Sort, TicketFilters
 from db import lists, queries
 from db import saved_views as store
 from db.models import SavedView
 from domain.access import Principal, require, require_staff
+from domain.ticket_filters import Sort, TicketFilters
 from domain.view_access import Sharing, ViewScope, can_see, require_change
 
 router = APIRouter(prefix="/views", tags=["views"])
@@ -30,7 +31,10 @@ Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max
 
 
 class ViewIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
+        "name": "My urgent", "sharing": "private",
+        "filters": {"priority": ["urgent"], "assignee": ["me"], "open": True},
+        "sort": "due", "position": 0}]})
 
     name: Name
     sharing: Sharing = Sharing.PRIVATE
@@ -75,7 +79,7 @@ class ViewList(BaseModel):
     items: list[ViewOut]
 
 
-@router.get("", response_model=ViewList)
+@router.get("", response_model=ViewList, responses=problems(422))
 async def list_views(session: SessionDep, principal: CurrentPrincipal,
                      counts: bool = True) -> ViewList:
     """Every view the caller sees, by position; with `counts`, each one's ticket count."""
@@ -90,7 +94,8 @@ async def list_views(session: SessionDep, principal: CurrentPrincipal,
     return ViewList(items=[_out(v, n) for v, n in zip(views, totals, strict=True)])
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=ViewOut)
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=ViewOut,
+             responses=problems(422))
 async def create_view(body: ViewIn, session: SessionDep, principal: CurrentPrincipal
                       ) -> ViewOut:
     owner = me_of(principal)
@@ -103,14 +108,14 @@ async def create_view(body: ViewIn, session: SessionDep, principal: CurrentPrinc
     return _out(await store.create(session=session, values=values))
 
 
-@router.get("/{view_id}", response_model=ViewOut)
+@router.get("/{view_id}", response_model=ViewOut, responses=problems(404, 422))
 async def get_view(view_id: uuid.UUID, session: SessionDep, principal: CurrentPrincipal
                    ) -> ViewOut:
     view = await _visible_view(session, view_id, principal)
     return _out(view, await lists.count(session=session, where=_where(view, principal)))
 
 
-@router.patch("/{view_id}", response_model=ViewOut)
+@router.patch("/{view_id}", response_model=ViewOut, responses=problems(404, 422))
 async def update_view(view_id: uuid.UUID, body: ViewPatch, session: SessionDep,
                       principal: CurrentPrincipal) -> ViewOut:
     view = await _visible_view(session, view_id, principal)
@@ -126,7 +131,8 @@ async def update_view(view_id: uuid.UUID, body: ViewPatch, session: SessionDep,
     return _out(await store.update(session=session, view=view, values=changes))
 
 
-@router.delete("/{view_id}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete("/{view_id}", status_code=status.HTTP_204_NO_CONTENT,
+               responses=problems(404, 422))
 async def delete_view(view_id: uuid.UUID, session: SessionDep, principal: CurrentPrincipal
                       ) -> Response:
     view = await _visible_view(session, view_id, principal)
@@ -135,7 +141,8 @@ async def delete_view(view_id: uuid.UUID, session: SessionDep, principal: Curren
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-@router.get("/{view_id}/tickets", response_model=TicketPage)
+@router.get("/{view_id}/tickets", response_model=TicketPage,
+            responses=problems(400, 404, 422))
 async def view_tickets(view_id: uuid.UUID, session: SessionDep, principal: CurrentPrincipal,
                        limit: PageLimit = 50, cursor: Annotated[str | None, Query()] = None
                        ) -> TicketPage:

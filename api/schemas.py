@@ -1,16 +1,19 @@
-"""Request and response bodies of the HTTP contract (separate from the ORM models)."""
+"""Request and response bodies of the HTTP contract (separate from the ORM models).
+
+`Channel`, `Email` and `Tag` are the domain's (domain/ticket_fields.py), named here too.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
 from typing import Annotated, Any
 from uuid import UUID
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from domain.lifecycle import AuthorType, Status, Visibility
 from domain.sla import Priority
+from domain.ticket_fields import Channel, Email, Tag
 
 MAX_SUBJECT = 998  # RFC 5322's line limit: a subject must survive the trip through email
 MAX_BODY = 100_000
@@ -20,20 +23,8 @@ Subject = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
                                            max_length=MAX_SUBJECT)]
 Body = Annotated[str, StringConstraints(min_length=1, max_length=MAX_BODY)]
 Reason = Annotated[str, StringConstraints(strip_whitespace=True, max_length=MAX_REASON)]
-Tag = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
-# Addresses compare case-insensitively everywhere (threading, sender limits, portal reach).
-Email = Annotated[EmailStr, AfterValidator(str.lower)]
 MessageId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=998,
                                              pattern=r"^<[^<>\s]+@[^<>\s]+>$")]
-
-
-class Channel(StrEnum):
-    EMAIL = "email"
-    WEB = "web"
-    CHAT = "chat"
-    SLACK = "slack"
-    SMS = "sms"
-    API = "api"
 
 
 class _In(BaseModel):
@@ -41,6 +32,12 @@ class _In(BaseModel):
 
 
 class TicketCreate(_In):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "subject": "Wrong size", "body": "I ordered an M and got an L.",
+        "customer_email": "ada@example.com", "customer_name": "Ada Lovelace",
+        "priority": "medium", "channel": "web", "tags": ["sizing"],
+        "team_id": "3f0c9a52-8d0e-4a1b-9c55-2a7f1e6b9d10"}]})
+
     subject: Subject
     body: Body
     customer_email: Email
@@ -61,6 +58,10 @@ class TicketCreate(_In):
 
 
 class MessageCreate(_In):
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"body": "Sorry! A medium is on its way.", "visibility": "public"},
+        {"body": "Reshipped from the Leeds warehouse.", "visibility": "internal"}]})
+
     body: Body
     visibility: Visibility = Visibility.PUBLIC
     # Who wrote it follows from the token; these may only agree with it (else 403).
@@ -73,6 +74,10 @@ class MessageCreate(_In):
 
 
 class StatusChange(_In):
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"status": "resolved", "reason": "replacement shipped"},
+        {"status": "duplicate", "reason": "same order", "merge_into": "TKT-1041"}]})
+
     status: Status
     reason: Reason | None = None
     merge_into: Annotated[str, StringConstraints(max_length=64)] | None = Field(
@@ -81,6 +86,10 @@ class StatusChange(_In):
 
 
 class AssignRequest(_In):
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"agent_id": "9b2e4f7a-1c3d-4e5f-8a9b-0c1d2e3f4a5b", "reason": "orders queue"},
+        {"team_id": "3f0c9a52-8d0e-4a1b-9c55-2a7f1e6b9d10", "reason": "billing question"}]})
+
     agent_id: UUID | None = None
     team_id: UUID | None = None
     reason: Reason | None = None
@@ -159,6 +168,36 @@ class TicketOut(BaseModel):
     version: int
 
 
+class CustomerCountsOut(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    messages: int = Field(description="public messages: the ones the customer reads")
+
+
+class CustomerTicketOut(BaseModel):
+    """A ticket as a customer token sees it (domain/customer_view.py): no team, assignee,
+    tags, priority, SLA, internal counts or version."""
+
+    # Forbid: a staff body never passes for a customer's (responses are unions of both).
+    model_config = ConfigDict(extra="forbid")
+    ticket_id: UUID
+    public_ref: str
+    subject: str
+    status: Status
+    channel: str
+    customer_email: str
+    customer_name: str | None
+    created_at: datetime
+    updated_at: datetime = Field(
+        description="the last change the customer can see: a public message, a status "
+                    "change, creation, a merge or a new subject")
+    resolved_at: datetime | None
+    closed_at: datetime | None
+    reopen_count: int
+    parent_ticket_id: UUID | None
+    merged_into: UUID | None
+    counts: CustomerCountsOut
+
+
 class AttachmentOut(BaseModel):
     id: UUID
     filename: str | None
@@ -182,13 +221,16 @@ class DeliveryOut(BaseModel):
 class MessageOut(BaseModel):
     id: UUID
     ticket_id: UUID
-    seq: int
+    seq: int = Field(description="its number in the ticket; for a customer token, among the "
+                                 "public messages only (1, 2, 3, ...)")
     message_id: str
-    in_reply_to: str | None
+    in_reply_to: str | None = Field(description="the Message-ID it answers (for a customer "
+                                                "token: null when that is not theirs to see)")
     direction: str
     visibility: Visibility
     author_type: AuthorType
-    author_id: str | None
+    author_id: str | None = Field(description="the agent's id, the customer's address or the "
+                                              "token (customer tokens: their address only)")
     body: str
     created_at: datetime
     attachments: list[AttachmentOut] = []
@@ -198,6 +240,13 @@ class MessageOut(BaseModel):
 
 class MessageCreated(MessageOut):
     ticket: TicketOut = Field(description="the ticket's state after this message")
+
+
+class CustomerMessageCreated(MessageOut):
+    """What a customer token is answered when it replies."""
+
+    model_config = ConfigDict(extra="forbid")
+    ticket: CustomerTicketOut = Field(description="the ticket's state after this message")
 
 
 class MessagePage(BaseModel):

@@ -15,18 +15,23 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import ColumnElement, and_, func, or_, select
 
 from api.auth import CurrentPrincipal
+from api.customer_view import customer_ticket_out, is_customer
 from api.deps import SessionDep, SettingsDep
+from api.openapi import problems
 from api.problems import Problem
-from api.ticket_filters import TicketFilters, filters_from_query
+from api.schemas import CustomerTicketOut
+from api.ticket_filters import filters_from_query
 from db import search as db_search
 from db import ticket_filters
 from db.models import Ticket
 from domain.access import Principal, TokenKind, require
+from domain.customer_view import staff_only_filters
 from domain.search_language import query_configs
+from domain.ticket_filters import TicketFilters
 
 router = APIRouter(prefix="/search", tags=["search"])
 MAX_QUERY = 500
@@ -61,15 +66,33 @@ class SearchPage(BaseModel):
         description="the next page; it may shift when new matches arrive meanwhile")
 
 
-@router.get("", response_model=SearchPage)
+class CustomerSearchHitOut(CustomerTicketOut):
+    """A customer token's hit: its ticket as the customer sees it, and the public match."""
+
+    score: float
+    match: MatchOut
+
+
+class CustomerSearchPage(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    items: list[CustomerSearchHitOut]
+    next_cursor: str | None
+
+
+@router.get("", response_model=SearchPage | CustomerSearchPage,
+            responses=problems(400, 422))
 async def search_tickets(
     session: SessionDep, settings: SettingsDep, principal: CurrentPrincipal,
     filters: Annotated[TicketFilters, Depends(filters_from_query)],
     q: Annotated[str, Query(max_length=MAX_QUERY, description="the query")],
     limit: Annotated[int, Query(ge=1, le=100)] = 20, cursor: str | None = None,
-) -> SearchPage:
+) -> SearchPage | CustomerSearchPage:
+    """Staff search their reach; a customer token its own tickets' public text, filtering
+    by nothing a customer cannot see (`open`, `status`, `channel`, `customer`, `created_*`)."""
     require(principal.kind is not TokenKind.INTEGRATION,
             "an integration token may not search tickets")
+    hidden = staff_only_filters(filters) if is_customer(principal) else []
+    require(not hidden, f"a customer token may not filter by {', '.join(hidden)}")
     parsed = db_search.parse_query(q)
     if not parsed.finds_something:
         raise Problem(422, "empty-query", "Empty query",
@@ -82,8 +105,11 @@ async def search_tickets(
                                   public_only=principal.kind is TokenKind.CUSTOMER,
                                   limit=limit + 1, position=position)
     page = hits[:limit]
-    return SearchPage(items=[_out(h) for h in page],
-                      next_cursor=db_search.cursor_of(page[-1]) if len(hits) > limit else None)
+    next_cursor = db_search.cursor_of(page[-1]) if len(hits) > limit else None
+    if is_customer(principal):
+        return CustomerSearchPage(items=[_customer_out(h) for h in page],
+                                  next_cursor=next_cursor)
+    return SearchPage(items=[_out(h) for h in page], next_cursor=next_cursor)
 
 
 def _position(cursor: str | None) -> tuple[float, uuid.UUID] | None:
@@ -120,12 +146,19 @@ def _me(p: Principal) -> uuid.UUID | None:
     return uuid.UUID(p.agent_id) if p.agent_id else None
 
 
+def _match(hit: db_search.Hit) -> MatchOut:
+    return MatchOut(message_id=hit.message_id, visibility=hit.visibility, snippet=hit.snippet)
+
+
+def _customer_out(hit: db_search.Hit) -> CustomerSearchHitOut:
+    ticket = customer_ticket_out(hit.ticket).model_dump()
+    return CustomerSearchHitOut(**ticket, score=hit.score, match=_match(hit))
+
+
 def _out(hit: db_search.Hit) -> SearchHitOut:
     t = hit.ticket
     return SearchHitOut(
         ticket_id=t.id, public_ref=t.public_ref, subject=t.subject, status=t.status,
         priority=t.priority, channel=t.channel, customer_email=t.customer_email,
         team_id=t.team_id, assignee_id=t.assignee_id, tags=list(t.tags or []),
-        created_at=t.created_at, updated_at=t.updated_at, score=hit.score,
-        match=MatchOut(message_id=hit.message_id, visibility=hit.visibility,
-                       snippet=hit.snippet))
+        created_at=t.created_at, updated_at=t.updated_at, score=hit.score, match=_match(hit))

@@ -11,6 +11,7 @@ from fastapi import APIRouter
 
 from api.auth import CurrentPrincipal
 from api.deps import SessionDep, TemporalDep
+from api.openapi import COMMAND_PROBLEMS
 from api.schemas import PriorityChange, SlaPauseRequest, TicketOut
 from api.ticket_access import live_ticket
 from api.tickets import run_command
@@ -21,7 +22,7 @@ from workflows.ticket_types import PriorityChangeIn, SlaPauseIn
 router = APIRouter(prefix="/tickets", tags=["tickets"])
 
 
-@router.post("/{ticket}/priority", response_model=TicketOut)
+@router.post("/{ticket}/priority", response_model=TicketOut, responses=COMMAND_PROBLEMS)
 async def change_priority(ticket: str, body: PriorityChange, session: SessionDep,
                           client: TemporalDep, principal: CurrentPrincipal) -> TicketOut:
     require_staff(principal)
@@ -32,13 +33,13 @@ async def change_priority(ticket: str, body: PriorityChange, session: SessionDep
     return await run_command(session, client, row, TicketWorkflow.change_priority, command)
 
 
-@router.post("/{ticket}/sla/pause", response_model=TicketOut)
+@router.post("/{ticket}/sla/pause", response_model=TicketOut, responses=COMMAND_PROBLEMS)
 async def pause_sla(ticket: str, body: SlaPauseRequest, session: SessionDep,
                     client: TemporalDep, principal: CurrentPrincipal) -> TicketOut:
     return await _pause_command(ticket, body, session, client, principal, pause=True)
 
 
-@router.post("/{ticket}/sla/resume", response_model=TicketOut)
+@router.post("/{ticket}/sla/resume", response_model=TicketOut, responses=COMMAND_PROBLEMS)
 async def resume_sla(ticket: str, body: SlaPauseRequest, session: SessionDep,
                      client: TemporalDep, principal: CurrentPrincipal) -> TicketOut:
     return await _pause_command(ticket, body, session, client, principal, pause=False)

@@ -12,13 +12,22 @@ from api.agent_lists import caller_reach, me_of, ticket_page
 from api.attachments import messages_out
 from api.auth import CurrentPrincipal
 from api.commands import WorkflowGone, merged_problem, problem_for, send_update
+from api.customer_view import (
+    customer_message_created,
+    customer_messages_out,
+    customer_ticket_out,
+    is_customer,
+)
 from api.deps import EngineDep, LimitsDep, SessionDep, SettingsDep, TemporalDep
 from api.intake import open_ticket, owned_key
 from api.mail_orders import outbound_message_id, reply_order
+from api.openapi import COMMAND_PROBLEMS, IDEMPOTENCY_KEY_PARAMETER, problems
 from api.problems import Problem
 from api.schemas import (
     AssignRequest,
     AuditList,
+    CustomerMessageCreated,
+    CustomerTicketOut,
     MessageCreate,
     MessageCreated,
     MessagePage,
@@ -28,7 +37,7 @@ from api.schemas import (
     TicketPage,
 )
 from api.ticket_access import find_ticket, live_ticket, scope_of
-from api.ticket_filters import Sort, TicketFilters, filters_from_query
+from api.ticket_filters import filters_from_query
 from api.views import ticket_out, without_internal
 from db import intake, lists, queries
 from db.models import Ticket, TicketMessage
@@ -45,15 +54,20 @@ from domain.access import (
 from domain.errors import ReopenWindowExpired, TicketDegraded, TicketError
 from domain.lifecycle import AuthorType, Status, Visibility
 from domain.records import MessageRecord, TicketSnapshot
+from domain.ticket_filters import Sort, TicketFilters
 from workflows.ticket import TicketWorkflow
 from workflows.ticket_types import AssignIn, MessageIn, StatusChangeIn
 
 router = APIRouter(prefix="/tickets", tags=["tickets"])
 MESSAGE_NAMESPACE = uuid.UUID("6f1c1a52-4a0e-4a51-9d0c-6d1d8e3b7a11")
-IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=255)]
+# Documented (required) by IDEMPOTENCY_KEY_PARAMETER; see create_ticket for why optional here.
+IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=255,
+                                              include_in_schema=False)]
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=TicketOut)
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=TicketOut,
+             responses=problems(400, 409, 413, 422, 503, 504),
+             openapi_extra={"parameters": [IDEMPOTENCY_KEY_PARAMETER]})
 async def create_ticket(
     body: TicketCreate, engine: EngineDep, session: SessionDep, client: TemporalDep,
     settings: SettingsDep, principal: CurrentPrincipal, limits: LimitsDep,
@@ -80,7 +94,7 @@ async def create_ticket(
                              default_team=settings.default_team)
 
 
-@router.get("", response_model=TicketPage)
+@router.get("", response_model=TicketPage, responses=problems(400, 422))
 async def list_tickets(
     session: SessionDep, principal: CurrentPrincipal,
     filters: Annotated[TicketFilters, Depends(filters_from_query)],
@@ -98,27 +112,35 @@ async def list_tickets(
     return await ticket_page(session, where=where, sort=sort, limit=limit, cursor=cursor)
 
 
-@router.get("/{ticket}", response_model=TicketOut)
+@router.get("/{ticket}", response_model=TicketOut | CustomerTicketOut,
+            responses=problems(404, 410))
 async def get_ticket(ticket: str, session: SessionDep, principal: CurrentPrincipal
-                     ) -> TicketOut:
+                     ) -> TicketOut | CustomerTicketOut:
+    """The ticket with its SLA block and counts; a customer token gets its customer view."""
     row = await live_ticket(session, ticket, principal)
+    if is_customer(principal):
+        return customer_ticket_out(row)
     return ticket_out(queries.to_snapshot(row), internal=sees_internal(principal))
 
 
-@router.get("/{ticket}/messages", response_model=MessagePage)
+@router.get("/{ticket}/messages", response_model=MessagePage,
+            responses=problems(400, 404, 410, 422))
 async def list_messages(
     ticket: str, session: SessionDep, principal: CurrentPrincipal,
     limit: Annotated[int, Query(ge=1, le=200)] = 50, cursor: str | None = None,
 ) -> MessagePage:
+    """The conversation oldest first; a customer token reads its public messages only,
+    numbered 1, 2, 3 among themselves."""
     row = await live_ticket(session, ticket, principal)
     rows, next_cursor = await _paged(queries.list_messages(
         session=session, ticket_id=row.id, limit=limit, cursor=cursor,
         public_only=not sees_internal(principal)))
-    return MessagePage(items=await messages_out(session, rows, ticket_ref=row.public_ref),
+    out = customer_messages_out if is_customer(principal) else messages_out
+    return MessagePage(items=await out(session, rows, ticket_ref=row.public_ref),
                        next_cursor=next_cursor)
 
 
-@router.get("/{ticket}/audit", response_model=AuditList)
+@router.get("/{ticket}/audit", response_model=AuditList, responses=problems(404))
 async def get_audit(ticket: str, session: SessionDep, principal: CurrentPrincipal
                     ) -> AuditList:
     require_staff(principal)  # reasons and notes in the audit are the team's, not the customer's
@@ -130,11 +152,12 @@ async def get_audit(ticket: str, session: SessionDep, principal: CurrentPrincipa
 
 
 @router.post("/{ticket}/messages", status_code=status.HTTP_201_CREATED,
-             response_model=MessageCreated)
+             response_model=MessageCreated | CustomerMessageCreated,
+             responses=problems(404, 409, 410, 413, 422, 503, 504))
 async def add_message(
     ticket: str, body: MessageCreate, session: SessionDep, engine: EngineDep,
     client: TemporalDep, settings: SettingsDep, principal: CurrentPrincipal, limits: LimitsDep,
-) -> MessageCreated:
+) -> MessageCreated | CustomerMessageCreated:
     row = await live_ticket(session, ticket, principal, to_post=True)
     author_type, author_id = message_author(
         principal, requested_type=body.author_type, requested_id=body.author_id,
@@ -154,8 +177,11 @@ async def add_message(
         # message); channel adapters and customers keep read-your-writes on every read.
         answer_before_projection=principal.is_staff and author_type is not AuthorType.CUSTOMER,
     )
-    return await deliver_message(row, command, session, engine, client, settings,
-                                 internal=sees_internal(principal))
+    created = await deliver_message(row, command, session, engine, client, settings,
+                                    internal=sees_internal(principal))
+    if is_customer(principal):
+        return await customer_message_created(session, created)
+    return created
 
 
 async def deliver_message(row: Ticket, command: MessageIn, session: AsyncSession, engine: Any,
@@ -202,7 +228,7 @@ async def _repaired_message(session: AsyncSession, row: Ticket, command: Message
                                   internal=internal)
 
 
-@router.post("/{ticket}/status", response_model=TicketOut)
+@router.post("/{ticket}/status", response_model=TicketOut, responses=COMMAND_PROBLEMS)
 async def change_status(
     ticket: str, body: StatusChange, session: SessionDep, client: TemporalDep,
     principal: CurrentPrincipal,
@@ -218,7 +244,7 @@ async def change_status(
     return await run_command(session, client, row, TicketWorkflow.change_status, command)
 
 
-@router.post("/{ticket}/assign", response_model=TicketOut)
+@router.post("/{ticket}/assign", response_model=TicketOut, responses=COMMAND_PROBLEMS)
 async def assign(
     ticket: str, body: AssignRequest, session: SessionDep, client: TemporalDep,
     principal: CurrentPrincipal,

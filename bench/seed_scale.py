@@ -336,7 +336,7 @@ class Seeder:
                  ticket.priority, ticket.channel, self.customer_ids[c],
                  f"customer{c}@example{c % 97}.com", f"Customer {c}",
                  self.team_ids[ticket.team], ticket.assignee or NULL, tags,
-                 _ts(ticket.created), _ts(ticket.updated),
+                 _ts(ticket.created), _ts(ticket.updated), _ts(ticket.updated),
                  _ts(ticket.first_response) if ticket.first_response else NULL,
                  "1" if ticket.status == "reopened" else "0", str(ticket.count),
                  str(ticket.count - ticket.internal), str(ticket.internal),
@@ -398,7 +398,7 @@ class _TicketDraft:
 NULL = "\\N"
 TICKET_COLUMNS = ("id, public_ref, subject, status, priority, channel, customer_id, "
                   "customer_email, customer_name, team_id, assignee_id, tags, created_at, "
-                  "updated_at, first_response_at, reopen_count, message_count, "
+                  "updated_at, public_updated_at, first_response_at, reopen_count, message_count, "
                   "public_message_count, internal_note_count, version, due_at, breach_state, "
                   "search_config")
 SLA_COLUMNS = ("ticket_id, policy, calendar, priority, first_response_due, next_reply_due, "

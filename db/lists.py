@@ -14,10 +14,10 @@ from dataclasses import dataclass, field
 from sqlalchemy import ColumnElement, and_, func, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.ticket_filters import Sort, TicketFilters
 from db import ticket_filters as tf
 from db.models import Ticket
 from domain.lifecycle import OPEN
+from domain.ticket_filters import Sort, TicketFilters
 
 Reach = Collection[uuid.UUID] | None  # None: every team (an admin)
 
@@ -40,9 +40,10 @@ async def page(*, session: AsyncSession, where: Sequence[ColumnElement[bool]], s
     return Page(shown, tf.cursor_of(sort, shown[-1]) if more else None)
 
 
-def my_open(agent_id: uuid.UUID) -> list[ColumnElement[bool]]:
-    """Open tickets assigned to the agent, whichever team they are in now."""
-    return [Ticket.assignee_id == agent_id, tf.open_clause()]
+def my_open(agent_id: uuid.UUID, *, reach: Reach) -> list[ColumnElement[bool]]:
+    """Open tickets assigned to the agent within its reach: one it still holds in a team it
+    has left is that team's to reassign, and shows in no list of the agent's."""
+    return [Ticket.assignee_id == agent_id, tf.reach(reach), tf.open_clause()]
 
 
 def team_queue(team_id: uuid.UUID) -> list[ColumnElement[bool]]:

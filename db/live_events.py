@@ -17,22 +17,29 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from db.models import TicketEvent
+from domain.customer_view import customer_ticket
 from domain.records import ProjectionBatch
 
 CHANNEL = "ticket_events"
 
 
 async def record_event(conn: AsyncConnection, batch: ProjectionBatch,
-                       before: tuple[uuid.UUID | None, uuid.UUID | None]) -> int:
-    """Log what this batch changed and NOTIFY (delivered when the transaction commits)."""
+                       before: tuple[uuid.UUID | None, uuid.UUID | None], *,
+                       public_updated_at: datetime | None) -> int:
+    """Log what this batch changed and NOTIFY (delivered when the transaction commits).
+
+    `public_updated_at` is set when the batch changes what the ticket's customer sees: only
+    then does a customer hear of it, with the ticket as GET shows it to them.
+    """
     t = batch.ticket
     teams = _present(before[0], t.team_id)
     assignees = _present(before[1], t.assignee_id)
-    public = any(m.visibility == "public" for m in batch.messages) or any(
-        a.from_status != a.to_status for a in batch.audits)
+    payload = event_payload(batch)
+    if public_updated_at is not None:
+        payload["customer"] = _jsonable(customer_ticket(t, public_updated_at=public_updated_at))
     stmt = insert(TicketEvent).values(
         ticket_id=t.ticket_id, version=t.version, team_ids=teams, assignee_ids=assignees,
-        public=public, payload=event_payload(batch),
+        public=public_updated_at is not None, payload=payload,
     ).returning(TicketEvent.id)
     event_id = (await conn.execute(stmt)).scalar_one()
     await conn.execute(text("SELECT pg_notify(:channel, :id)"),
@@ -53,6 +60,10 @@ def event_payload(batch: ProjectionBatch) -> dict[str, Any]:
         "messages": [{"id": m.id, "visibility": m.visibility, "author_type": m.author_type}
                      for m in batch.messages],
     }
+
+
+def _jsonable(values: dict[str, Any]) -> dict[str, Any]:
+    return {k: v.isoformat() if isinstance(v, datetime) else v for k, v in values.items()}
 
 
 def _present(*ids: uuid.UUID | str | None) -> list[str]:

@@ -143,6 +143,8 @@ class Ticket(Base):
     required_skills: Mapped[list[str]] = mapped_column(ARRAY(Text), server_default="{}")
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+    # The last change its customer can see (domain/customer_view.py): a customer's updated_at.
+    public_updated_at: Mapped[datetime]
     first_response_at: Mapped[datetime | None]
     resolved_at: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]
@@ -196,6 +198,8 @@ class TicketMessage(Base):
     id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
     ticket_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tickets.id"))
     seq: Mapped[int] = mapped_column(Integer)
+    # Its number among the ticket's public messages (None for a note): a customer's seq.
+    public_seq: Mapped[int | None] = mapped_column(Integer)
     # RFC 5322 Message-ID, inbound and outbound: the key email threading looks messages up by.
     message_id: Mapped[str] = mapped_column(String(998), unique=True)
     in_reply_to: Mapped[str | None] = mapped_column(String(998))

@@ -108,26 +108,46 @@ async def list_messages(
     *, session: AsyncSession, ticket_id: uuid.UUID, limit: int, cursor: str | None,
     public_only: bool = False,
 ) -> tuple[Sequence[TicketMessage], str | None]:
-    """The conversation oldest first, including tickets merged into this one."""
+    """The conversation oldest first, including tickets merged into this one.
+
+    `public_only` (a customer's page) keys the cursor on the public numbering, so that no
+    cursor tells where a note sits.
+    """
     merged = select(Ticket.id).where(Ticket.merged_into == ticket_id)
-    order = (TicketMessage.created_at, TicketMessage.ticket_id, TicketMessage.seq)
+    seq = TicketMessage.public_seq if public_only else TicketMessage.seq
+    order = (TicketMessage.created_at, TicketMessage.ticket_id, seq)
     stmt = select(TicketMessage).where(
         (TicketMessage.ticket_id == ticket_id) | TicketMessage.ticket_id.in_(merged)
     )
     if public_only:
         stmt = stmt.where(TicketMessage.visibility == "public")
     if cursor:
-        created, tid, seq = decode_cursor(cursor)
-        after = (datetime.fromisoformat(created), uuid.UUID(tid), int(seq))
+        created, tid, position = decode_cursor(cursor)
+        after = (datetime.fromisoformat(created), uuid.UUID(tid), int(position))
         stmt = stmt.where(tuple_(*order) > after)
     rows = (await session.scalars(stmt.order_by(*order).limit(limit + 1))).all()
     page, more = rows[:limit], len(rows) > limit
     last = page[-1] if page else None
     next_cursor = (
-        encode_cursor(last.created_at.isoformat(), str(last.ticket_id), str(last.seq))
+        encode_cursor(last.created_at.isoformat(), str(last.ticket_id),
+                      str(last.public_seq if public_only else last.seq))
         if more and last else None
     )
     return page, next_cursor
+
+
+async def get_message(*, session: AsyncSession, message_uuid: uuid.UUID) -> TicketMessage | None:
+    return await session.scalar(select(TicketMessage).where(TicketMessage.id == message_uuid))
+
+
+async def internal_message_ids(*, session: AsyncSession, message_ids: Sequence[str]
+                               ) -> set[str]:
+    """Those of `message_ids` that name a stored message a customer may not see."""
+    if not message_ids:
+        return set()
+    stmt = select(TicketMessage.message_id).where(
+        TicketMessage.message_id.in_(set(message_ids)), TicketMessage.visibility != "public")
+    return set((await session.scalars(stmt)).all())
 
 
 async def list_audit(*, session: AsyncSession, ticket_id: uuid.UUID) -> Sequence[TicketAudit]:

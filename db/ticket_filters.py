@@ -15,10 +15,10 @@ from typing import Any
 from sqlalchemy import ColumnElement, Text, and_, cast, false, or_, true, tuple_
 from sqlalchemy.dialects.postgresql import ARRAY, array
 
-from api.ticket_filters import Sort, TicketFilters
 from db.models import Ticket
 from db.queries import decode_cursor, encode_cursor
 from domain.lifecycle import OPEN
+from domain.ticket_filters import Sort, TicketFilters
 
 
 def reach(team_ids: Collection[uuid.UUID] | None) -> ColumnElement[bool]:

@@ -20,8 +20,10 @@ from api.admin import (
     tokens,
 )
 from api.admin.common import admin_only
+from api.openapi import problems
 
-router = APIRouter(dependencies=[Depends(admin_only)])
+# Each admin resource may answer these (bad cursor, unknown id, taken name or in use, invalid).
+router = APIRouter(dependencies=[Depends(admin_only)], responses=problems(400, 404, 409, 422))
 for module in (teams, agents, customers, tokens, audit_log, calendars, sla_policies,
                routing_rules, kb_articles):
     router.include_router(module.router)

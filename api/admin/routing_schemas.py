@@ -20,6 +20,13 @@ from domain.sla import CustomerTier, Priority
 class RuleIn(_In):
     """POST and PUT (PUT replaces the rule whole; without `position` it keeps its place)."""
 
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "name": "terminal errors", "enabled": True, "position": 0,
+        "conditions": {"channel": ["email", "web"], "sender_domain": ["acme.example"],
+                       "keywords": ["terminal", "till"], "pattern": "E\\d{4}"},
+        "actions": {"team_id": "3f0c9a52-8d0e-4a1b-9c55-2a7f1e6b9d10", "priority": "urgent",
+                    "add_tags": ["terminal"], "required_skills": ["payments"]}}]})
+
     name: Name
     enabled: bool = True
     position: int | None = Field(default=None, ge=0,

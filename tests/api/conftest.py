@@ -8,7 +8,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
-from tests.support import api_client, running_worker
+from api.app import create_app
+from api.loopback import served
+from db.engine import make_engine
+from settings import Settings
+from tests.support import ADMIN_TOKEN, api_client, running_worker
 
 
 @pytest.fixture
@@ -28,3 +32,17 @@ async def skipping_http(time_skipping_env: WorkflowEnvironment, engine: AsyncEng
     async with running_worker(client, engine, task_queue), \
             api_client(client, engine, task_queue, database_url) as http:
         yield http
+
+
+@pytest.fixture
+async def live(http, dev_client, task_queue, database_url) -> AsyncIterator[httpx.AsyncClient]:
+    """The same app served on a loopback socket, for the streams; commands go through `http`."""
+    settings = Settings(DATABASE_URL=database_url, TEMPORAL_TASK_QUEUE=task_queue,  # type: ignore[call-arg]
+                        HELPDESK_ADMIN_TOKEN=ADMIN_TOKEN)
+    server_engine = make_engine(database_url, pool_size=5)
+    try:
+        async with served(create_app(settings, engine=server_engine, temporal=dev_client)) \
+                as base, httpx.AsyncClient(base_url=base, timeout=30) as client:
+            yield client
+    finally:
+        await server_engine.dispose()

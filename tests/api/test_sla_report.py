@@ -37,9 +37,9 @@ async def insert_ticket(engine: AsyncEngine, *, status: str = "resolved",
     async with engine.begin() as conn:
         await conn.execute(text(
             "INSERT INTO tickets (id, public_ref, subject, status, priority, channel,"
-            " customer_email, team_id, created_at, updated_at, version)"
+            " customer_email, team_id, created_at, updated_at, public_updated_at, version)"
             " VALUES (:id, :ref, 'Report me', :status, :priority, 'email', 'ada@example.com',"
-            " :team_id, :created_at, :created_at, 1)"),
+            " :team_id, :created_at, :created_at, :created_at, 1)"),
             {"id": ticket_id, "ref": ref, "status": status, "priority": priority,
              "team_id": team_id, "created_at": created_at})
         if with_sla:

@@ -12,10 +12,10 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql
 
-from api.ticket_filters import Sort
 from db import lists
 from db import ticket_filters as tf
 from db.models import Ticket
+from domain.ticket_filters import Sort
 
 
 def explain_sql(where, sort: Sort) -> str:
@@ -25,7 +25,8 @@ def explain_sql(where, sort: Sort) -> str:
 
 
 @pytest.mark.parametrize(("where", "sort", "index"), [
-    (lists.my_open(uuid.uuid4()), Sort.UPDATED, "ix_tickets_assignee_open"),
+    (lists.my_open(uuid.uuid4(), reach=[uuid.uuid4(), uuid.uuid4()]), Sort.UPDATED,
+     "ix_tickets_assignee_open"),
     (lists.team_queue(uuid.uuid4()), Sort.DUE, "ix_tickets_team_queue"),
 ], ids=["my open tickets", "team queue"])
 async def test_list_uses_its_index_in_order_without_a_sort(engine, where, sort, index):

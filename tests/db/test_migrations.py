@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime
 
 import psycopg
 import pytest
@@ -97,3 +98,43 @@ def test_open_tickets_of_an_assignee_use_the_partial_index(sync_conn):
     )).scalars())
 
     assert "ix_tickets_assignee_open" in plan, plan
+
+
+def test_0009_backfills_what_customers_see_from_messages_and_audit(empty_database_url):
+    upgrade(empty_database_url, "0007")
+    ticket = uuid.uuid4()
+    engine = create_engine(to_sqlalchemy_url(empty_database_url))
+    with engine.begin() as conn:
+        conn.execute(text(
+            "INSERT INTO tickets (id, public_ref, subject, status, priority, channel, "
+            "customer_email, created_at, updated_at, version) VALUES (:id, 'TKT-1', 'Hi', "
+            "'assigned', 'medium', 'email', 'ada@example.com', '2026-01-01T09:00Z', "
+            "'2026-01-01T12:00Z', 5)"), {"id": ticket})
+        for seq, visibility, at in ((1, "public", "09:00"), (2, "internal", "09:30"),
+                                    (3, "public", "10:00"), (4, "internal", "12:00")):
+            conn.execute(text(
+                "INSERT INTO ticket_messages (id, ticket_id, seq, message_id, direction, "
+                "visibility, author_type, body, created_at) VALUES (:id, :t, :seq, :mid, "
+                "'inbound', :v, 'customer', 'x', :at)"),
+                {"id": uuid.uuid4(), "t": ticket, "seq": seq, "mid": f"<{uuid.uuid4()}@x>",
+                 "v": visibility, "at": f"2026-01-01T{at}Z"})
+        for seq, action, src, dst, at in ((1, "created", None, "new", "09:00"),
+                                          (2, "status", "new", "assigned", "11:00"),
+                                          (3, "reassigned", "assigned", "assigned", "11:30")):
+            conn.execute(text(
+                "INSERT INTO ticket_audit (ticket_id, seq, action, from_status, to_status, "
+                "actor_type, created_at) VALUES (:t, :seq, :a, :f, :d, 'system', :at)"),
+                {"t": ticket, "seq": seq, "a": action, "f": src, "d": dst,
+                 "at": f"2026-01-01T{at}Z"})
+    engine.dispose()
+
+    upgrade(empty_database_url)
+
+    engine = create_engine(to_sqlalchemy_url(empty_database_url))
+    with engine.connect() as conn:
+        seen_at = conn.scalar(text("SELECT public_updated_at FROM tickets"))
+        numbers = conn.execute(text(
+            "SELECT public_seq FROM ticket_messages ORDER BY seq")).scalars().all()
+    engine.dispose()
+    assert seen_at == datetime(2026, 1, 1, 11, tzinfo=UTC)  # the status change
+    assert numbers == [1, None, 2, None]

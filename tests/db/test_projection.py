@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import text
@@ -131,3 +132,43 @@ async def test_sla_targets_follow_the_newest_version(engine):
             {"id": v3.ticket.ticket_id})).one()
     # The first response was made at minute 5 of a 24/7 clock; resolution still runs.
     assert tuple(row) == (None, T0 + timedelta(minutes=5), T0 + timedelta(hours=40), 300.0)
+
+
+def with_note_and_reply(v3: ProjectionBatch) -> tuple[ProjectionBatch, ProjectionBatch]:
+    """After v3: an internal note (v4), then a public reply (v5)."""
+    t = v3.ticket
+    t4, t5 = T0 + timedelta(minutes=12), T0 + timedelta(minutes=15)
+    v4 = replace(t, updated_at=t4, message_count=3, internal_note_count=1, version=4)
+    v5 = replace(v4, updated_at=t5, message_count=4, public_message_count=3, version=5)
+
+    def message(seq: int, at: datetime, visibility: str) -> MessageRecord:
+        mid = str(uuid.uuid4())
+        return MessageRecord(
+            id=mid, ticket_id=t.ticket_id, seq=seq, message_id=f"<{mid}@helpdesk.local>",
+            visibility=visibility, author_type="agent", author_id=AGENT, body="text",
+            direction="internal" if visibility == "internal" else "outbound", created_at=at)
+    return (ProjectionBatch(ticket=v4, messages=[message(3, t4, "internal")]),
+            ProjectionBatch(ticket=v5, messages=[message(4, t5, "public")]))
+
+
+async def public_view(engine: AsyncEngine, ticket_id: str) -> tuple[datetime, list[Any]]:
+    async with engine.connect() as conn:
+        seen_at = await conn.scalar(text(
+            "SELECT public_updated_at FROM tickets WHERE id = :id"), {"id": ticket_id})
+        numbers = (await conn.execute(text(
+            "SELECT public_seq FROM ticket_messages WHERE ticket_id = :id ORDER BY seq"),
+            {"id": ticket_id})).scalars()
+        return seen_at, list(numbers)
+
+
+async def test_a_note_moves_the_ticket_but_not_what_its_customer_sees(engine):
+    v1, v2, v3 = batches()
+    v4, v5 = with_note_and_reply(v3)
+    tid = v1.ticket.ticket_id
+
+    await project(engine, [v1, v2, v3, v4])
+    after_note = await public_view(engine, tid)
+    await project(engine, [v5, v4, v3, v1])  # the reply, then replays
+
+    assert after_note == (v3.ticket.updated_at, [1, 2, None])
+    assert await public_view(engine, tid) == (v5.ticket.updated_at, [1, 2, None, 3])

@@ -76,9 +76,9 @@ async def _open_ticket_of(conn: Any, agent_id: str, team_id: str, now: Any) -> N
     ref = f"LOAD-{uuid.uuid4().hex[:12]}"
     await conn.execute(text(
         "INSERT INTO tickets (id, public_ref, subject, status, priority, channel, "
-        "customer_email, team_id, assignee_id, created_at, updated_at, version) "
+        "customer_email, team_id, assignee_id, created_at, updated_at, public_updated_at, version) "
         "VALUES (:id, :ref, 'load', 'in_progress', 'medium', 'email', 'x@example.com', "
-        ":t, :a, :now, :now, 1)"),
+        ":t, :a, :now, :now, :now, 1)"),
         {"id": str(uuid.uuid4()), "ref": ref, "t": team_id, "a": agent_id, "now": now})
 
 
