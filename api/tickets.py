@@ -132,9 +132,10 @@ async def list_messages(
     """The conversation oldest first; a customer token reads its public messages only,
     numbered 1, 2, 3 among themselves."""
     row = await live_ticket(session, ticket, principal)
+    internal = sees_internal(principal)
     rows, next_cursor = await _paged(queries.list_messages(
-        session=session, ticket_id=row.id, limit=limit, cursor=cursor,
-        public_only=not sees_internal(principal)))
+        session=session, ticket_id=row.id, limit=limit, cursor=cursor, public_only=not internal,
+        customer_email=None if internal else row.customer_email))
     out = customer_messages_out if is_customer(principal) else messages_out
     return MessagePage(items=await out(session, rows, ticket_ref=row.public_ref),
                        next_cursor=next_cursor)

@@ -106,14 +106,17 @@ def decode_cursor(cursor: str) -> list[str]:
 
 async def list_messages(
     *, session: AsyncSession, ticket_id: uuid.UUID, limit: int, cursor: str | None,
-    public_only: bool = False,
+    public_only: bool = False, customer_email: str | None = None,
 ) -> tuple[Sequence[TicketMessage], str | None]:
     """The conversation oldest first, including tickets merged into this one.
 
     `public_only` (a customer's page) keys the cursor on the public numbering, so that no
-    cursor tells where a note sits.
+    cursor tells where a note sits. `customer_email`: merged-in tickets only of this
+    customer (another customer's conversation merged in is the desk's to read, not theirs).
     """
     merged = select(Ticket.id).where(Ticket.merged_into == ticket_id)
+    if customer_email is not None:
+        merged = merged.where(Ticket.customer_email == customer_email)
     seq = TicketMessage.public_seq if public_only else TicketMessage.seq
     order = (TicketMessage.created_at, TicketMessage.ticket_id, seq)
     stmt = select(TicketMessage).where(

@@ -135,3 +135,23 @@ async def test_a_customer_reusing_a_notes_message_id_gets_409_not_the_note(http)
 
     problem = assert_problem(response, 409, "message-id-taken")
     assert "refund" not in response.text and secret_id in problem["detail"]
+
+
+async def test_another_customers_ticket_merged_in_stays_out_of_this_customers_conversation(
+        http):
+    agent = await make_agent(http)
+    mine = (await create_ticket(http, team_id=agent["team_id"], body="Mine"))["public_ref"]
+    theirs = (await create_ticket(http, team_id=agent["team_id"], body="Bob's private words",
+                                  customer_email="bob@example.com"))["public_ref"]
+    also_mine = (await create_ticket(http, team_id=agent["team_id"],
+                                     body="Mine again"))["public_ref"]
+    token = await portal_token(http, mine, agent)
+    for source in (theirs, also_mine):
+        assert (await set_status(http, source, "duplicate", merge_into=mine,
+                                 token=agent["token"])).status_code == 200
+
+    bodies, _ = await what_customer_sees(http, mine, token)
+    staff = await http.get(f"{TICKETS}/{mine}/messages", headers=as_(agent["token"]))
+
+    assert sorted(bodies) == ["Mine", "Mine again"]
+    assert "Bob's private words" in [m["body"] for m in staff.json()["items"]]
