@@ -16,6 +16,7 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from api.schemas import Channel, Email, Tag
+from domain.instants import Instant
 from domain.lifecycle import Status
 from domain.sla import Priority
 
@@ -61,10 +62,10 @@ class TicketFilters(BaseModel):
     channel: list[Channel] = Few
     breach_state: list[BreachState] = Few
     customer: Email | None = None
-    created_after: datetime | None = None
-    created_before: datetime | None = None
-    updated_after: datetime | None = None
-    updated_before: datetime | None = None
+    created_after: Instant | None = None
+    created_before: Instant | None = None
+    updated_after: Instant | None = None
+    updated_before: Instant | None = None
 
     @model_validator(mode="after")
     def _ranges_in_order(self) -> TicketFilters:
