@@ -107,6 +107,7 @@ async def _bootstrap_admin_token(engine: AsyncEngine, settings: Settings) -> Non
         log.warning("HELPDESK_ADMIN_TOKEN not installed yet (database: %s)", err)
 
 
+_UNREACHABLE: tuple[type[Exception], ...] = (OSError, *DATABASE_UNAVAILABLE)
 _TS_CONFIG_EXISTS = text("""
     SELECT EXISTS (SELECT 1 FROM pg_ts_config c JOIN pg_namespace n ON n.oid = c.cfgnamespace
                    WHERE c.cfgname = :name AND (n.nspname = CAST(:schema AS text)
@@ -124,7 +125,7 @@ async def _check_search_language(engine: AsyncEngine, settings: Settings) -> Non
                 return
             names = (await conn.scalars(text("SELECT cfgname FROM pg_ts_config "
                                              "ORDER BY cfgname"))).all()
-    except (OSError, *DATABASE_UNAVAILABLE) as err:
+    except _UNREACHABLE as err:
         log.warning("HELPDESK_SEARCH_LANGUAGE=%s not checked yet (database: %s)", language, err)
         return
     raise RuntimeError(f"HELPDESK_SEARCH_LANGUAGE={language!r} is not a text search "
