@@ -184,6 +184,10 @@ async def test_datetimes_need_an_offset(http):
     view = await http.post("/api/v1/views", json={"name": "v", "filters": mixed})
     assert_problem(view, 422, "invalid-body")
     assert (await http.get(tokens)).status_code == 200
+    for report in ("sla?from", "email?to", "routing?from", "kb?start"):
+        for edge in (beyond, "0001-01-01T00:00:00%2B05:00"):
+            response = await http.get(f"/api/v1/reports/{report}={edge}")
+            assert_problem(response, 422, "invalid-body")
 
 
 async def test_forged_cursors_are_400(http):
