@@ -123,7 +123,7 @@ def install_problem_handlers(app: FastAPI) -> None:
                     exc_info=exc)
         return problem_response(Problem(
             422, "invalid-value", "Invalid value",
-            "a value is outside what the help desk can store (too long or out of range)"))
+            "a value cannot be stored: too long, out of range, or text it cannot hold"))
 
     for unavailable in DATABASE_UNAVAILABLE:
         app.add_exception_handler(unavailable, _database_down)
