@@ -6,29 +6,48 @@ pgserver and the Temporal dev server itself and hands their addresses to its chi
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
-from pydantic import AliasChoices, Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from limits import parse_many
+from pydantic import Field, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    EnvSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
 
 MIN_ADMIN_TOKEN = 24
+Port = Annotated[int, Field(ge=1, le=65_535)]
+Bytes = Annotated[int, Field(gt=0)]
+DATABASE_SCHEMES = ("postgresql+psycopg://", "postgresql://", "postgres://")
+# Where rate-limit counts may live: this process, or a Redis (or Valkey) they all share.
+RATE_LIMIT_SCHEMES = ("memory", "redis", "rediss", "redis+unix", "redis+cluster",
+                      "redis+sentinel", "valkey", "valkeys", "valkey+unix", "valkey+cluster",
+                      "valkey+sentinel")
+# A PostgreSQL text search configuration's name, optionally schema-qualified; whether the
+# database has it is checked when the API starts (api.startup_checks).
+_TS_CONFIG_NAME = re.compile(r"^(?:[a-z_][a-z0-9_]{0,62}\.)?[a-z_][a-z0-9_]{0,62}$")
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
+    # hide_input_in_errors: a refused value may be a password or a token; never echo it.
+    model_config = SettingsConfigDict(extra="ignore", populate_by_name=True,
+                                      hide_input_in_errors=True)
 
     database_url: str | None = Field(default=None, validation_alias="DATABASE_URL")
     temporal_address: str | None = Field(default=None, validation_alias="TEMPORAL_ADDRESS")
     temporal_namespace: str = Field(default="default", validation_alias="TEMPORAL_NAMESPACE")
     temporal_task_queue: str = Field(default="helpdesk", validation_alias="TEMPORAL_TASK_QUEUE")
-    host: str = Field(
-        default="127.0.0.1", validation_alias=AliasChoices("HELPDESK_HOST", "host")
-    )
-    port: int = Field(default=8000, validation_alias=AliasChoices("HELPDESK_PORT", "port"))
+    # One name per setting: plain HOST/PORT (set by many platforms for other things) are not read.
+    host: str = Field(default="127.0.0.1", validation_alias="HELPDESK_HOST")
+    port: Port = Field(default=8000, validation_alias="HELPDESK_PORT")
     data_dir: Path = Field(default=Path(".helpdesk-data"), validation_alias="HELPDESK_DATA_DIR")
-    temporal_port: int = Field(default=7233, validation_alias="HELPDESK_TEMPORAL_PORT")
-    temporal_ui_port: int = Field(default=8233, validation_alias="HELPDESK_TEMPORAL_UI_PORT")
+    temporal_port: Port = Field(default=7233, validation_alias="HELPDESK_TEMPORAL_PORT")
+    temporal_ui_port: Port = Field(default=8233, validation_alias="HELPDESK_TEMPORAL_UI_PORT")
     admin_token: str | None = Field(default=None, validation_alias="HELPDESK_ADMIN_TOKEN")
     # Abuse limits, in the `limits` library's notation ("600/minute", "20/10 minutes").
     rate_limit_per_token: str = Field(
@@ -42,7 +61,7 @@ class Settings(BaseSettings):
     # Where customers write (comma-separated). Mail *from* these is our own coming back and
     # never becomes a ticket; the SMTP server accepts mail *to* these only.
     support_addresses: str = Field(default="", validation_alias="HELPDESK_SUPPORT_ADDRESSES")
-    email_max_bytes: int = Field(default=25 * 1024 * 1024,
+    email_max_bytes: Bytes = Field(default=25 * 1024 * 1024,
                                  validation_alias="HELPDESK_EMAIL_MAX_BYTES")
     # A mail that threads nowhere but resembles a recent ticket of its sender (same sender,
     # similar subject, within 7 days) still opens a new ticket, tagged `possible-thread` with a
@@ -51,27 +70,27 @@ class Settings(BaseSettings):
                                       validation_alias="HELPDESK_THREADING_HEURISTIC")
     # Larger attachments are listed (name, type, size, hash) but their bytes are not kept:
     # they live in PostgreSQL, and one huge file should not bloat every backup.
-    attachment_max_bytes: int = Field(default=20 * 1024 * 1024,
+    attachment_max_bytes: Bytes = Field(default=20 * 1024 * 1024,
                                       validation_alias="HELPDESK_ATTACHMENT_MAX_BYTES")
     # Channel adapters (`helpdesk smtp`, `helpdesk imap`) hand mail to the API with this
     # integration token, at this URL (default: the API of HELPDESK_HOST and HELPDESK_PORT).
     api_url: str | None = Field(default=None, validation_alias="HELPDESK_API_URL")
     intake_token: str | None = Field(default=None, validation_alias="HELPDESK_INTAKE_TOKEN")
     smtp_listen_host: str = Field(default="127.0.0.1", validation_alias="HELPDESK_SMTP_HOST")
-    smtp_listen_port: int = Field(default=2525, validation_alias="HELPDESK_SMTP_PORT")
+    smtp_listen_port: Port = Field(default=2525, validation_alias="HELPDESK_SMTP_PORT")
     smtp_lmtp: bool = Field(default=False, validation_alias="HELPDESK_SMTP_LMTP")
     # One mailbox polled by `helpdesk imap` (run one process per mailbox).
     imap_host: str | None = Field(default=None, validation_alias="HELPDESK_IMAP_HOST")
-    imap_port: int = Field(default=993, validation_alias="HELPDESK_IMAP_PORT")
+    imap_port: Port = Field(default=993, validation_alias="HELPDESK_IMAP_PORT")
     imap_ssl: bool = Field(default=True, validation_alias="HELPDESK_IMAP_SSL")
     imap_username: str | None = Field(default=None, validation_alias="HELPDESK_IMAP_USERNAME")
     imap_password: str | None = Field(default=None, validation_alias="HELPDESK_IMAP_PASSWORD")
     imap_folder: str = Field(default="INBOX", validation_alias="HELPDESK_IMAP_FOLDER")
-    imap_poll_seconds: int = Field(default=60, validation_alias="HELPDESK_IMAP_POLL_SECONDS")
+    imap_poll_seconds: int = Field(default=60, ge=1, validation_alias="HELPDESK_IMAP_POLL_SECONDS")
     # Outbound mail: public agent replies (and acknowledgements) go out through this SMTP
     # server; unset host = no mail is sent. From is the first support address unless set.
     smtp_out_host: str | None = Field(default=None, validation_alias="HELPDESK_SMTP_OUT_HOST")
-    smtp_out_port: int = Field(default=587, validation_alias="HELPDESK_SMTP_OUT_PORT")
+    smtp_out_port: Port = Field(default=587, validation_alias="HELPDESK_SMTP_OUT_PORT")
     smtp_out_security: Literal["none", "starttls", "tls"] = Field(
         default="starttls", validation_alias="HELPDESK_SMTP_OUT_SECURITY")
     smtp_out_username: str | None = Field(default=None,
@@ -96,7 +115,7 @@ class Settings(BaseSettings):
     metrics_cache_seconds: float = Field(default=5.0, ge=0,
                                          validation_alias="HELPDESK_METRICS_CACHE_SECONDS")
     # `helpdesk worker` serves its process metrics (projection lag) on this port when set.
-    worker_metrics_port: int | None = Field(default=None,
+    worker_metrics_port: Port | None = Field(default=None,
                                             validation_alias="HELPDESK_WORKER_METRICS_PORT")
     # json: one JSON object per line; text: for a human at a terminal; auto: text on a tty.
     log_format: Literal["json", "text", "auto"] = Field(default="auto",
@@ -107,6 +126,18 @@ class Settings(BaseSettings):
     # The desk's main language: search queries are read in it (besides their own and
     # 'simple'). A PostgreSQL text search configuration name.
     search_language: str = Field(default="english", validation_alias="HELPDESK_SEARCH_LANGUAGE")
+    # A request body that stops arriving (fewer bytes than its Content-Length) is answered
+    # 408 once no more of it came for this long, and its connection closed.
+    body_timeout_seconds: float = Field(default=30.0, gt=0, le=3600,
+                                        validation_alias="HELPDESK_BODY_TIMEOUT_SECONDS")
+
+    @classmethod
+    def settings_customise_sources(
+        cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource, dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return init_settings, _DocumentedNamesOnly(settings_cls), file_secret_settings
 
     @property
     def intake_api_url(self) -> str:
@@ -133,6 +164,42 @@ class Settings(BaseSettings):
                              "print(secrets.token_urlsafe(32))'`)")
         return value
 
+    @field_validator("database_url")
+    @classmethod
+    def _database_url_is_postgres(cls, value: str | None) -> str | None:
+        if value:
+            to_sqlalchemy_url(value)  # raises with the password masked
+        return value
+
+    @field_validator("rate_limit_per_token", "rate_limit_per_sender")
+    @classmethod
+    def _is_one_rate_limit(cls, value: str) -> str:
+        try:
+            items = parse_many(value)
+        except ValueError:
+            items = []
+        if len(items) != 1 or items[0].amount < 1:
+            raise ValueError(f"{value!r} is not one positive rate limit, like '20/minute' "
+                             "or '20/10 minutes'")
+        return value
+
+    @field_validator("rate_limit_storage")
+    @classmethod
+    def _is_rate_limit_storage(cls, value: str) -> str:
+        scheme = value.split("://", 1)[0] if "://" in value else ""
+        if scheme not in RATE_LIMIT_SCHEMES:
+            raise ValueError(f"must be memory:// or redis://host:port/db (scheme one of "
+                             f"{', '.join(RATE_LIMIT_SCHEMES)}), got {mask_url(value)!r}")
+        return value
+
+    @field_validator("search_language")
+    @classmethod
+    def _is_ts_config_name(cls, value: str) -> str:
+        if not _TS_CONFIG_NAME.match(value):
+            raise ValueError(f"{value!r} is not a text search configuration name (e.g. "
+                             "english, german, simple; `\\dF` in psql lists them)")
+        return value
+
     def sqlalchemy_url(self) -> str:
         """The database URL with the psycopg 3 driver named, as SQLAlchemy wants it."""
         if not self.database_url:
@@ -140,8 +207,35 @@ class Settings(BaseSettings):
         return to_sqlalchemy_url(self.database_url)
 
 
+class _DocumentedNamesOnly(EnvSettingsSource):
+    """The environment, read by each setting's documented name only.
+
+    `populate_by_name` lets code write `Settings(port=8001)`; left to itself, pydantic-settings
+    would then also read the environment by field name, so a platform's plain `PORT` or `HOST`
+    would silently move the API.
+    """
+
+    def __init__(self, settings_cls: type[BaseSettings]) -> None:
+        super().__init__(settings_cls)
+        self.config = self.config | {"populate_by_name": False, "validate_by_name": False}
+
+
 def to_sqlalchemy_url(url: str) -> str:
-    for prefix in ("postgresql+psycopg://", "postgresql://", "postgres://"):
+    for prefix in DATABASE_SCHEMES:
         if url.startswith(prefix):
             return "postgresql+psycopg://" + url[len(prefix) :]
-    raise ValueError(f"DATABASE_URL must be a postgresql:// URL, got {url!r}")
+    raise ValueError(f"DATABASE_URL must be a postgresql:// URL, got {mask_url(url)!r}")
+
+
+def mask_url(url: str) -> str:
+    """The URL with any password replaced by ***, for messages and logs."""
+    try:
+        parts = urlsplit(url)
+        password = parts.password
+    except ValueError:  # not even a URL: it may be all secret
+        return "***"
+    if not password:
+        return url
+    userinfo, _, hostinfo = parts.netloc.rpartition("@")
+    user = userinfo.split(":", 1)[0]
+    return parts._replace(netloc=f"{user}:***@{hostinfo}").geturl()

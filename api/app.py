@@ -8,10 +8,9 @@ from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI
 from fastapi_offline import FastAPIOffline
+from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
-from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from temporalio.client import Client
 
 from api import (
@@ -37,8 +36,11 @@ from api import (
 )
 from api.auth import authenticate
 from api.openapi import EVERY_API_CALL, install_openapi, operation_id
-from api.problems import Problem, install_problem_handlers, problem_response
+from api.problems import DATABASE_UNAVAILABLE, install_problem_handlers
 from api.rate_limits import RateLimits
+from api.request_body import BoundedBody
+from api.storable_input import RefuseUnstorableText
+from api.unhandled import UnhandledErrors
 from db import tokens
 from db.engine import make_engine
 from settings import Settings
@@ -61,6 +63,7 @@ def create_app(
         app.state.temporal = temporal or await _connect(settings)
         app.state.rate_limits = RateLimits.from_settings(settings)
         await _bootstrap_admin_token(app.state.engine, settings)
+        await _check_search_language(app.state.engine, settings)
         try:
             yield
         finally:
@@ -75,9 +78,13 @@ def create_app(
                          generate_unique_id_function=operation_id)
     install_problem_handlers(app)
     install_openapi(app)
+    # Added innermost first. Text is checked once the body is known to be bounded.
+    app.add_middleware(RefuseUnstorableText)
     # Mail with attachments is larger than any JSON call: its own limit on its own path.
-    app.add_middleware(_BodySizeLimit, max_bytes=MAX_REQUEST_BYTES,
-                       overrides={"/api/v1/intake/email": settings.email_max_bytes})
+    app.add_middleware(BoundedBody, max_bytes=MAX_REQUEST_BYTES,
+                       overrides={"/api/v1/intake/email": settings.email_max_bytes},
+                       idle_seconds=settings.body_timeout_seconds)
+    app.add_middleware(UnhandledErrors)
     app.add_middleware(metrics.RequestTelemetry)  # outermost: times even a refused body
     app.include_router(health.router)
     app.include_router(metrics.router)  # its own auth: the metrics token or an admin token
@@ -109,64 +116,32 @@ async def _bootstrap_admin_token(engine: AsyncEngine, settings: Settings) -> Non
         log.warning("HELPDESK_ADMIN_TOKEN not installed yet (database: %s)", err)
 
 
+_UNREACHABLE: tuple[type[Exception], ...] = (OSError, *DATABASE_UNAVAILABLE)
+_TS_CONFIG_EXISTS = text("""
+    SELECT EXISTS (SELECT 1 FROM pg_ts_config c JOIN pg_namespace n ON n.oid = c.cfgnamespace
+                   WHERE c.cfgname = :name AND (n.nspname = CAST(:schema AS text)
+                         OR (CAST(:schema AS text) IS NULL AND pg_ts_config_is_visible(c.oid))))
+""")
+
+
+async def _check_search_language(engine: AsyncEngine, settings: Settings) -> None:
+    """Refuse to start with a search language the database lacks: every search would fail."""
+    language = settings.search_language
+    schema, _, name = language.rpartition(".")
+    try:
+        async with engine.connect() as conn:
+            if await conn.scalar(_TS_CONFIG_EXISTS, {"name": name, "schema": schema or None}):
+                return
+            names = (await conn.scalars(text("SELECT cfgname FROM pg_ts_config "
+                                             "ORDER BY cfgname"))).all()
+    except _UNREACHABLE as err:
+        log.warning("HELPDESK_SEARCH_LANGUAGE=%s not checked yet (database: %s)", language, err)
+        return
+    raise RuntimeError(f"HELPDESK_SEARCH_LANGUAGE={language!r} is not a text search "
+                       f"configuration of this database; it has: {', '.join(names)}")
+
+
 async def _connect(settings: Settings) -> Client:
     if not settings.temporal_address:
         raise RuntimeError("TEMPORAL_ADDRESS is not set (run `helpdesk dev` for the embedded one)")
     return await Client.connect(settings.temporal_address, namespace=settings.temporal_namespace)
-
-
-class _BodySizeLimit:
-    """413 for bodies over the limit, announced by Content-Length or only streamed (chunked).
-
-    Pure ASGI, not `app.middleware("http")`: only wrapping `receive` sees a chunked body grow.
-    """
-
-    def __init__(self, app: ASGIApp, max_bytes: int, overrides: dict[str, int]) -> None:
-        self.app, self.default_max, self.overrides = app, max_bytes, overrides
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        max_bytes = self.overrides.get(scope["path"], self.default_max)
-        if _declared_length(scope) > max_bytes:
-            await self._refuse(scope, receive, send, max_bytes)
-            return
-        received, exceeded = 0, False
-
-        async def limited_receive() -> Message:
-            nonlocal received, exceeded
-            message = await receive()
-            received += len(message.get("body", b""))
-            if received > max_bytes:
-                exceeded = True
-                # FastAPI re-raises HTTPException from body reading (others become a 400).
-                raise StarletteHTTPException(413)
-            return message
-
-        async def send_unless_exceeded(message: Message) -> None:
-            if not exceeded:
-                await send(message)
-
-        try:
-            await self.app(scope, limited_receive, send_unless_exceeded)
-        except StarletteHTTPException:
-            if not exceeded:
-                raise
-        if exceeded:
-            await self._refuse(scope, receive, send, max_bytes)
-
-    @staticmethod
-    async def _refuse(scope: Scope, receive: Receive, send: Send, max_bytes: int) -> None:
-        response = problem_response(Problem(
-            413, "too-large", "Request too large",
-            f"request bodies are limited to {max_bytes} bytes",
-        ))
-        await response(scope, receive, send)
-
-
-def _declared_length(scope: Scope) -> int:
-    for name, value in scope["headers"]:
-        if name == b"content-length" and value.isdigit():
-            return int(value)
-    return 0

@@ -35,7 +35,7 @@ async def authenticate(request: Request, session: SessionDep,
         raise unauthenticated("send Authorization: Bearer <token>")
     found = await _lookup(request, session, credentials.credentials)
     now = datetime.now(UTC)
-    principal = _principal(found, now)
+    principal = principal_of(found, now)
     if await tokens.mark_used(session=session, token=found.token, now=now):  # type: ignore[union-attr]
         await session.commit()
     # Otherwise the lookup's transaction stays open for the route's own reads (two round
@@ -47,14 +47,17 @@ async def authenticate(request: Request, session: SessionDep,
 async def _lookup(request: Request, session: SessionDep, secret: str) -> tokens.Lookup | None:
     found = await tokens.lookup(session=session, secret=secret)
     admin_token: str | None = request.app.state.settings.admin_token
-    if found is None and admin_token and hmac.compare_digest(secret, admin_token):
+    # Bytes: compare_digest refuses str with non-ASCII characters (a header may hold any).
+    if found is None and admin_token and hmac.compare_digest(secret.encode(),
+                                                             admin_token.encode()):
         # The database was not reachable when the API started: install the token now.
         await tokens.ensure_bootstrap_admin(engine=request.app.state.engine, secret=secret)
         found = await tokens.lookup(session=session, secret=secret)
     return found
 
 
-def _principal(found: tokens.Lookup | None, now: datetime) -> Principal:
+def principal_of(found: tokens.Lookup | None, now: datetime) -> Principal:
+    """Who a looked-up token is; 401 when it is unknown, revoked, expired or deactivated."""
     if found is None:
         raise unauthenticated("this token is not one the help desk issued")
     token = found.token

@@ -91,7 +91,7 @@ COMMAND_PROBLEMS = problems(404, 410, 422, 503, 504)
 # problem rather than FastAPI's 422: the schema says what the caller must send.
 IDEMPOTENCY_KEY_PARAMETER: dict[str, Any] = {
     "name": "Idempotency-Key", "in": "header", "required": True,
-    "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+    "schema": {"type": "string", "minLength": 1, "maxLength": 200},
     "description": "the caller's id of this request: a retry with the same key and body "
                    "answers the original ticket; a missing key is 400",
     "example": "form-7f3a1c2e",

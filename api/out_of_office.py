@@ -9,7 +9,7 @@ import uuid
 from datetime import UTC, datetime
 
 from fastapi import APIRouter, Response, status
-from pydantic import AwareDatetime, BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict
 from sqlalchemy import func, select
 
 from api.admin.common import audit
@@ -21,6 +21,7 @@ from api.problems import Problem
 from db import queries
 from db.models import Agent, AgentTeam
 from domain.access import Principal, require_agent_settings, require_staff
+from domain.instants import Instant
 from domain.out_of_office import period_problem, schedule_id
 
 router = APIRouter(prefix="/agents", tags=["directory"])
@@ -28,8 +29,8 @@ router = APIRouter(prefix="/agents", tags=["directory"])
 
 class OutOfOfficeIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    start: AwareDatetime
-    end: AwareDatetime
+    start: Instant
+    end: Instant
     delegate_id: uuid.UUID | None = None
 
 

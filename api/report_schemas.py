@@ -8,6 +8,7 @@ from uuid import UUID
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, Field
 
+from domain.instants import as_utc
 from domain.sla import Priority
 
 
@@ -24,7 +25,7 @@ def _date_as_utc_midnight(value: Any) -> Any:
 def _with_offset(value: datetime) -> datetime:
     if value.tzinfo is None:
         raise ValueError("a datetime needs an offset (Z or ±hh:mm); a bare date is UTC")
-    return value.astimezone(UTC)
+    return as_utc(value)  # refuses one that exists only with its offset (year 0 or 10000)
 
 
 # An ISO 8601 date or datetime with an offset: a report's period never guesses a time zone.

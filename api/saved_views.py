@@ -11,7 +11,15 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response, status
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from fastapi.exceptions import RequestValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    model_validator,
+)
 
 from api.agent_lists import PageLimit, caller_reach, me_of, ticket_page
 from api.auth import CurrentPrincipal
@@ -51,6 +59,8 @@ class ViewIn(BaseModel):
 
 
 class ViewPatch(BaseModel):
+    """Only the fields sent change; null clears `team_id` and no other field."""
+
     model_config = ConfigDict(extra="forbid")
 
     name: Name | None = None
@@ -59,6 +69,13 @@ class ViewPatch(BaseModel):
     filters: TicketFilters | None = None
     sort: Sort | None = None
     position: int | None = Field(default=None, ge=0, le=10_000)
+
+    @model_validator(mode="after")
+    def _keeps_values(self) -> ViewPatch:
+        nulled = sorted(f for f in self.model_fields_set - {"team_id"} if getattr(self, f) is None)
+        if nulled:
+            raise ValueError(f"{', '.join(nulled)}: may not be null")
+        return self
 
 
 class ViewOut(BaseModel):
@@ -123,9 +140,7 @@ async def update_view(view_id: uuid.UUID, body: ViewPatch, session: SessionDep,
     changes = body.model_dump(exclude_unset=True, exclude={"filters"})
     if body.filters is not None:
         changes["filters"] = _stored(body.filters)
-    merged = ViewIn.model_validate({
-        "name": view.name, "sharing": view.sharing, "team_id": view.team_id,
-        "filters": view.filters, "sort": view.sort, "position": view.position} | changes)
+    merged = _merged(view, changes)
     require_change(principal, _scope(view.owner_id, merged.sharing, merged.team_id))
     await _require_team(session, merged.team_id)
     return _out(await store.update(session=session, view=view, values=changes))
@@ -167,12 +182,39 @@ async def _require_team(session: Any, team_id: uuid.UUID | None) -> None:
         raise Problem(422, "unknown-team", "Unknown team", f"no team {team_id}")
 
 
+def _merged(view: SavedView, changes: dict[str, Any]) -> ViewIn:
+    """The view as it would be; a 422 when the changes break it (a team view without team)."""
+    try:
+        return ViewIn.model_validate({
+            "name": view.name, "sharing": view.sharing, "team_id": view.team_id,
+            "filters": _zoned(view.filters), "sort": view.sort, "position": view.position,
+        } | changes)
+    except ValidationError as err:
+        raise RequestValidationError(
+            [e | {"loc": ("body", *e["loc"])} for e in err.errors(include_url=False)]
+        ) from err
+
+
 def _where(view: SavedView, p: Principal) -> list[Any]:
     return lists.filtered(_filters(view), reach=caller_reach(p), me=me_of(p))
 
 
 def _filters(view: SavedView) -> TicketFilters:
-    return TicketFilters.model_validate(view.filters)
+    return TicketFilters.model_validate(_zoned(view.filters))
+
+
+_INSTANTS = ("created_after", "created_before", "updated_after", "updated_before")
+
+
+def _zoned(stored: dict[str, Any]) -> dict[str, Any]:
+    """Views saved before filters needed an offset may hold bare datetimes; PostgreSQL read
+    them in the session's zone, UTC, and so do we."""
+    def utc(value: Any) -> Any:
+        if isinstance(value, str) and datetime.fromisoformat(value).tzinfo is None:
+            return f"{value}+00:00"
+        return value
+
+    return {k: utc(v) if k in _INSTANTS else v for k, v in stored.items()}
 
 
 def _stored(filters: TicketFilters) -> dict[str, Any]:

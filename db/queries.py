@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from db.models import Agent, AgentTeam, SlaTarget, Team, Ticket, TicketAudit, TicketMessage
 from domain.records import SlaTargetView, SlaView, TicketSnapshot
 from domain.sla import TargetKind
+from domain.text import is_storable
 
 REF_PREFIX = "TKT-"
 
@@ -94,14 +95,27 @@ def encode_cursor(*parts: str) -> str:
 
 
 def decode_cursor(cursor: str) -> list[str]:
-    """Raises ValueError on anything that is not a cursor we issued."""
+    """Raises ValueError on anything that is not a cursor we issued.
+
+    A cursor is the caller's input like any other: base64 hides what it holds from the
+    checks at the door (api/storable_input.py), so its text is checked here.
+    """
     try:
         parts = json.loads(base64.urlsafe_b64decode(cursor.encode()))
     except Exception as err:  # noqa: BLE001 - any garbage is the same error to the caller
         raise ValueError("malformed cursor") from err
-    if not isinstance(parts, list) or not all(isinstance(p, str) for p in parts):
+    if not isinstance(parts, list) or not all(isinstance(p, str) and is_storable(p)
+                                              for p in parts):
         raise ValueError("malformed cursor")
     return parts
+
+
+def cursor_int(part: str, *, bits: int = 32) -> int:
+    """A cursor's number, within the signed range of its column (a forged one may not be)."""
+    value = int(part)
+    if not -(2 ** (bits - 1)) <= value < 2 ** (bits - 1):
+        raise ValueError("cursor number out of range")
+    return value
 
 
 async def list_messages(
@@ -126,7 +140,7 @@ async def list_messages(
         stmt = stmt.where(TicketMessage.visibility == "public")
     if cursor:
         created, tid, position = decode_cursor(cursor)
-        after = (datetime.fromisoformat(created), uuid.UUID(tid), int(position))
+        after = (datetime.fromisoformat(created), uuid.UUID(tid), cursor_int(position))
         stmt = stmt.where(tuple_(*order) > after)
     rows = (await session.scalars(stmt.order_by(*order).limit(limit + 1))).all()
     page, more = rows[:limit], len(rows) > limit

@@ -16,7 +16,7 @@ from sqlalchemy import ColumnElement, Text, and_, cast, false, or_, true, tuple_
 from sqlalchemy.dialects.postgresql import ARRAY, array
 
 from db.models import Ticket
-from db.queries import decode_cursor, encode_cursor
+from db.queries import cursor_int, decode_cursor, encode_cursor
 from domain.lifecycle import OPEN
 from domain.ticket_filters import Sort, TicketFilters
 
@@ -105,7 +105,8 @@ def after(sort: Sort, cursor: str) -> ColumnElement[bool]:
     if sort is Sort.DUE:
         _, due, rank, created, tid = parts
         return tuple_(Ticket.due_at, Ticket.priority_rank, Ticket.created_at, Ticket.id) > (
-            datetime.fromisoformat(due), int(rank), datetime.fromisoformat(created),
+            datetime.fromisoformat(due), cursor_int(rank, bits=16),
+            datetime.fromisoformat(created),
             uuid.UUID(tid))
     _, at, tid = parts
     column = Ticket.created_at if sort is Sort.CREATED else Ticket.updated_at

@@ -10,6 +10,10 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 HANDOVER_NOTIFICATION = "ooo.handover"
+# Periods are bounded to ten years either side of now: an absence needs no more, and the
+# schedule that starts the handover cannot name years far ahead (Temporal stops at 2100).
+MAX_YEARS = 10
+_MAX_DISTANCE = timedelta(days=365 * MAX_YEARS + MAX_YEARS // 4)
 
 
 def schedule_id(agent_id: str) -> str:
@@ -38,6 +42,8 @@ def period_problem(start: datetime, end: datetime, now: datetime) -> str | None:
         return "end must be after start"
     if end <= now:
         return "end is in the past"
+    if end > now + _MAX_DISTANCE or start < now - _MAX_DISTANCE:
+        return f"start and end must be within {MAX_YEARS} years of now"
     return None
 
 

@@ -7,13 +7,13 @@ SQL; nothing here knows HTTP.
 
 from __future__ import annotations
 
-from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any
 from uuid import UUID
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
+from domain.instants import Instant
 from domain.lifecycle import Status
 from domain.sla import Priority
 from domain.ticket_fields import Channel, Email, Tag
@@ -60,10 +60,10 @@ class TicketFilters(BaseModel):
     channel: list[Channel] = Few
     breach_state: list[BreachState] = Few
     customer: Email | None = None
-    created_after: datetime | None = None
-    created_before: datetime | None = None
-    updated_after: datetime | None = None
-    updated_before: datetime | None = None
+    created_after: Instant | None = None
+    created_before: Instant | None = None
+    updated_after: Instant | None = None
+    updated_before: Instant | None = None
 
     @model_validator(mode="after")
     def _ranges_in_order(self) -> TicketFilters:

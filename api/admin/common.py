@@ -7,11 +7,12 @@ from collections.abc import Callable, Sequence
 from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Query
+from psycopg.errors import UniqueViolation
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.auth import CurrentPrincipal
-from api.problems import Problem
+from api.problems import Problem, integrity_problem
 from db import queries
 from db.models import AdminAudit
 from domain.access import Principal, require_admin
@@ -37,11 +38,16 @@ def audit(session: AsyncSession, principal: Principal, action: str, entity: str,
 
 
 async def commit_or_conflict(session: AsyncSession, conflict: str) -> None:
+    """Commit; a taken unique value is a 409 saying `conflict` (the field named as well).
+
+    A write that fails earlier, when a query flushes it, reaches the same mapping through
+    the app's IntegrityError handler (api/problems.py), with a generic text."""
     try:
         await session.commit()
     except IntegrityError as err:
         await session.rollback()
-        raise Problem(409, "conflict", "Already exists", conflict) from err
+        unique = isinstance(err.orig, UniqueViolation)
+        raise integrity_problem(err, conflict if unique else None) from err
 
 
 def not_found(entity: str, entity_id: object) -> Problem:
@@ -64,7 +70,11 @@ def decode(cursor: str | None, *types: Callable[[str], Any]) -> list[Any] | None
         parts = queries.decode_cursor(cursor)
         if len(parts) != len(types):
             raise ValueError("wrong length")
-        return [convert(part) for convert, part in zip(types, parts, strict=True)]
+        values = [convert(part) for convert, part in zip(types, parts, strict=True)]
+        for value in values:  # ids are bigint at most; a forged number may be anything
+            if isinstance(value, int):
+                queries.cursor_int(str(value), bits=64)
+        return values
     except ValueError as err:
         raise Problem(400, "bad-cursor", "Bad cursor", "cursor is not one this API issued") \
             from err

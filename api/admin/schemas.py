@@ -18,6 +18,7 @@ from pydantic import (
 
 from domain.access import Role, TokenKind
 from domain.assignment import AssignmentMode
+from domain.instants import Instant
 from domain.sla import CustomerTier
 
 PORTAL_TOKEN_DAYS = 30
@@ -101,12 +102,12 @@ class TokenCreate(_In):
     agent_id: UUID | None = Field(default=None, description="the agent an agent token acts as")
     ticket: Annotated[str, StringConstraints(max_length=64)] | None = Field(
         default=None, description="a customer token's ticket (UUID or public ref)")
-    expires_at: datetime | None = None
+    expires_at: Instant | None = None
 
 
 class PortalTokenCreate(_In):
     name: Name = "customer portal"
-    expires_at: datetime | None = Field(
+    expires_at: Instant | None = Field(
         default=None, description=f"defaults to {PORTAL_TOKEN_DAYS} days from now")
 
 
