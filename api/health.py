@@ -9,7 +9,8 @@ is left to finish on its own in the background while the caller gets its answer.
 
 Anyone sees `ok` or `unavailable` per check; what failed (error text, host, port) only
 admins: `Authorization: Bearer` with HELPDESK_ADMIN_TOKEN, or any admin token while the
-database answers.
+database answers. Admins also see the degraded tickets (their projection cannot be written;
+see workflows/ticket_degraded.py): how many, and the longest-degraded ones with their error.
 """
 
 from __future__ import annotations
@@ -29,10 +30,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from api.auth import Credentials, principal_of
 from api.deps import EngineDep, SettingsDep, TemporalDep
 from api.problems import Problem
-from db import tokens
+from db import projection_failures, tokens
 
 router = APIRouter(tags=["health"])
 CHECK_TIMEOUT_SECONDS = 3.0
+DEGRADED_SHOWN = 20
 log = logging.getLogger("helpdesk.api")
 _background: set[asyncio.Task[Any]] = set()  # overrunning probes, kept until they end
 
@@ -48,8 +50,25 @@ async def healthz(request: Request, engine: EngineDep, client: TemporalDep,
     detailed = await _is_admin(request, secret, settings.admin_token, db_up=postgres is None)
     checks = {name: "ok" if error is None else (error if detailed else "unavailable")
               for name, error in failures.items()}
-    return JSONResponse({"status": "ok" if healthy else "unavailable", "checks": checks},
-                        status_code=200 if healthy else 503)
+    body: dict[str, Any] = {"status": "ok" if healthy else "unavailable", "checks": checks}
+    if detailed and postgres is None:
+        body["degraded_tickets"] = await _degraded(engine)
+    return JSONResponse(body, status_code=200 if healthy else 503)
+
+
+async def _degraded(engine: AsyncEngine) -> dict[str, Any] | str:
+    """Tickets that take no command until repaired: not a reason to take the API out of a
+    load balancer (200 stays 200), but the first thing an operator should look at."""
+    async def read() -> dict[str, Any]:
+        async with engine.connect() as conn:
+            found = await projection_failures.degraded(conn, limit=DEGRADED_SHOWN)
+        now = datetime.now(UTC)
+        return {"count": found.count,
+                "oldest": [projection_failures.describe(f, now=now) for f in found.oldest]}
+    try:
+        return dict(await _within(read(), CHECK_TIMEOUT_SECONDS))
+    except Exception as err:  # noqa: BLE001 - the health answer must not fail on its detail
+        return f"error: {type(err).__name__}"
 
 
 async def _postgres(engine: AsyncEngine) -> None:

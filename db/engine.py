@@ -17,6 +17,9 @@ def make_engine(database_url: str, *, pool_size: int = 10) -> AsyncEngine:
     return create_async_engine(
         to_sqlalchemy_url(database_url), pool_size=pool_size, max_overflow=pool_size,
         pool_pre_ping=True, pool_timeout=POOL_TIMEOUT_SECONDS,
+        # Errors (in logs, in a failed activity's Temporal history) show the statement but
+        # not its parameters: those are customer text, and can be megabytes of it.
+        hide_parameters=True,
         connect_args={
             # Sessions in UTC whatever the server's default: reads then render timestamps
             # like the workflow's answers do ("...Z"), not in the server's local offset.

@@ -46,10 +46,17 @@ async def test_commands_on_a_degraded_ticket_get_503_until_it_is_repaired(
     assert (await http.get(f"/api/v1/tickets/{ref}")).json()["status"] == "new"
     await eventually(lambda: rows(engine, "SELECT 1 FROM projection_failures"))
     assert "helpdesk_tickets_degraded 1.0" in (await http.get("/metrics")).text
+    health = (await http.get("/healthz")).json()  # the admin's view
+    assert health["degraded_tickets"]["count"] == 1
+    [shown] = health["degraded_tickets"]["oldest"]
+    assert shown["ref"] == ref and "row refused" in shown["error"]
+    anonymous = await http.get("/healthz", headers={"Authorization": ""})
+    assert "degraded_tickets" not in anonymous.json()
 
     await refuse_poisoned_messages(engine, False)
     [outcome] = await reproject(dev_client, [ref], timeout=30)
     assert outcome.repaired, outcome.detail
+    assert (await http.get("/healthz")).json()["degraded_tickets"] == {"count": 0, "oldest": []}
 
     # The client retries the refused message: it is answered with the one the repair stored.
     again = await post_message(http, ref, **reply)
