@@ -103,6 +103,19 @@ def normalized_subject(subject: str) -> str:
     return " ".join(text.split()).casefold()
 
 
+def fresh_subject(subject: str) -> str:
+    """The subject of a ticket a mail opens: "Re: [TKT-99] Printer" -> "Printer".
+
+    A mail that opens a ticket threaded nowhere, so any ticket tag in it names no ticket of
+    ours (or one it must not join): the tag and the reply prefixes only mislead the agent.
+    Forward prefixes stay ("Fwd:" says what the mail is). One line, single spaces.
+    """
+    text = " ".join(_TAG.sub(" ", subject or "").split())
+    while (found := _REPLY_PREFIX.match(text)) is not None:
+        text = " ".join(_TAG.sub(" ", text[found.end():]).split())
+    return text
+
+
 def is_reply_subject(subject: str) -> bool:
     """"Re: ...", "AW: ...": a mail that says it answers something (forwards do not)."""
     return _REPLY_PREFIX.match(_ANY_TAG.sub(" ", subject or "")) is not None
