@@ -1,7 +1,7 @@
 """inbound mail: taken in once per Message-ID, and why a mail was refused
 
-Revision ID: 0008
-Revises: 0007
+Revision ID: 0010
+Revises: 0007 (on this branch; merged after 0008 and 0009, it revises 0009)
 Create Date: 2026-12-03
 
 - `inbound_emails.reason`: what a `rejected` or `deferred` mail's sender was answered.
@@ -16,7 +16,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0008"
+revision = "0010"  # unique: main took 0008 and 0009 meanwhile
 down_revision = "0007"
 branch_labels = None
 depends_on = None
