@@ -50,7 +50,8 @@ def outcome_of(problem: Problem) -> Outcome:
 
 
 def reason_of(problem: Problem) -> str:
-    return f"{problem.status} {problem.title}: {problem.detail}"[:MAX_REASON]
+    """What the log says the sender was answered: "422 unusable-sender: the From header..."."""
+    return f"{problem.status} {problem.slug}: {problem.detail}"[:MAX_REASON]
 
 
 def is_outage(error: BaseException) -> bool:

@@ -81,15 +81,15 @@ async def test_a_mail_without_a_usable_sender_is_refused_for_good_and_logged(roo
     log = await logged(engine)
     assert [(outcome, sender, kept) for outcome, _, sender, kept in log] == [
         ("rejected", None, raw), ("rejected", None, raw)]
-    assert all("no usable sender" in reason for _, reason, _, _ in log)
+    assert all(reason.startswith("422 unusable-sender: ") for _, reason, _, _ in log)
     assert await scalar(engine, "SELECT count(*) FROM tickets") == 0
 
 
 async def test_an_empty_body_is_refused_and_logged(room, engine):
     assert_problem(await post(room, b"\r\n"), 422, "empty-message")
 
-    assert [r[:2] for r in await logged(engine)] == [("rejected", "422 Empty message: the body "
-                                                      "must be an RFC 5322 mail")]
+    assert [r[:2] for r in await logged(engine)] == [
+        ("rejected", "422 empty-message: the body must be an RFC 5322 mail")]
 
 
 async def test_a_message_id_over_998_characters_still_threads_its_reply(room, engine):
@@ -183,7 +183,7 @@ async def test_a_later_step_failing_on_the_mail_is_a_logged_permanent_refusal(ro
         assert "DataError" in assert_problem(response, 422, "unprocessable-mail")["detail"]
     log = await logged(engine)
     assert [(r[0], r[3]) for r in log] == [("rejected", POISONED), ("rejected", POISONED)]
-    assert "422 Mail could not be taken in" in log[0][1]
+    assert log[0][1].startswith("422 unprocessable-mail: intake failed on this mail (DataError)")
 
 
 async def test_a_later_step_failing_for_now_is_a_logged_deferral_and_the_retry_goes_in(
@@ -198,4 +198,7 @@ async def test_a_later_step_failing_for_now_is_a_logged_deferral_and_the_retry_g
     problem = assert_problem(deferred, 503, "intake-unavailable")
     assert deferred.headers["Retry-After"] and problem["retry_after_seconds"]
     assert retried.status_code == 200 and retried.json()["outcome"] == "new_ticket"
+    assert [r[:2] for r in await logged(engine)][0] == (
+        "deferred", "503 intake-unavailable: intake could not finish (OperationalError); "
+                    "deliver the mail again later")
     assert [r[0] for r in await logged(engine)] == ["deferred", "new_ticket"]
