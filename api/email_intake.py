@@ -129,9 +129,11 @@ async def _log_refusal(ctx: _Context, delivery: _Delivery, problem: Problem) -> 
 
 
 async def _route(ctx: _Context, mail: ParsedEmail) -> EmailIntakeOut:
-    if not mail.from_address:  # nobody to answer, nobody to attribute a reply to
+    # Nobody to answer, nobody to attribute a reply to. A bounce needs neither (and some mail
+    # systems send theirs without a From): it is read for the mail it returns.
+    if not mail.from_address and not mail.is_bounce:
         raise refusals.unusable_sender()
-    sender = mail.from_address.lower()
+    sender = (mail.from_address or "").lower()
     if is_support_address(sender, ctx.settings.support_address_set):  # support+x@ too
         return EmailIntakeOut(outcome=Outcome.IGNORED_OWN_ADDRESS)
     if stored := await _already_stored(ctx, mail):

@@ -13,7 +13,15 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.api.helpers import TICKETS, assert_problem, rows, scalar
-from tests.api.test_email_intake import INTAKE, SUPPORT, Mailroom, deliver, mail, messages
+from tests.api.test_email_intake import (
+    CORPUS,
+    INTAKE,
+    SUPPORT,
+    Mailroom,
+    deliver,
+    mail,
+    messages,
+)
 from tests.api.test_email_intake import room as room  # noqa: F401  (the fixture)
 
 REPORT = "/api/v1/reports/email"
@@ -83,6 +91,14 @@ async def test_a_mail_without_a_usable_sender_is_refused_for_good_and_logged(roo
         ("rejected", None, raw), ("rejected", None, raw)]
     assert all(reason.startswith("422 unusable-sender: ") for _, reason, _, _ in log)
     assert await scalar(engine, "SELECT count(*) FROM tickets") == 0
+
+
+async def test_a_bounce_without_a_from_is_still_read_as_a_bounce(room):
+    bounce = (CORPUS / "chatwoot" / "bounced_with_no_from.eml").read_bytes()
+
+    response = await post(room, bounce)
+
+    assert response.status_code == 200 and response.json()["outcome"] == "ignored_bounce"
 
 
 async def test_an_empty_body_is_refused_and_logged(room, engine):
