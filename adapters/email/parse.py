@@ -193,7 +193,8 @@ def bounded_id(message_id: str) -> str:
     to the same short one, so a reply naming it in In-Reply-To still threads."""
     if len(message_id) <= MAX_ID:
         return message_id
-    return f"<{hashlib.sha256(message_id.encode()).hexdigest()}@long-id.invalid>"
+    digest = hashlib.sha256(message_id.encode("utf-8", "surrogatepass")).hexdigest()
+    return f"<{digest}@long-id.invalid>"
 
 
 class _Reader:
