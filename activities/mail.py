@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from adapters.email.compose import OutgoingMail, compose
+from adapters.email.compose import OutgoingMail, UnsendableMail, compose
 from adapters.email.smtp_client import PermanentSendError, SmtpConfig, TemporarySendError, send
 from db.mail_out import SENT, MailContext, mail_context, mark_retrying, mark_sent
 from workflows.ticket_types import PERMANENT_MAIL_ERROR, OutboundEmail
@@ -48,11 +48,14 @@ class MailActivities:
             error = "outbound SMTP is not configured on this worker (HELPDESK_SMTP_OUT_HOST)"
             await mark_retrying(self.engine, mail.message_uuid, attempt, error)
             raise ApplicationError(error)
-        msg = compose(outgoing(ctx, mail, self.sender))
+        message = outgoing(ctx, mail, self.sender)
         try:
+            msg = compose(message)
+            # The envelope names the customer alone, whatever the headers say.
             await asyncio.to_thread(send, self.sender.smtp, msg,
-                                    envelope_from=self.sender.from_address)
-        except PermanentSendError as err:
+                                    envelope_from=self.sender.from_address,
+                                    recipients=[message.to_address])
+        except (PermanentSendError, UnsendableMail) as err:
             raise ApplicationError(str(err), type=PERMANENT_MAIL_ERROR,
                                    non_retryable=True) from err
         except TemporarySendError as err:
@@ -78,5 +81,5 @@ def outgoing(ctx: MailContext, mail: OutboundEmail, sender: MailSender) -> Outgo
 def _answering(ctx: MailContext) -> str | None:
     """The customer's latest message before this one (else the latest public message)."""
     inbound = [m for m in ctx.thread if m.direction == "inbound"]
-    latest = (inbound or ctx.thread or [None])[-1]
-    return latest.message_id if latest else None
+    candidates = inbound or ctx.thread
+    return candidates[-1].message_id if candidates else None

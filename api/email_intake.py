@@ -7,8 +7,11 @@ its original bytes and what became of it (`inbound_emails`), whatever the outcom
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+import logging
 import uuid
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
@@ -17,18 +20,20 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from adapters.email.parse import ParsedEmail, parse_message
 from adapters.email.quotes import split_reply
+from api import email_refusals as refusals
 from api.auth import CurrentPrincipal
 from api.deps import EngineDep, LimitsDep, SessionDep, SettingsDep, TemporalDep
 from api.email_opening import Opening, opening_note, plan_opening
 from api.intake import claim_ticket, first_message_id, open_ticket
 from api.openapi import problems
 from api.problems import Problem
-from api.schemas import MAX_BODY, MAX_SUBJECT, TicketCreate
+from api.schemas import MAX_BODY, MAX_SUBJECT, Channel, TicketCreate
 from api.tickets import MESSAGE_NAMESPACE, deliver_message
 from db import attachments, email_intake, intake
 from db.models import Ticket
 from domain.access import TokenKind, require
 from domain.lifecycle import AuthorType, Visibility
+from domain.text import storable
 from domain.threading import (
     Outcome,
     address_ref,
@@ -40,6 +45,7 @@ from domain.threading import (
 from workflows.ticket_types import MessageIn
 
 router = APIRouter(prefix="/intake", tags=["intake"])
+log = logging.getLogger("helpdesk.email")
 EMAIL_KEY_PREFIX = "email:"
 
 
@@ -50,7 +56,7 @@ class EmailIntakeOut(BaseModel):
     message_id: str | None = None
 
 
-@router.post("/email", response_model=EmailIntakeOut, responses=problems(413, 422),
+@router.post("/email", response_model=EmailIntakeOut, responses=problems(413, 422, 429, 503),
              openapi_extra={"requestBody": {"content": {"message/rfc822": {}}}})
 async def intake_email(
     request: Request, session: SessionDep, engine: EngineDep, client: TemporalDep,
@@ -60,17 +66,24 @@ async def intake_email(
     require(principal.kind in (TokenKind.INTEGRATION, TokenKind.ADMIN) or principal.is_admin,
             "email intake is for channel adapters (an integration token)")
     raw = await request.body()
-    if not raw.strip():
-        raise Problem(422, "empty-message", "Empty message", "the body must be an RFC 5322 mail")
-    parsed = parse_message(raw)
+    # Bounded (adapters.email.bounded_mime) but CPU work all the same: off the event loop.
+    mail = await asyncio.to_thread(parse_message, raw)
     ctx = _Context(session, engine, client, settings, limits, hashlib.sha256(raw).hexdigest())
+    delivery = _Delivery(raw, storable(source), mail)
     try:
-        result = await _route(ctx, parsed)
-    except Problem:
-        await _log(ctx, raw, source, parsed, EmailIntakeOut(outcome=Outcome.REJECTED))
+        if not raw.strip():
+            raise refusals.empty_message()
+        result = await _route(ctx, mail)
+    except Problem as problem:
+        await _log_refusal(ctx, delivery, problem)
         raise
-    await _log(ctx, raw, source, parsed, result)
-    return result
+    except Exception as error:  # whatever a later step raised: logged, and answered honestly
+        refusal = refusals.problem_for_failure(error)
+        log.log(logging.WARNING if refusals.is_temporary(refusal) else logging.ERROR,
+                "email intake failed on message_id=%s", mail.message_id, exc_info=error)
+        await _log_refusal(ctx, delivery, refusal)
+        raise refusal from error
+    return await _log(ctx, delivery, result)
 
 
 class _Context:
@@ -80,16 +93,47 @@ class _Context:
         self.settings, self.limits, self.digest = settings, limits, digest
 
 
-async def _log(ctx: _Context, raw: bytes, source: str, mail: ParsedEmail,
-               result: EmailIntakeOut) -> None:
+@dataclass(frozen=True)
+class _Delivery:
+    """One mail as it came: what the intake log keeps of it whatever becomes of it."""
+
+    raw: bytes
+    source: str
+    mail: ParsedEmail
+
+
+async def _log(ctx: _Context, delivery: _Delivery, result: EmailIntakeOut,
+               reason: str | None = None) -> EmailIntakeOut:
+    """Log the delivery; the answer says `duplicate` if another delivery of the same mail
+    was logged as taken in first (two at the same instant both reached the ticket, which
+    stored the message once)."""
     await ctx.session.rollback()  # whatever a refused command left half-done
-    await email_intake.log_inbound(
-        session=ctx.session, raw=raw, source=source, message_id=mail.message_id,
-        from_address=mail.from_address, subject=mail.subject, outcome=result.outcome,
-        ticket_id=result.ticket_id, defects=list(mail.defects))
+    mail = delivery.mail
+    outcome = await email_intake.log_inbound(
+        session=ctx.session, raw=delivery.raw, source=delivery.source,
+        message_id=mail.message_id, from_address=mail.from_address, subject=mail.subject,
+        outcome=result.outcome, ticket_id=result.ticket_id, defects=list(mail.defects),
+        reason=reason)
+    return result.model_copy(update={"outcome": Outcome(outcome)})
+
+
+async def _log_refusal(ctx: _Context, delivery: _Delivery, problem: Problem) -> None:
+    """Log a refused delivery; a log that cannot be written (PostgreSQL down) does not
+    change the answer the sender is owed."""
+    refused = EmailIntakeOut(outcome=refusals.outcome_of(problem),
+                             message_id=delivery.mail.message_id)
+    try:
+        await _log(ctx, delivery, refused, reason=refusals.reason_of(problem))
+    except Exception:
+        log.exception("email intake could not log a refused mail message_id=%s",
+                      delivery.mail.message_id)
 
 
 async def _route(ctx: _Context, mail: ParsedEmail) -> EmailIntakeOut:
+    # Nobody to answer, nobody to attribute a reply to. A bounce needs neither (and some mail
+    # systems send theirs without a From): it is read for the mail it returns.
+    if not mail.from_address and not mail.is_bounce:
+        raise refusals.unusable_sender()
     sender = (mail.from_address or "").lower()
     if is_support_address(sender, ctx.settings.support_address_set):  # support+x@ too
         return EmailIntakeOut(outcome=Outcome.IGNORED_OWN_ADDRESS)
@@ -183,7 +227,7 @@ async def _new_ticket(ctx: _Context, mail: ParsedEmail, opening: Opening) -> Ema
             subject=opening.subject.strip()[:MAX_SUBJECT] or "(no subject)",
             body=opening.text or _new_text(mail), customer_email=opening.customer_email,
             customer_name=opening.customer_name[:200] if opening.customer_name else None,
-            channel="email", message_id=mail.message_id, tags=list(opening.tags),
+            channel=Channel.EMAIL, message_id=mail.message_id, tags=list(opening.tags),
         )
     except ValidationError as err:
         raise Problem(422, "unusable-mail", "Mail cannot open a ticket",

@@ -26,7 +26,13 @@ from api.schemas import MAX_BODY
 from api.tickets import MESSAGE_NAMESPACE
 from db import email_intake
 from domain.lifecycle import AuthorType, Visibility
-from domain.threading import HEURISTIC_WINDOW, Outcome, is_support_address, possible_thread
+from domain.threading import (
+    HEURISTIC_WINDOW,
+    Outcome,
+    fresh_subject,
+    is_support_address,
+    possible_thread,
+)
 from workflows.ticket_types import MessageIn
 
 POSSIBLE_THREAD_TAG = "possible-thread"
@@ -49,6 +55,7 @@ async def plan_opening(*, session: AsyncSession, settings: Any, mail: ParsedEmai
     opening = Opening(subject=mail.subject or "", customer_email=mail.from_address or "",
                       customer_name=mail.from_name)
     opening = await _attributed(session, settings, mail, opening)
+    opening = replace(opening, subject=fresh_subject(opening.subject))
     if settings.threading_heuristic:
         opening = await _flagged(session, opening, datetime.now(UTC))
     return opening

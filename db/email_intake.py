@@ -6,11 +6,13 @@ import uuid
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy import ColumnElement, func, or_, select, text
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import Agent, InboundEmail, Ticket, TicketMessage
+from db.models import TAKING_SQL, Agent, InboundEmail, Ticket, TicketMessage
 from domain.lifecycle import Status
+from domain.threading import Outcome
 
 # Enough for any real sender's week; the heuristic only needs the most recent look-alike.
 MAX_CANDIDATES = 50
@@ -40,13 +42,26 @@ async def tickets_by_ref(*, session: AsyncSession, refs: Iterable[str | None]
 
 async def log_inbound(*, session: AsyncSession, raw: bytes, source: str, message_id: str | None,
                       from_address: str | None, subject: str | None, outcome: str,
-                      ticket_id: uuid.UUID | str | None, defects: list[str]) -> None:
-    session.add(InboundEmail(
-        message_id=message_id, source=source, from_address=from_address, subject=subject,
-        outcome=outcome, ticket_id=uuid.UUID(str(ticket_id)) if ticket_id else None,
-        defects=defects, raw=raw,
-    ))
+                      ticket_id: uuid.UUID | str | None, defects: list[str],
+                      reason: str | None = None) -> str:
+    """Log one delivery and answer the outcome logged: `duplicate` in place of one that took
+    the mail in when another delivery of the same Message-ID took it in first.
+
+    Insert-or-skip on the unique index of taken Message-IDs, so two deliveries at the same
+    instant cannot both count as taken in, whichever of them commits first."""
+    row = {"id": uuid.uuid4(), "message_id": message_id, "source": source,
+           "from_address": from_address, "subject": subject, "outcome": outcome,
+           "reason": reason, "ticket_id": uuid.UUID(str(ticket_id)) if ticket_id else None,
+           "defects": defects, "raw": raw}
+    taken = (insert(InboundEmail).values(**row)
+             .on_conflict_do_nothing(index_elements=[InboundEmail.message_id],
+                                     index_where=text(f"outcome IN ({TAKING_SQL})"))
+             .returning(InboundEmail.id))
+    if await session.scalar(taken) is None:
+        outcome = Outcome.DUPLICATE.value
+        await session.execute(insert(InboundEmail).values(**row | {"outcome": outcome}))
     await session.commit()
+    return outcome
 
 
 async def recent_tickets_of_sender(*, session: AsyncSession, email: str, since: datetime

@@ -32,9 +32,12 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB, REGCONFIG, TSVECTOR, UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from domain.threading import TAKING_OUTCOMES
+
 OPEN_STATUSES_SQL = "status IN ('new','assigned','in_progress','waiting_on_customer','reopened')"
 PRIORITY_RANK_SQL = ("CASE priority WHEN 'urgent' THEN 0 WHEN 'high' THEN 1 WHEN 'low' THEN 3 "
                      "ELSE 2 END")
+TAKING_SQL = ",".join(f"'{outcome.value}'" for outcome in sorted(TAKING_OUTCOMES))
 
 
 class Base(DeclarativeBase):
@@ -436,6 +439,8 @@ class InboundEmail(Base):
     # threaded_in_reply_to, threaded_references, threaded_subject_tag, new_ticket, duplicate,
     # auto_reply_note, bounce_note, ignored_own_address, ignored_no_ticket
     outcome: Mapped[str] = mapped_column(String(32))
+    # Why a mail was rejected or deferred (what the sender was answered).
+    reason: Mapped[str | None] = mapped_column(Text)
     ticket_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
     defects: Mapped[list[str]] = mapped_column(JSONB, server_default=text("'[]'::jsonb"))
     raw: Mapped[bytes] = mapped_column(LargeBinary)
@@ -444,6 +449,10 @@ class InboundEmail(Base):
     __table_args__ = (
         Index("ix_inbound_emails_message_id", "message_id"),
         Index("ix_inbound_emails_outcome", "outcome", "received_at"),
+        # One mail taken in per Message-ID: the second of two simultaneous deliveries is
+        # logged (and counted) as a duplicate, not as threaded twice.
+        Index("uq_inbound_emails_taken", "message_id", unique=True,
+              postgresql_where=text(f"outcome IN ({TAKING_SQL})")),
     )
 
 

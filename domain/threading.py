@@ -54,7 +54,16 @@ class Outcome(StrEnum):
     IGNORED_OWN_ADDRESS = "ignored_own_address"  # our own mail coming back: never a ticket
     IGNORED_AUTO_REPLY = "ignored_auto_reply"  # a robot writing out of the blue
     IGNORED_BOUNCE = "ignored_bounce"  # a bounce of nothing we sent
-    REJECTED = "rejected"  # refused (unusable sender, flood limit, ended ticket): logged only
+    REJECTED = "rejected"  # refused for good (no usable sender, ended ticket): logged only
+    DEFERRED = "deferred"  # not taken in this time (flood limit, Temporal down): sent again
+
+
+# Outcomes that took the mail's Message-ID in (stored it on a ticket): at most one per id, so
+# a second delivery of the same mail, however close in time, is a `duplicate`.
+TAKING_OUTCOMES = frozenset({
+    Outcome.THREADED_IN_REPLY_TO, Outcome.THREADED_REFERENCES, Outcome.THREADED_SUBJECT_TAG,
+    Outcome.THREADED_ADDRESS_TAG, Outcome.NEW_TICKET, Outcome.NEW_TICKET_FLAGGED,
+    Outcome.AUTO_REPLY_NOTE, Outcome.BOUNCE_NOTE})
 
 
 def subject_ref(subject: str) -> str | None:
@@ -92,6 +101,19 @@ def normalized_subject(subject: str) -> str:
     while (found := _PREFIX.match(text)) is not None:
         text = text[found.end():]
     return " ".join(text.split()).casefold()
+
+
+def fresh_subject(subject: str) -> str:
+    """The subject of a ticket a mail opens: "Re: [TKT-99] Printer" -> "Printer".
+
+    A mail that opens a ticket threaded nowhere, so any ticket tag in it names no ticket of
+    ours (or one it must not join): the tag and the reply prefixes only mislead the agent.
+    Forward prefixes stay ("Fwd:" says what the mail is). One line, single spaces.
+    """
+    text = " ".join(_TAG.sub(" ", subject or "").split())
+    while (found := _REPLY_PREFIX.match(text)) is not None:
+        text = " ".join(_TAG.sub(" ", text[found.end():]).split())
+    return text
 
 
 def is_reply_subject(subject: str) -> bool:

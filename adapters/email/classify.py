@@ -141,13 +141,16 @@ def _leaves_and_messages(msg: Message) -> list[Message]:
     payload = msg.get_payload() if msg.is_multipart() else None
     if not isinstance(payload, list):
         return [msg]
-    return [leaf for child in payload for leaf in _leaves_and_messages(child)]
+    return [leaf for child in payload if isinstance(child, Message)
+            for leaf in _leaves_and_messages(child)]
 
 
 def _part_text(part: Message) -> str:
     try:
         if part.is_multipart():  # message/rfc822: the returned message's headers
             inner = part.get_payload(0)
+            if not isinstance(inner, Message):
+                return ""
             return "".join(f"{k}: {v}\n" for k, v in inner.raw_items())
         data = part.get_payload(decode=True)
         if isinstance(data, bytes):

@@ -26,7 +26,15 @@ class TemporaryDeliveryError(DeliveryError):
 
 
 class PermanentDeliveryError(DeliveryError):
-    """Intake refuses this message for good (too large, not mail)."""
+    """Intake refuses this message for good (too large, no usable sender, not mail).
+
+    `status` and `problem` (the problem+json `type`, e.g. "unusable-sender") say why, for
+    the SMTP server to pick its reply code; `title` is intake's one-line reason."""
+
+    def __init__(self, detail: str, *, status: int | None = None, problem: str | None = None,
+                 title: str | None = None) -> None:
+        super().__init__(detail)
+        self.status, self.problem, self.title = status, problem, title
 
 
 class Deliver(Protocol):
@@ -52,4 +60,15 @@ class ApiDelivery:
         # 429 and 5xx pass; a 4xx about this message will not change on a retry.
         if response.status_code == 429 or response.status_code >= 500:
             raise TemporaryDeliveryError(detail)
-        raise PermanentDeliveryError(detail)
+        problem = _problem(response)
+        raise PermanentDeliveryError(
+            detail, status=response.status_code, title=problem.get("title"),
+            problem=str(problem.get("type", "")).rpartition(":")[2] or None)
+
+
+def _problem(response: httpx.Response) -> dict[str, Any]:
+    try:
+        body = response.json()
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}

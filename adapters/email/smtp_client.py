@@ -29,10 +29,12 @@ class TemporarySendError(Exception):
     """The server is unreachable or said "later" (4xx): the mail goes out on a retry."""
 
 
-def send(config: SmtpConfig, msg: EmailMessage, *, envelope_from: str) -> None:
+def send(config: SmtpConfig, msg: EmailMessage, *, envelope_from: str,
+         recipients: list[str] | None = None) -> None:
+    """`recipients`: the envelope's (else the To, Cc and Bcc headers name them)."""
     try:
         with _connect(config) as smtp:
-            refused = smtp.send_message(msg, from_addr=envelope_from)
+            refused = smtp.send_message(msg, from_addr=envelope_from, to_addrs=recipients)
     except smtplib.SMTPRecipientsRefused as err:
         codes = [code for code, _ in err.recipients.values()]
         raise _by_code(min(codes), f"recipients refused: {err.recipients}") from err

@@ -8,7 +8,9 @@ everything else. The answer after DATA tells the sending MTA what to do:
 
     250  intake accepted it
     451  TemporaryDeliveryError (or an unexpected error): keep it and try again later
-    554  PermanentDeliveryError: bounce it
+    550  PermanentDeliveryError for a mail with no usable sender (5.1.7): bounce it
+    552  PermanentDeliveryError for a mail too large for intake (5.3.4): bounce it
+    554  any other PermanentDeliveryError (5.6.0): bounce it, with intake's reason
 
 LMTP (RFC 2033) answers DATA once per accepted recipient; as there is one delivery, every
 recipient gets the same answer.
@@ -63,7 +65,7 @@ class IntakeHandler:
             return "451 4.3.0 Intake unavailable, try again later"
         except PermanentDeliveryError as err:
             log.warning("smtp delivery refused message_id=%s: %s", message_id, err)
-            return "554 5.6.0 Message refused by intake"
+            return refusal_reply(err)
         except Exception:
             # A bug in intake must not bounce the customer's mail: let the MTA retry.
             log.exception("smtp delivery failed message_id=%s", message_id)
@@ -71,6 +73,23 @@ class IntakeHandler:
         log.info("smtp delivered message_id=%s rcpts=%d bytes=%d result=%s",
                  message_id, len(envelope.rcpt_tos), len(raw), _summary(result))
         return "250 2.0.0 OK: delivered"
+
+
+def refusal_reply(err: PermanentDeliveryError) -> str:
+    """The 5xx reply for a mail intake refused for good: the code says what kind of failure
+    it is, the text (which the sender's bounce quotes) says intake's reason."""
+    if err.problem == "unusable-sender":
+        return "550 5.1.7 Mail refused: no usable sender address in From"
+    if err.status == 413:
+        return "552 5.3.4 Message too big for intake"
+    reason = _reply_text(err.title or "not a mail intake can take in")
+    return f"554 5.6.0 Mail refused by intake: {reason}"
+
+
+def _reply_text(text: str) -> str:
+    """Printable ASCII on one line, short: what an SMTP reply line may hold (RFC 5321)."""
+    cleaned = "".join(c if " " <= c <= "~" else " " for c in text)
+    return " ".join(cleaned.split())[:200]
 
 
 def _as_bytes(content: bytes | str | None) -> bytes:
@@ -84,7 +103,7 @@ def _message_id(raw: bytes) -> str:
         value = BytesHeaderParser().parsebytes(raw).get("Message-ID")
     except Exception:
         return "?"
-    return str(value).strip() if value is not None else "-"
+    return _reply_text(str(value))[:200] if value is not None else "-"
 
 
 def _summary(result: dict[str, Any]) -> str:

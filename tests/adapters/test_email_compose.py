@@ -10,6 +10,7 @@ import pytest
 from adapters.email.compose import (
     MAX_REFERENCES,
     OutgoingMail,
+    UnsendableMail,
     compose,
     tagged_address,
     tagged_subject,
@@ -77,3 +78,48 @@ def test_an_acknowledgement_says_it_is_automatic():
     parsed = parse_message(bytes(compose(outgoing(automatic=True))))
     assert parsed.is_automatic
     assert parsed.subject == "Où est ma commande ? [TKT-7]"
+
+
+INJECTION = "hi\r\nBcc: evil@example.com"
+
+
+def header_names(raw: bytes) -> list[str]:
+    head = raw.split(b"\r\n\r\n", 1)[0]
+    return [line.split(b":", 1)[0].decode() for line in head.split(b"\r\n")
+            if line and line[:1] not in (b" ", b"\t")]
+
+
+@pytest.mark.parametrize("overrides", [
+    {"ticket_subject": INJECTION},
+    {"ticket_subject": "hi\nBcc: evil@example.com\u2028X-Evil: 1"},
+    {"to_name": INJECTION},
+    {"from_name": f"Ana {INJECTION} (Acme)"},
+    {"ticket_subject": "hi\x00\rBcc: evil@example.com"},
+    {"in_reply_to": f"<q@example.fr>{INJECTION}", "references": [f"<r@x>\r\n{INJECTION}"]},
+], ids=["subject", "subject-lf-and-u2028", "customer-name", "agent-name", "nul-cr",
+        "ids"])
+def test_no_value_can_add_a_header(overrides):
+    raw = bytes(compose(outgoing(**overrides)))
+
+    assert sorted(header_names(raw)) == sorted(
+        ["From", "To", "Reply-To", "Subject", "Date", "Message-ID", "Content-Type",
+         "Content-Transfer-Encoding", "MIME-Version"]
+        + (["In-Reply-To", "References"] if "in_reply_to" not in overrides else []))
+    assert b"\x00" not in raw
+    parsed = parse_message(raw)
+    assert parsed.to == ["zoe@example.fr"] and parsed.cc == []
+
+
+def test_an_injected_subject_goes_out_on_one_line():
+    parsed = parse_message(bytes(compose(outgoing(ticket_subject=INJECTION))))
+
+    assert parsed.subject == "Re: hi Bcc: evil@example.com [TKT-7]"
+
+
+@pytest.mark.parametrize("to_address", [
+    "zoe@example.fr, evil@example.com", "zoe@example.fr\r\nBcc: evil@example.com",
+    "zoe@exa\x00mple.fr", "not an address",
+])
+def test_an_address_that_is_not_exactly_one_mailbox_is_unsendable(to_address):
+    with pytest.raises(UnsendableMail):
+        compose(outgoing(to_address=to_address))

@@ -257,3 +257,28 @@ async def test_serve_runs_on_the_callers_loop_until_stopped(use_lmtp: bool) -> N
     assert deliver.calls == [(SMALL, "smtp")]
     with pytest.raises(OSError):
         socket.create_connection((HOST, chosen), timeout=1).close()
+
+
+@pytest.mark.parametrize(
+    ("error", "reply"),
+    [
+        (PermanentDeliveryError("422", status=422, problem="unusable-sender",
+                                title="Mail has no usable sender"), (550, b"5.1.7")),
+        (PermanentDeliveryError("413", status=413, problem="http", title="Too large"),
+         (552, b"5.3.4")),
+        (PermanentDeliveryError("422", status=422, problem="unprocessable-mail",
+                                title="Mail could not\r\nBe: taken in \x00"),
+         (554, b"5.6.0 Mail refused by intake: Mail could not Be: taken in")),
+    ],
+    ids=["no-sender", "too-large", "other"],
+)
+def test_a_refusal_for_good_is_a_5xx_that_says_why_on_one_line(
+    error: PermanentDeliveryError, reply: tuple[int, bytes], port: int, lmtp: bool,
+    deliver: RecordingDeliver,
+) -> None:
+    deliver.error = error
+    with client(port, lmtp) as smtp, pytest.raises(smtplib.SMTPDataError) as failed:
+        smtp.sendmail(SENDER, ["support@example.com"], SMALL)
+    assert failed.value.smtp_code == reply[0]
+    assert reply[1] in failed.value.smtp_error
+    assert b"\r" not in failed.value.smtp_error and b"\n" not in failed.value.smtp_error

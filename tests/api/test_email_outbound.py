@@ -177,6 +177,29 @@ async def test_a_permanent_refusal_fails_without_retrying(desk, sink, engine):
             assert "550" in error
 
 
+async def test_no_subject_or_name_can_add_a_header_or_a_recipient(desk, sink, engine):
+    injected = "\r\nBcc: evil@example.com\r\nX-Evil: yes"
+    with listening(sink):
+        async with desk() as room:
+            agent = await make_agent(room.http, team="Mail", name=f"Ana{injected}")
+            created = await room.http.post(TICKETS, headers={"Idempotency-Key": "inject-1"},
+                                           json={"subject": f"Printer{injected}", "body": "x",
+                                                 "customer_email": "ada@example.com",
+                                                 "customer_name": f"Ada{injected}"})
+            ref = created.json()["public_ref"]
+            await room.http.post(f"{TICKETS}/{ref}/assign", json={"agent_id": agent["id"]})
+            room.agent = as_(agent["token"])
+            answer = await post(room, ref, "Which printer?")
+
+            await eventually(lambda: _status_is(engine, answer["message_id"], "sent"))
+            [received] = sink.received
+            assert received.rcpt_tos == ["ada@example.com"]
+            sent = received.message
+            assert sent["Bcc"] is None and sent["X-Evil"] is None
+            assert sent["Subject"] == (f"Re: Printer Bcc: evil@example.com X-Evil: yes [{ref}]")
+            assert parseaddr(sent["To"])[1] == "ada@example.com"
+
+
 async def test_an_acknowledgement_is_marked_automatic_and_threads_back(desk, sink, engine):
     with listening(sink):
         async with desk(acknowledge=True) as room:
