@@ -367,10 +367,12 @@ async def test_messages_with_a_bad_cursor_is_400(http, cursor):
 
 
 async def test_healthz_is_200_with_both_checks_ok(http):
-    response = await http.get("/healthz")
+    response = await http.get("/healthz", headers={"Authorization": ""})  # anyone's view
 
     assert response.status_code == 200, response.text
     assert response.json() == {"status": "ok", "checks": {"postgres": "ok", "temporal": "ok"}}
+    admin = (await http.get("/healthz")).json()
+    assert admin["degraded_tickets"] == {"count": 0, "oldest": []}
 
 
 async def test_healthz_is_503_naming_postgres_when_it_does_not_answer(

@@ -4,29 +4,16 @@ PostgreSQL keeps it that way."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 
-import psycopg
 import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import IntegrityError
 
 from db.migrate import upgrade
 from settings import to_sqlalchemy_url
-from tests.support import with_database
 
 INSERT = ("INSERT INTO inbound_emails (id, message_id, source, outcome, raw) "
           "VALUES (:id, :message_id, 'test', :outcome, '\\x00'::bytea)")
-
-
-@pytest.fixture
-def empty_database_url(pg_server_url: str) -> Iterator[str]:
-    name = f"helpdesk_mig_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(pg_server_url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    yield with_database(pg_server_url, name)
-    with psycopg.connect(pg_server_url, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def test_mails_logged_as_taken_in_twice_become_one_and_a_duplicate(empty_database_url):

@@ -6,7 +6,6 @@ import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
-import psycopg
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -17,18 +16,6 @@ from db.migrate import downgrade, upgrade
 from db.models import Base
 from domain.lifecycle import OPEN
 from settings import to_sqlalchemy_url
-from tests.support import with_database
-
-
-@pytest.fixture
-def empty_database_url(pg_server_url: str) -> Iterator[str]:
-    """A database with nothing in it (not a copy of the migrated template)."""
-    name = f"helpdesk_mig_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(pg_server_url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    yield with_database(pg_server_url, name)
-    with psycopg.connect(pg_server_url, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture
