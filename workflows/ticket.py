@@ -361,7 +361,10 @@ class TicketWorkflow(ProjectionLoop):
     async def _escalate(self, request: EscalationRequest) -> None:
         try:
             target = await workflow.execute_activity(
-                ESCALATION_ACTIVITY, request, result_type=EscalationTarget | None,
+                ESCALATION_ACTIVITY, request,
+                # temporalio annotates result_type as a class, but its converter decodes any
+                # type hint, this union with None (nobody to escalate to) included.
+                result_type=EscalationTarget | None,  # type: ignore[arg-type]
                 start_to_close_timeout=timedelta(seconds=10),
                 schedule_to_close_timeout=ESCALATION_GIVE_UP_AFTER,
                 retry_policy=SIDE_EFFECT_RETRY,
@@ -375,7 +378,8 @@ class TicketWorkflow(ProjectionLoop):
     async def _pick(self, request: PickRequest) -> None:
         try:
             result = await workflow.execute_activity(
-                PICK_ACTIVITY, request, result_type=PickResult | None,
+                PICK_ACTIVITY, request,
+                result_type=PickResult | None,  # type: ignore[arg-type]  # as in _escalate
                 start_to_close_timeout=timedelta(seconds=10),
                 schedule_to_close_timeout=ESCALATION_GIVE_UP_AFTER,
                 retry_policy=SIDE_EFFECT_RETRY,
