@@ -9,7 +9,7 @@ window timers and continue-as-new.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -245,9 +245,9 @@ class TicketWorkflow(ProjectionLoop):
 
     # ---- main-loop pieces ---------------------------------------------------------------
 
-    def _check(self, check: object) -> None:
+    def _check(self, check: Callable[[], object]) -> None:
         try:
-            check()  # type: ignore[operator]
+            check()
             # After the command's own checks: an invalid command is told why, not to wait.
             self.machine.check_not_degraded()
         except TicketError as err:
