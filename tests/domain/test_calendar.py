@@ -320,7 +320,7 @@ def test_windows_on_lists_the_days_intervals_in_utc() -> None:
 
 def test_windows_on_wants_a_date_not_a_datetime() -> None:
     with pytest.raises(TypeError):
-        team().windows_on(la(2026, 5, 28))  # type: ignore[arg-type]
+        team().windows_on(la(2026, 5, 28))
 
 
 # --- finite calendars -----------------------------------------------------------------------
