@@ -36,7 +36,7 @@ class EscalationActivities:
         return EscalationTarget(team_id=str(pool), agent_id=str(agent) if agent else None)
 
 
-def _least_loaded_senior(pool: uuid.UUID) -> Select[tuple[uuid.UUID]]:
+def _least_loaded_senior(pool: uuid.UUID) -> Select[uuid.UUID]:
     open_load = (
         select(func.count()).select_from(Ticket)
         .where(Ticket.assignee_id == Agent.id, Ticket.status.in_(sorted(s.value for s in OPEN)))

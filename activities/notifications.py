@@ -8,6 +8,7 @@ because each row's id is derived from the ticket, the audit row it belongs to an
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import select
@@ -32,7 +33,7 @@ class NotificationActivities:
         """Write the notice for each recipient; the number of recipients."""
         async with self.engine.begin() as conn:
             team_id = await _existing_team(conn, notice.team_id)
-            recipients = await _recipients(conn, notice, team_id)
+            recipients: Sequence[uuid.UUID | None] = await _recipients(conn, notice, team_id)
             rows = [_row(notice, team_id, agent_id) for agent_id in recipients or [None]]
             stmt = insert(Notification).values(rows).on_conflict_do_nothing()
             await conn.execute(stmt)

@@ -36,7 +36,8 @@ async def authenticate(request: Request, session: SessionDep,
     found = await _lookup(request, session, credentials.credentials)
     now = datetime.now(UTC)
     principal = principal_of(found, now)
-    if await tokens.mark_used(session=session, token=found.token, now=now):  # type: ignore[union-attr]
+    assert found is not None  # principal_of refuses an unknown token
+    if await tokens.mark_used(session=session, token=found.token, now=now):
         await session.commit()
     # Otherwise the lookup's transaction stays open for the route's own reads (two round
     # trips saved); routes that then wait on Temporal commit first, releasing the connection.

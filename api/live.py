@@ -398,4 +398,4 @@ async def _token_valid(sessions: async_sessionmaker[AsyncSession], secret: str |
         return False
     token, now = found.token, datetime.now(UTC)
     return token.revoked_at is None and (token.expires_at is None or token.expires_at > now) \
-        and (token.agent_id is None or found.agent_active)
+        and (token.agent_id is None or bool(found.agent_active))

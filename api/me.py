@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from fastapi import APIRouter
@@ -30,7 +31,7 @@ class MeOut(BaseModel):
 async def me(principal: CurrentPrincipal, session: SessionDep) -> MeOut:
     agent = None
     if principal.agent_id:
-        row = await queries.get_agent(session=session, agent_id=principal.agent_id)
+        row = await queries.get_agent(session=session, agent_id=uuid.UUID(principal.agent_id))
         agent = {"id": str(row.id), "name": row.name, "email": row.email,
                  "role": row.role, "out_of_office": _out_of_office(row)} if row else None
     return MeOut(token_id=principal.token_id, kind=principal.kind, is_admin=principal.is_admin,

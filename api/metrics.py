@@ -12,8 +12,9 @@ import asyncio
 import hmac
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from fastapi import APIRouter, Request, Response
 from prometheus_client import (
@@ -39,6 +40,8 @@ from domain.access import require_admin
 from logs import CURRENT_TICKET
 
 router = APIRouter(tags=["metrics"])
+# A series' label values, one per label name of its family.
+LabelValues = TypeVar("LabelValues", bound=tuple[str, ...])
 
 HTTP_DURATION = Histogram(
     "helpdesk_http_request_duration_seconds", "HTTP requests by route template",
@@ -144,7 +147,7 @@ def _business_families(s: metrics.Snapshot) -> Iterator[Metric]:
 
 
 def _counter(name: str, doc: str, labels: list[str],
-             values: dict[tuple[str, ...], int]) -> CounterMetricFamily:
+             values: Mapping[LabelValues, int]) -> CounterMetricFamily:
     family = CounterMetricFamily(name, doc, labels=labels)
     for key, value in sorted(values.items()):
         family.add_metric(list(key), value)
@@ -152,7 +155,7 @@ def _counter(name: str, doc: str, labels: list[str],
 
 
 def _gauge(name: str, doc: str, labels: list[str],
-           values: dict[tuple[str, ...], int]) -> GaugeMetricFamily:
+           values: Mapping[LabelValues, int]) -> GaugeMetricFamily:
     family = GaugeMetricFamily(name, doc, labels=labels)
     for key, value in sorted(values.items()):
         family.add_metric(list(key), value)

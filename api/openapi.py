@@ -113,6 +113,7 @@ def install_openapi(app: FastAPI) -> None:
         if app.openapi_schema is None:
             _problems_in_place(build())
         return app.openapi_schema or {}
+    # FastAPI's documented way to extend the schema is replacing this method on the instance.
     app.openapi = openapi  # type: ignore[method-assign]
 
 

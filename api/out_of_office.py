@@ -56,7 +56,7 @@ async def set_out_of_office(agent_id: uuid.UUID, body: OutOfOfficeIn, session: S
         await _check_delegate(session, agent_id, body.delegate_id)
     agent.out_of_office_start, agent.out_of_office_end = body.start, body.end
     agent.out_of_office_delegate_id = body.delegate_id
-    agent.updated_at = func.now()  # type: ignore[assignment]
+    agent.updated_at = func.now()
     audit(session, principal, "out_of_office_set", "agent", agent_id,
           **body.model_dump(mode="json"))
     # Committed before the handover can start: it reads the period back and moves nothing
@@ -78,7 +78,7 @@ async def clear_out_of_office(agent_id: uuid.UUID, session: SessionDep,
     if agent.out_of_office_start is not None:
         agent.out_of_office_start = agent.out_of_office_end = None
         agent.out_of_office_delegate_id = None
-        agent.updated_at = func.now()  # type: ignore[assignment]
+        agent.updated_at = func.now()
         audit(session, principal, "out_of_office_cleared", "agent", agent_id)
     await session.commit()  # also ends the read transaction before waiting on Temporal
     await cancel_handover(temporal, agent_id=str(agent_id))

@@ -18,6 +18,7 @@ from api.report_schemas import (
     BreachRates,
     EmailReportFilters,
     EmailReportOut,
+    KbArticleCount,
     KbReportOut,
     PriorityBreachRate,
     ReportBound,
@@ -129,7 +130,7 @@ async def kb_report(
     return KbReportOut(start=start, end=end, shown=found.shown, submitted=found.submitted,
                        deflected=deflected,
                        deflection_rate=deflected / found.shown if found.shown else None,
-                       articles=found.per_article)
+                       articles=[KbArticleCount.model_validate(a) for a in found.per_article])
 
 
 def _require_range(start: datetime | None, end: datetime | None) -> None:

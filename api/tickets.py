@@ -54,6 +54,8 @@ from domain.access import (
 from domain.errors import ReopenWindowExpired, TicketDegraded, TicketError
 from domain.lifecycle import AuthorType, Status, Visibility
 from domain.records import MessageRecord, TicketSnapshot
+from domain.sla import Priority
+from domain.ticket_fields import Channel
 from domain.ticket_filters import Sort, TicketFilters
 from workflows.ticket import TicketWorkflow
 from workflows.ticket_types import AssignIn, MessageIn, StatusChangeIn
@@ -311,7 +313,8 @@ async def _reply_as_follow_up(
     """A reply past the reopen window opens a new ticket that names the old one as parent."""
     follow_up = TicketCreate(
         subject=row.subject, body=command.body, customer_email=row.customer_email,
-        customer_name=row.customer_name, priority=row.priority, channel=row.channel,
+        customer_name=row.customer_name, priority=Priority(row.priority),
+        channel=Channel(row.channel),
         tags=list(row.tags or []), team_id=row.team_id, message_id=command.message_id,
     )
     created = await open_ticket(

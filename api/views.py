@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import fields
 from typing import Any
 
-from api.schemas import AttachmentOut, DeliveryOut, MessageOut, SlaOut, TicketOut
+from api.schemas import AttachmentOut, CountsOut, DeliveryOut, MessageOut, SlaOut, TicketOut
 from db.models import MessageAttachment, TicketMessage
 from domain.records import MessageRecord, SlaTargetView, SlaView, TicketSnapshot
 
@@ -20,8 +20,8 @@ def ticket_out(t: TicketSnapshot, *, internal: bool = True) -> TicketOut:
     """`internal=False` for callers who never see internal notes: counts leave them out."""
     out = TicketOut(
         **{k: getattr(t, k) for k in _TICKET_FIELDS},
-        counts={"messages": t.message_count, "public": t.public_message_count,
-                "internal": t.internal_note_count},
+        counts=CountsOut(messages=t.message_count, public=t.public_message_count,
+                         internal=t.internal_note_count),
         sla=sla_out(t.sla),
     )
     return out if internal else without_internal(out)

@@ -21,6 +21,7 @@ import asyncio
 import json
 import time
 import uuid
+from typing import TypedDict
 
 import httpx
 from sqlalchemy import text
@@ -99,15 +100,25 @@ async def outcome(engine: AsyncEngine) -> dict[str, int]:
     return dict(row._mapping)
 
 
-async def run(tickets: int, agents: int) -> dict[str, object]:
+class ClaimReport(TypedDict):
+    tickets: int
+    agents: int
+    elapsed_s: float
+    claims_per_s: float
+    latency: dict[str, dict[str, float]]  # "claimed", "empty": summarize_ms's numbers
+    errors: list[str]  # the first ten
+    outcome: dict[str, int]
+
+
+async def run(tickets: int, agents: int) -> ClaimReport:
     async with bench_services(pool_size=30) as (env, engine, url):
         return await measure(env, engine, url, tickets, agents)
 
 
 async def measure(env: WorkflowEnvironment, engine: AsyncEngine, url: str, tickets: int,
-                  agents: int) -> dict[str, object]:
+                  agents: int) -> ClaimReport:
     # The admin token opens every ticket, so the per-token limit is raised (for every token).
-    settings = Settings(DATABASE_URL=url, TEMPORAL_TASK_QUEUE=f"bench-{uuid.uuid4()}",  # type: ignore[call-arg]
+    settings = Settings(DATABASE_URL=url, TEMPORAL_TASK_QUEUE=f"bench-{uuid.uuid4()}",
                         HELPDESK_ADMIN_TOKEN=ADMIN_TOKEN,
                         HELPDESK_RATE_LIMIT_PER_TOKEN="1000000/minute")
     app = create_app(settings, engine=engine, temporal=env.client)
@@ -130,11 +141,11 @@ async def measure(env: WorkflowEnvironment, engine: AsyncEngine, url: str, ticke
     }
 
 
-def print_table(result: dict[str, object]) -> None:
+def print_table(result: ClaimReport) -> None:
     print(f"\n{result['tickets']} tickets, {result['agents']} agents pulling over HTTP: "
           f"{result['elapsed_s']} s, {result['claims_per_s']} claims/s")
-    print_latency_table(result["latency"], width=10)  # type: ignore[arg-type]
-    print(f"outcome: {result['outcome']}; errors: {len(result['errors'])}")  # type: ignore[arg-type]
+    print_latency_table(result["latency"], width=10)
+    print(f"outcome: {result['outcome']}; errors: {len(result['errors'])}")
 
 
 def main() -> None:

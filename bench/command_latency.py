@@ -16,6 +16,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import TypedDict
 
 import httpx
 
@@ -78,7 +79,15 @@ async def one_ticket(http: httpx.AsyncClient, who: Callers,
                 200)
 
 
-async def run(tickets: int, concurrency: int) -> dict[str, object]:
+class CommandReport(TypedDict):
+    tickets: int
+    concurrency: int
+    elapsed_s: float
+    commands_per_s: float
+    latency: dict[str, dict[str, float]]  # per call: summarize_ms's numbers
+
+
+async def run(tickets: int, concurrency: int) -> CommandReport:
     samples: dict[str, list[float]] = {
         k: [] for k in ("create", "reply", "customer_reply", "spam_status", "read")
     }
@@ -111,10 +120,10 @@ async def run(tickets: int, concurrency: int) -> dict[str, object]:
     }
 
 
-def print_table(result: dict[str, object]) -> None:
+def print_table(result: CommandReport) -> None:
     print(f"\n{result['tickets']} tickets, concurrency {result['concurrency']}, "
           f"{result['elapsed_s']} s, {result['commands_per_s']} commands/s")
-    print_latency_table(result["latency"])  # type: ignore[arg-type]
+    print_latency_table(result["latency"])
 
 
 def main() -> None:

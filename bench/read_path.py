@@ -221,7 +221,7 @@ async def concurrent_mix(http: httpx.AsyncClient, all_cases: list[Case], clients
 
 async def measure(temporal: Client, engine: AsyncEngine, seeded: Seed, *, requests: int,
                   warmup: int = 20, mix_clients: int = 8) -> dict[str, Any]:
-    settings = Settings(DATABASE_URL=seeded.url,  # type: ignore[call-arg]
+    settings = Settings(DATABASE_URL=seeded.url,
                         TEMPORAL_TASK_QUEUE=f"bench-{uuid.uuid4()}",
                         HELPDESK_ADMIN_TOKEN=ADMIN_TOKEN,
                         HELPDESK_RATE_LIMIT_PER_TOKEN="1000000/minute",

@@ -26,12 +26,15 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
+from typing import TypeVar
 
 import psycopg
 
 from bench.seed_text import ERROR_CODES, PRODUCTS, TextGenerator
 from db.tokens import PREFIXES, hash_token
 from domain.access import TokenKind
+
+T = TypeVar("T")
 
 LOADED_TABLES = ("tickets", "ticket_messages", "sla_targets")
 STATUSES = (("new", 25), ("assigned", 22), ("in_progress", 22), ("waiting_on_customer", 21),
@@ -107,6 +110,12 @@ def _copy(conn: psycopg.Connection, table: str, columns: str, rows: Iterator[str
     return count
 
 
+def _count(conn: psycopg.Connection, table: str) -> int:
+    row = conn.execute(f"SELECT count(*) FROM {table}").fetchone()
+    assert row is not None  # an aggregate without GROUP BY always returns one row
+    return int(row[0])
+
+
 class Seeder:
     def __init__(self, url: str, scale: Scale, seed: int = 42) -> None:
         self.url, self.scale = url, scale
@@ -129,7 +138,7 @@ class Seeder:
         self.open_by_agent: Counter[str] = Counter()
         self.timings: dict[str, float] = {}
 
-    def phase(self, name: str, work: Callable[[], object]) -> object:
+    def phase(self, name: str, work: Callable[[], T]) -> T:
         started = time.perf_counter()
         result = work()
         self.timings[name] = round(time.perf_counter() - started, 2)
@@ -143,14 +152,13 @@ class Seeder:
             indexes = self.phase("drop_indexes", lambda: self.drop_indexes(conn))
             self.phase("tickets_and_messages", self.load_tickets_and_messages)
             self.phase("kb_articles", lambda: self.load_articles(conn))
-            self.phase("create_indexes", lambda: self.create_indexes(indexes))  # type: ignore[arg-type]
+            self.phase("create_indexes", lambda: self.create_indexes(indexes))
             self.phase("vacuum_analyze", lambda: conn.execute(
                 "VACUUM (ANALYZE) tickets, ticket_messages, sla_targets, customers, agents, "
                 "agent_teams, kb_articles"))
             agents = self.load_tokens(conn)
-            counts = {t: conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0]  # type: ignore[index]
-                      for t in ("tickets", "ticket_messages", "customers", "agents",
-                                "kb_articles")}
+            counts = {t: _count(conn, t) for t in ("tickets", "ticket_messages", "customers",
+                                                   "agents", "kb_articles")}
         self.timings["total"] = round(sum(self.timings.values()), 2)
         return Seed(url=self.url, scale=self.scale, team_ids=self.team_ids, agents=agents,
                     search_terms=self.search_terms(), timings_s=self.timings, counts=counts)

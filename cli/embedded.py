@@ -211,7 +211,7 @@ def _die_with_parent_hook() -> Callable[[], None] | None:
 def _libc_prctl() -> Callable[..., int]:
     # Looked up in the parent: after fork, with the Temporal client's threads in the parent, the
     # child must not dlopen (it could deadlock on a loader lock held by another thread).
-    return ctypes.CDLL(None, use_errno=True).prctl  # type: ignore[no-any-return]
+    return ctypes.CDLL(None, use_errno=True).prctl
 
 
 def stop_process(name: str, process: subprocess.Popen[bytes]) -> None:

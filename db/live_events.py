@@ -10,9 +10,9 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import delete, select, text
+from sqlalchemy import CursorResult, delete, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
@@ -85,6 +85,9 @@ async def last_event_id(*, session: AsyncSession) -> int:
 
 async def prune_events(*, session: AsyncSession, before: datetime) -> int:
     """Drop log rows older than the replay window; returns how many."""
-    result = await session.execute(delete(TicketEvent).where(TicketEvent.created_at < before))
+    # A DELETE's result is a CursorResult (it has the row count); Session.execute is typed
+    # for every statement as the plain Result.
+    result = cast(CursorResult[Any], await session.execute(
+        delete(TicketEvent).where(TicketEvent.created_at < before)))
     await session.commit()
     return result.rowcount or 0

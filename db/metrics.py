@@ -20,7 +20,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, func, select, text
+from sqlalchemy import ColumnElement, SQLColumnExpression, func, select, text
 from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -139,7 +139,7 @@ async def _open_by_team_status(conn: AsyncConnection, teams: dict[uuid.UUID | No
     return found
 
 
-def _bucket_columns(value: ColumnElement[Any]) -> list[ColumnElement[Any]]:
+def _bucket_columns(value: SQLColumnExpression[float | None]) -> list[ColumnElement[Any]]:
     """Aggregates of one measure: a count per bound, the count and the sum (NULLs left out)."""
     return [func.count().filter(value <= bound) for bound in DURATION_BUCKETS] + [
         func.count(value), func.coalesce(func.sum(value), 0.0)]

@@ -134,8 +134,8 @@ async def routing_report(*, session: AsyncSession, start: datetime | None,
     """Assignment rows and routed tickets in [start, end), and misroutes: tickets whose team
     changed in the window after an earlier row had given them an agent."""
     window = {"start": start, "end": end}
-    kinds = dict((await session.execute(_BY_KIND, window)).all())
-    rules = dict((await session.execute(_BY_RULE, window)).all())
+    kinds: dict[str, int] = dict((await session.execute(_BY_KIND, window)).all())
+    rules: dict[str, int] = dict((await session.execute(_BY_RULE, window)).all())
     misroutes = await session.scalar(_MISROUTES, window)
     return RoutingReport(assignments_by_kind=kinds, tickets_by_rule=rules,
                          misroutes=misroutes or 0)

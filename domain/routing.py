@@ -139,8 +139,9 @@ def validate_conditions(conditions: dict[str, Any]) -> dict[str, Any]:
         if key not in CONDITION_KEYS:
             raise RuleError(f"conditions.{key}",
                             f"unknown condition; known: {', '.join(sorted(CONDITION_KEYS))}")
-    clean = {key: _string_list(f"conditions.{key}", value)
-             for key, value in conditions.items() if key in LIST_CONDITIONS}
+    # Lists of strings but for "pattern", a single string.
+    clean: dict[str, Any] = {key: _string_list(f"conditions.{key}", value)
+                             for key, value in conditions.items() if key in LIST_CONDITIONS}
     for key in ("sender", "sender_domain"):
         if key in clean:
             clean[key] = [v.lower() for v in clean[key]]

@@ -25,7 +25,7 @@ class Received:
 
     @property
     def message(self) -> EmailMessage:
-        return email.message_from_bytes(self.raw, policy=policy.default)  # type: ignore[return-value]
+        return email.message_from_bytes(self.raw, policy=policy.default)
 
 
 @dataclass

@@ -21,6 +21,7 @@ from db.models import (
     Agent,
     AgentTeam,
     ApiToken,
+    Base,
     Calendar,
     Customer,
     RoutingRule,
@@ -86,7 +87,7 @@ FILLED_BY = {
 
 @pytest.mark.parametrize("existing", list(FILLED_BY), ids=lambda model: model.__name__)
 async def test_a_directory_someone_filled_is_left_alone(
-    existing: type, database_url: str, engine: AsyncEngine, tmp_path: Path
+    existing: type[Base], database_url: str, engine: AsyncEngine, tmp_path: Path
 ) -> None:
     async with AsyncSession(engine) as session, session.begin():
         session.add(FILLED_BY[existing]())
@@ -132,7 +133,9 @@ async def test_the_demo_team_runs_on_business_hours_and_enterprise_customers_aro
         # Every seeded row reads back through the admin API's shapes.
         for row in (await session.scalars(select(SlaPolicy))).all():
             PolicyOut.from_row(row)
-        CalendarOut.from_row(await session.scalar(select(Calendar)))
+        calendar = await session.scalar(select(Calendar))
+        assert calendar is not None
+        CalendarOut.from_row(calendar)
 
     assert (pat.policy.name, pat.reopen.name, pat.calendar.name, pat.source) == (
         "standard", "reopen", "business-hours", "team")

@@ -96,17 +96,20 @@ def test_temporal_workflow_extras_name_the_ticket(output):
     ("/healthz", None),
 ])
 async def test_the_api_names_the_ticket_of_the_path(output, path, ticket):
-    async def app(scope, receive, send):  # type: ignore[no-untyped-def]
+    async def app(scope, receive, send):
         logging.getLogger("helpdesk.test.app").info("handling")
         await send({"type": "http.response.start", "status": 204, "headers": []})
         await send({"type": "http.response.body", "body": b""})
 
-    async def send(message):  # type: ignore[no-untyped-def]
+    async def send(message):
         # Not uvicorn's own loggers: a server started by another test reconfigures them.
         logging.getLogger("helpdesk.test.server").info("sent %s", message["type"])
 
+    async def receive():  # the app never reads the body
+        return {"type": "http.request", "body": b"", "more_body": False}
+
     scope = {"type": "http", "method": "GET", "path": path, "headers": []}
-    await RequestTelemetry(app)(scope, None, send)  # type: ignore[arg-type]
+    await RequestTelemetry(app)(scope, receive, send)
     logging.getLogger("helpdesk.test.app").info("after the request")
 
     assert [line["ticket"] for line in lines(output)] == [ticket, ticket, ticket, None]
@@ -115,8 +118,9 @@ async def test_the_api_names_the_ticket_of_the_path(output, path, ticket):
 def test_text_for_a_terminal(output):
     logs.configure("text")
     handler = logging.getLogger().handlers[0]
+    assert isinstance(handler, logging.StreamHandler)
     stream = io.StringIO()
-    handler.setStream(stream)  # type: ignore[attr-defined]
+    handler.setStream(stream)
     token = logs.CURRENT_TICKET.set("TKT-9")
     try:
         logging.getLogger("helpdesk.test").warning("late")

@@ -35,9 +35,13 @@ MAX_ERROR_CHARS = 500
 class DegradedRules:
     state: TicketState
 
-    # Provided by TicketMachine.
-    ticket: TicketSnapshot
-    status: Status
+    # Provided by TicketMachine: read-only properties over the state there, so declared for
+    # the type checker only (a runtime stub here could shadow the machine's own).
+    if TYPE_CHECKING:
+        @property
+        def ticket(self) -> TicketSnapshot: ...
+        @property
+        def status(self) -> Status: ...
 
     def audit(self, now: datetime, action: str, from_status: Status | None,
               to_status: Status | None, actor_type: AuthorType, actor_id: str | None,

@@ -27,11 +27,18 @@ MAILING_AUTHORS = frozenset({AuthorType.AGENT.value, AuthorType.SYSTEM.value})
 class MailRules:
     state: TicketState
 
-    # Provided by TicketMachine.
-    ticket: TicketSnapshot
-    status: Status
-    audit: ...  # type: ignore[valid-type]
-    _touch: ...  # type: ignore[valid-type]
+    # Provided by TicketMachine: read-only properties over the state there, so declared for
+    # the type checker only (a runtime stub here could shadow the machine's own).
+    if TYPE_CHECKING:
+        @property
+        def ticket(self) -> TicketSnapshot: ...
+        @property
+        def status(self) -> Status: ...
+
+    def audit(self, now: datetime, action: str, from_status: Status | None,
+              to_status: Status | None, actor_type: AuthorType, actor_id: str | None,
+              reason: str | None, detail: dict[str, str | None] | None = None) -> None: ...
+    def _touch(self, now: datetime) -> None: ...
 
     def order_mail(self, record: MessageRecord, order: MailOrder | None) -> None:
         """Queue the mail of a public message; internal notes are never mailed."""

@@ -24,10 +24,15 @@ SYSTEM = "system"
 class PushRules:
     state: TicketState
 
-    # Provided by TicketMachine.
-    ticket: TicketSnapshot
-    status: Status
-    ended: bool
+    # Provided by TicketMachine: read-only properties over the state there, so declared for
+    # the type checker only (a runtime stub here could shadow the machine's own).
+    if TYPE_CHECKING:
+        @property
+        def ticket(self) -> TicketSnapshot: ...
+        @property
+        def status(self) -> Status: ...
+        @property
+        def ended(self) -> bool: ...
 
     def audit(self, now: datetime, action: str, from_status: Status | None,
               to_status: Status | None, actor_type: AuthorType, actor_id: str | None,

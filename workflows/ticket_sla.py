@@ -37,10 +37,15 @@ ESCALATION_REASON = "SLA breached: escalated to the senior pool"
 class SlaRules:
     state: TicketState
 
-    # Provided by TicketMachine.
-    ticket: TicketSnapshot
-    status: Status
-    ended: bool
+    # Provided by TicketMachine: read-only properties over the state there, so declared for
+    # the type checker only (a runtime stub here could shadow the machine's own).
+    if TYPE_CHECKING:
+        @property
+        def ticket(self) -> TicketSnapshot: ...
+        @property
+        def status(self) -> Status: ...
+        @property
+        def ended(self) -> bool: ...
 
     def check_live(self) -> None: ...
     def audit(self, now: datetime, action: str, from_status: Status | None,

@@ -136,8 +136,9 @@ class ImapPoller:
         status = await asyncio.to_thread(client.select_folder, self.config.folder, readonly=True)
         uidvalidity = int(status[b"UIDVALIDITY"])
         stored = await load_checkpoint(engine=self.engine, mailbox=mailbox)
-        restarted = stored is not None and stored.uidvalidity != uidvalidity
-        if restarted:
+        restarted = False
+        if stored is not None and stored.uidvalidity != uidvalidity:
+            restarted = True
             log.warning("UIDVALIDITY of %s changed from %s to %s: delivering the folder again "
                         "from the start (intake drops duplicates)", mailbox,
                         stored.uidvalidity, uidvalidity)

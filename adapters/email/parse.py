@@ -16,13 +16,14 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, datetime
 from email.header import decode_header, make_header
 from email.message import Message
 from email.parser import BytesHeaderParser
 from email.utils import getaddresses, parseaddr, parsedate_to_datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from adapters.email.bounded_mime import (
     MAX_HEADER_CHARS,
@@ -35,6 +36,9 @@ from adapters.email.bounded_mime import (
 from adapters.email.classify import Classification, bounced_message_ids, classify
 from adapters.email.decoding import decode_bytes, html_to_text
 from domain.text import storable
+
+T = TypeVar("T")
+D = TypeVar("D")
 
 __all__ = ["Attachment", "ParsedEmail", "decode_bytes", "html_to_text", "message_ids",
            "normalize_message_id", "parse_message"]
@@ -432,7 +436,7 @@ def _payload_bytes(part: Message) -> bytes:
         return raw.encode("utf-8", "replace")
 
 
-def _safe(fn, default):  # type: ignore[no-untyped-def]
+def _safe(fn: Callable[[], T], default: D) -> T | D:
     try:
         return fn()
     except Exception:

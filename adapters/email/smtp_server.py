@@ -139,6 +139,7 @@ class PerRecipientLMTP(LMTP):
 def _server_class(*, lmtp: bool, max_message_bytes: int) -> type[SMTP]:
     base: type[SMTP] = PerRecipientLMTP if lmtp else SMTP
 
+    # A base chosen at run time, which mypy cannot check a class statement against.
     class IntakeServer(base):  # type: ignore[valid-type,misc]
         # aiosmtpd refuses lines over 1001 bytes (RFC 5321); real mail (Outlook HTML) has
         # longer ones and bouncing it helps nobody, so only the message size is bounded.

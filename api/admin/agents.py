@@ -84,7 +84,7 @@ async def update_agent(agent_id: uuid.UUID, body: AgentUpdate, session: SessionD
     await ensure_calendar(session, changes.get("shift_calendar"))
     for field, value in changes.items():
         setattr(agent, field, value)
-    agent.updated_at = func.now()  # type: ignore[assignment]
+    agent.updated_at = func.now()
     audit(session, admin, "updated", "agent", agent_id,
           **body.model_dump(mode="json", exclude_unset=True))
     await commit_or_conflict(session, _email_taken(body.email))
@@ -99,15 +99,15 @@ async def deactivate_agent(agent_id: uuid.UUID, session: SessionDep,
     agent = await get_or_404(session, Agent, agent_id, "agent")
     if agent.active:  # deactivating twice changes nothing and records nothing
         agent.active = False
-        agent.updated_at = func.now()  # type: ignore[assignment]
+        agent.updated_at = func.now()
         audit(session, admin, "deactivated", "agent", agent_id, email=agent.email)
         await session.commit()
         await session.refresh(agent)  # updated_at is the database's now()
     return await _out(session, agent)
 
 
-def _filtered(stmt: Select[tuple[Agent]], *, team_id: uuid.UUID | None, role: Role | None,
-              active: bool | None, q: str | None) -> Select[tuple[Agent]]:
+def _filtered(stmt: Select[Agent], *, team_id: uuid.UUID | None, role: Role | None,
+              active: bool | None, q: str | None) -> Select[Agent]:
     if team_id is not None:
         members = select(AgentTeam.agent_id).where(AgentTeam.team_id == team_id)
         stmt = stmt.where(Agent.id.in_(members))

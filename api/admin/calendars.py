@@ -88,7 +88,7 @@ async def update_calendar(name: str, body: CalendarUpdate, session: SessionDep,
     _validate(Calendar(**{c: getattr(row, c) for c in COLUMNS} | changes))
     for column, value in changes.items():
         setattr(row, column, value)
-    row.updated_at = func.now()  # type: ignore[assignment]
+    row.updated_at = func.now()
     audit(session, admin, "updated", "calendar", name,
           **body.model_dump(mode="json", exclude_unset=True))
     await session.commit()

@@ -75,7 +75,7 @@ async def update_customer(customer_id: uuid.UUID, body: CustomerUpdate, session:
     await ensure_policy(session, changes.get("sla_policy_override"))
     for field, value in changes.items():
         setattr(customer, field, value)
-    customer.updated_at = func.now()  # type: ignore[assignment]
+    customer.updated_at = func.now()
     audit(session, admin, "updated", "customer", customer_id,
           **body.model_dump(mode="json", exclude_unset=True))
     await commit_or_conflict(session, _email_taken(body.email))
@@ -97,8 +97,8 @@ async def delete_customer(customer_id: uuid.UUID, session: SessionDep,
     await session.commit()
 
 
-def _filtered(stmt: Select[tuple[Customer]], *, email: str | None, organization: str | None,
-              tier: CustomerTier | None, q: str | None) -> Select[tuple[Customer]]:
+def _filtered(stmt: Select[Customer], *, email: str | None, organization: str | None,
+              tier: CustomerTier | None, q: str | None) -> Select[Customer]:
     if email:
         stmt = stmt.where(func.lower(Customer.email) == email.strip().lower())
     if organization:

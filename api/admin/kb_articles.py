@@ -68,7 +68,7 @@ async def list_articles(session: SessionDep, _: AdminDep, limit: Limit = 50,
                         published: Annotated[bool | None, Query()] = None) -> dict[str, Any]:
     after = decode(cursor, datetime.fromisoformat, uuid.UUID)
     rows = await kb.list_articles(session=session, published=published, limit=limit,
-                                  after=tuple(after) if after else None)  # type: ignore[arg-type]
+                                  after=tuple(after) if after else None)
     return {"items": rows, "next_cursor": next_cursor(rows, limit, "created_at", "id")}
 
 
@@ -86,7 +86,7 @@ async def update_article(article_id: uuid.UUID, body: ArticlePatch, session: Ses
         setattr(row, field, value)
     if "title" in changes or "body" in changes:
         row.search_config = search_config(f"{row.title}\n{row.body}")
-    row.updated_at = func.now()  # type: ignore[assignment]
+    row.updated_at = func.now()
     audit(session, admin, "updated", "kb_article", article_id,
           **{k: v for k, v in changes.items() if k != "body"},
           body_changed="body" in changes)

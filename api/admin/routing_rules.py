@@ -27,7 +27,15 @@ from api.deps import SessionDep
 from api.problems import Problem
 from db import routing
 from db.models import RoutingRule
-from domain.routing import RuleError, TicketFacts, evaluate, validate_actions, validate_conditions
+from domain.routing import (
+    Decision,
+    RuleError,
+    TicketFacts,
+    evaluate,
+    validate_actions,
+    validate_conditions,
+)
+from domain.sla import Priority
 
 router = APIRouter(prefix="/routing-rules", tags=["admin"])
 
@@ -75,9 +83,14 @@ async def test_rules(body: DryRunIn, session: SessionDep, _: AdminDep) -> DryRun
         return DryRunOut(matched=False, rule_id=None, rule=None, tier=facts.tier, decision=None)
     rule_id = next(r.id for r in rules if r.name == decision.rule)
     return DryRunOut(matched=True, rule_id=rule_id, rule=decision.rule, tier=facts.tier,
-                     decision=DecisionOut(team_id=decision.team_id, priority=decision.priority,
-                                          add_tags=decision.add_tags,
-                                          required_skills=decision.required_skills))
+                     decision=_decision_out(decision))
+
+
+def _decision_out(decision: Decision) -> DecisionOut:
+    return DecisionOut(
+        team_id=uuid.UUID(decision.team_id) if decision.team_id is not None else None,
+        priority=Priority(decision.priority) if decision.priority is not None else None,
+        add_tags=decision.add_tags, required_skills=decision.required_skills)
 
 
 @router.get("/{rule_id}", response_model=RuleOut)
@@ -93,7 +106,7 @@ async def replace_rule(rule_id: uuid.UUID, body: RuleIn, session: SessionDep,
     row.name, row.enabled = body.name, body.enabled
     if body.position is not None:
         await routing.move_rule(session=session, row=row, position=body.position)
-    row.updated_at = func.now()  # type: ignore[assignment]
+    row.updated_at = func.now()
     audit(session, admin, "updated", "routing_rule", rule_id, **body.model_dump(mode="json"))
     await commit_or_conflict(session, f"a routing rule named {body.name!r} exists")
     await session.refresh(row)  # updated_at was set by the database

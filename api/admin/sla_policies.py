@@ -71,7 +71,7 @@ async def update_policy(name: str, body: PolicyUpdate, session: SessionDep,
     await _check_refs(session, name, changes.get("calendar"), changes.get("reopen_policy"))
     for field, value in changes.items():
         setattr(row, field, value)
-    row.updated_at = func.now()  # type: ignore[assignment]
+    row.updated_at = func.now()
     audit(session, admin, "updated", "sla_policy", name,
           **body.model_dump(mode="json", exclude_unset=True))
     await session.commit()

@@ -70,7 +70,7 @@ async def get_by_name(session: AsyncSession, model: type[ModelT], name: str,
 
 
 async def refuse_in_use(session: AsyncSession, what: str, name: str,
-                        referrers: dict[str, Select[tuple[str]]]) -> None:
+                        referrers: dict[str, Select[str]]) -> None:
     """409 in-use naming who still refers to `name`; `referrers` select their names by kind."""
     found: dict[str, list[str]] = {}
     for kind, stmt in referrers.items():
@@ -84,7 +84,7 @@ async def refuse_in_use(session: AsyncSession, what: str, name: str,
                       used_by=found)
 
 
-def page_query(model: type[ModelT], after: list[Any] | None, limit: int) -> Select[tuple[ModelT]]:
+def page_query(model: type[ModelT], after: list[Any] | None, limit: int) -> Select[ModelT]:
     # Byte order ("C"), not the database's locale collation: the page is merged with the
     # built-ins in Python, and both sides must agree on what "after this name" means.
     column = model.name.collate("C")

@@ -70,7 +70,7 @@ async def update_team(team_id: uuid.UUID, body: TeamUpdate, session: SessionDep,
     await ensure_policy(session, changes.get("sla_policy"))
     for field, value in changes.items():
         setattr(team, field, value)
-    team.updated_at = func.now()  # type: ignore[assignment]
+    team.updated_at = func.now()
     audit(session, admin, "updated", "team", team_id, **body.model_dump(mode="json",
                                                                       exclude_unset=True))
     await commit_or_conflict(session, f"a team named {body.name!r} exists")

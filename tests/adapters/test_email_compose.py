@@ -57,7 +57,7 @@ def outgoing(**overrides: object) -> OutgoingMail:
         date=datetime(2026, 11, 21, 9, 30, tzinfo=UTC), in_reply_to="<q@example.fr>",
         references=["<q@example.fr>"],
     )
-    return OutgoingMail(**(values | overrides))  # type: ignore[arg-type]
+    return OutgoingMail(**(values | overrides))
 
 
 def test_a_person_reply_parses_back_to_what_was_meant():

@@ -37,7 +37,7 @@ async def skipping_http(time_skipping_env: WorkflowEnvironment, engine: AsyncEng
 @pytest.fixture
 async def live(http, dev_client, task_queue, database_url) -> AsyncIterator[httpx.AsyncClient]:
     """The same app served on a loopback socket, for the streams; commands go through `http`."""
-    settings = Settings(DATABASE_URL=database_url, TEMPORAL_TASK_QUEUE=task_queue,  # type: ignore[call-arg]
+    settings = Settings(DATABASE_URL=database_url, TEMPORAL_TASK_QUEUE=task_queue,
                         HELPDESK_ADMIN_TOKEN=ADMIN_TOKEN)
     server_engine = make_engine(database_url, pool_size=5)
     try:

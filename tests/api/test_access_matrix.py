@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
@@ -395,7 +395,9 @@ async def call(world: World, r: Route, token: str | None) -> httpx.Response:
 async def open_stream(http: httpx.AsyncClient, request: httpx.Request) -> httpx.Response:
     """The answer up to a stream's first bytes, straight from the ASGI app: ASGITransport
     would wait for the end of a body that never ends."""
-    app = http._transport.app  # type: ignore[attr-defined]
+    transport = http._transport
+    assert isinstance(transport, httpx.ASGITransport)
+    app = transport.app
     scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
              "method": request.method, "scheme": "http", "path": request.url.path,
              "raw_path": request.url.raw_path.split(b"?")[0], "query_string": request.url.query,
@@ -412,7 +414,7 @@ async def open_stream(http: httpx.AsyncClient, request: httpx.Request) -> httpx.
         await asyncio.Event().wait()  # the client never leaves; cancelled below
         raise AssertionError
 
-    async def send(message: dict[str, Any]) -> None:
+    async def send(message: MutableMapping[str, Any]) -> None:
         if message["type"] == "http.response.start":
             answer.update(status=message["status"], headers=message.get("headers", []))
             if message["status"] == 200:
@@ -422,7 +424,7 @@ async def open_stream(http: httpx.AsyncClient, request: httpx.Request) -> httpx.
             if not message.get("more_body"):
                 answered.set()
 
-    task = asyncio.create_task(app(scope, receive, send))
+    task = asyncio.ensure_future(app(scope, receive, send))
     await asyncio.wait_for(answered.wait(), 10)
     task.cancel()
     await asyncio.gather(task, return_exceptions=True)

@@ -3,6 +3,8 @@ agent's shift calendar and generalist flag."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from tests.api.helpers import assert_problem
 
 TEAMS = "/api/v1/admin/teams"
@@ -30,10 +32,11 @@ async def test_a_team_sets_round_robin_and_overflow_times(http):
 
 
 async def test_bad_push_settings_are_422(http):
-    for n, bad in enumerate(({"assignment_mode": "random"},
-                             {"overflow_seconds": {"urgent": 0}},
-                             {"overflow_seconds": {"urgent": 86_401}},
-                             {"overflow_seconds": {"critical": 60}})):
+    refused: list[dict[str, Any]] = [{"assignment_mode": "random"},
+                                     {"overflow_seconds": {"urgent": 0}},
+                                     {"overflow_seconds": {"urgent": 86_401}},
+                                     {"overflow_seconds": {"critical": 60}}]
+    for n, bad in enumerate(refused):
         response = await http.post(TEAMS, json={"name": f"Bad push {n}"} | bad)
         assert_problem(response, 422, "invalid-body")
     team = (await http.post(TEAMS, json={"name": "Push nulls"})).json()

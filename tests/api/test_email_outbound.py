@@ -271,7 +271,8 @@ async def exchange(room: MailDesk, sink: MailSink, engine: AsyncEngine, robot: R
     """Let the robot answer every mail we send until nobody has anything to say.
 
     Returns the intake status codes of the robot's mails; fails if it never stops."""
-    answered, statuses = 0, []
+    answered = 0
+    statuses: list[int] = []
     for _ in range(max_rounds):
         await eventually(lambda: _nothing_queued(engine))
         new, answered = sink.received[answered:], len(sink.received)

@@ -58,8 +58,8 @@ async def test_a_new_ticket_reaches_its_teams_queue_stream_within_a_second(
             event = await stream.about(ticket["ticket_id"], within=5)
             latencies.append(event.arrived - returned)
             from_sent.append(event.arrived - sent)
-            from_notify.append(event.arrived - heard[event.id])
             assert event.event == "ticket" and event.id is not None
+            from_notify.append(event.arrived - heard[event.id])
             assert event.data["ticket"]["public_ref"] == ticket["public_ref"]
             assert "created" in event.data["actions"] and event.data["removed"] is False
 

@@ -24,7 +24,7 @@ METHODS = {"get", "post", "put", "patch", "delete"}
 
 @pytest.fixture(scope="module")
 def schema() -> dict[str, Any]:
-    app = create_app(Settings(DATABASE_URL="postgresql://nobody@127.0.0.1/none"))  # type: ignore[call-arg]
+    app = create_app(Settings(DATABASE_URL="postgresql://nobody@127.0.0.1/none"))
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # FastAPI warns of a duplicate operation id
         return app.openapi()

@@ -45,6 +45,12 @@ async def take(http: httpx.AsyncClient, who: dict[str, Any]) -> dict[str, Any] |
     return response.json() if response.status_code == 200 else None
 
 
+async def take_one(http: httpx.AsyncClient, who: dict[str, Any]) -> dict[str, Any]:
+    taken = await take(http, who)
+    assert taken is not None, "the queue handed out nothing"
+    return taken
+
+
 async def ticket(http: httpx.AsyncClient, team_id: str, **fields: Any) -> dict[str, Any]:
     return await create_ticket(http, team_id=team_id, **fields)
 
@@ -84,7 +90,7 @@ async def test_only_tickets_whose_skills_the_agent_has(http, engine):
                                    (["german"], uuid.UUID(needs["ticket_id"])))
 
     assert await take(http, plain) is None
-    assert (await take(http, german))["public_ref"] == needs["public_ref"]
+    assert (await take_one(http, german))["public_ref"] == needs["public_ref"]
 
 
 async def test_only_tickets_of_the_agents_teams(http, engine):
@@ -93,7 +99,7 @@ async def test_only_tickets_of_the_agents_teams(http, engine):
     t = await ticket(http, theirs["team_id"])
 
     assert await take(http, mine) is None
-    assert (await take(http, theirs))["public_ref"] == t["public_ref"]
+    assert (await take_one(http, theirs))["public_ref"] == t["public_ref"]
 
 
 async def test_a_live_claim_blocks_and_an_expired_one_does_not(http, engine):
@@ -108,7 +114,7 @@ async def test_a_live_claim_blocks_and_an_expired_one_does_not(http, engine):
     async with engine.begin() as conn:
         await conn.exec_driver_sql("UPDATE ticket_claims SET expires_at = now() - "
                                    "interval '1 second'")
-    assert (await take(http, me))["public_ref"] == t["public_ref"]
+    assert (await take_one(http, me))["public_ref"] == t["public_ref"]
     assert await scalar(engine, "SELECT count(*) FROM ticket_claims") == 0
 
 
@@ -122,7 +128,7 @@ async def test_a_stale_claim_is_refused_and_the_next_ticket_taken(http, engine, 
         await conn.exec_driver_sql("UPDATE tickets SET status = 'new', assignee_id = NULL "
                                    "WHERE id = %s", (uuid.UUID(stale["ticket_id"]),))
 
-    taken = await take(http, me)
+    taken = await take_one(http, me)
 
     assert taken["public_ref"] == fresh["public_ref"]
     snapshot = await dev_client.get_workflow_handle(stale["public_ref"]).query(
@@ -157,7 +163,7 @@ async def test_fifty_agents_racing_for_twenty_tickets_each_get_one_at_most(
         http, engine, dev_client, task_queue, database_url):
     team = await agent(http, engine)
     crowd = [team] + list(await asyncio.gather(*(agent(http, engine) for _ in range(AGENTS - 1))))
-    settings = Settings(DATABASE_URL=database_url, TEMPORAL_TASK_QUEUE=task_queue,  # type: ignore[call-arg]
+    settings = Settings(DATABASE_URL=database_url, TEMPORAL_TASK_QUEUE=task_queue,
                         HELPDESK_ADMIN_TOKEN=ADMIN_TOKEN)
     server_engine = make_engine(database_url, pool_size=25)
     try:

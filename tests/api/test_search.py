@@ -156,7 +156,7 @@ async def test_pages_follow_the_cursor_without_repeats(http):
     seen: list[str] = []
     cursor = None
     while True:
-        params = {"limit": 3} | ({"cursor": cursor} if cursor else {})
+        params: dict[str, Any] = {"limit": 3} | ({"cursor": cursor} if cursor else {})
         page = (await desk.search(EVERY, **params)).json()
         seen += [i["public_ref"] for i in page["items"]]
         if not (cursor := page["next_cursor"]):

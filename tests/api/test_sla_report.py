@@ -28,10 +28,11 @@ async def insert_ticket(engine: AsyncEngine, *, status: str = "resolved",
                         priority: str = "high", sla_priority: str | None = None,
                         team_id: str | None = None, created_at: datetime = MARCH,
                         breached: bool = False, with_sla: bool = True,
-                        **measures: float) -> str:
+                        **measures: float | None) -> str:
     """A ticket row and (unless with_sla=False) its sla_targets row; returns its public ref.
 
-    `measures`: first_response_business_seconds, resolution_wall_seconds, ... (NULL if left out).
+    `measures`: first_response_business_seconds, resolution_wall_seconds, ... (NULL if left out
+    or None).
     """
     ticket_id, ref = uuid.uuid4(), f"TKT-{uuid.uuid4().int % 10**12}"
     async with engine.begin() as conn:
@@ -76,12 +77,11 @@ async def test_first_response_and_resolution_times_are_exact_percentiles_and_mea
     first = [600, 1200, 1800, 2400, 6000]
     resolved = [1, 2, 3, 10, None]
     for seconds, hours in zip(first, resolved, strict=True):
-        resolution = {} if hours is None else {
-            "resolution_business_seconds": hours * HOUR,
-            "resolution_wall_seconds": 2 * hours * HOUR}
-        await insert_ticket(engine, status="in_progress" if hours is None else "resolved",
-                            first_response_business_seconds=seconds,
-                            first_response_wall_seconds=2 * seconds, **resolution)
+        await insert_ticket(
+            engine, status="in_progress" if hours is None else "resolved",
+            first_response_business_seconds=seconds, first_response_wall_seconds=2 * seconds,
+            resolution_business_seconds=None if hours is None else hours * HOUR,
+            resolution_wall_seconds=None if hours is None else 2 * hours * HOUR)
 
     body = await report(http)
 

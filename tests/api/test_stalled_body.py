@@ -27,7 +27,7 @@ TIMEOUT_SECONDS = 1.0
 async def port(dev_client: Client, engine: AsyncEngine, database_url: str, task_queue: str
                ) -> AsyncIterator[int]:
     """The app under uvicorn on a free loopback port."""
-    settings = Settings(DATABASE_URL=database_url, TEMPORAL_TASK_QUEUE=task_queue,  # type: ignore[call-arg]
+    settings = Settings(DATABASE_URL=database_url, TEMPORAL_TASK_QUEUE=task_queue,
                         HELPDESK_ADMIN_TOKEN=ADMIN_TOKEN,
                         HELPDESK_BODY_TIMEOUT_SECONDS=str(TIMEOUT_SECONDS))
     app = create_app(settings, engine=engine, temporal=dev_client)

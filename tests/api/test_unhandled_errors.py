@@ -34,7 +34,7 @@ async def test_an_unhandled_error_is_a_500_problem_without_internals_and_is_logg
 async def test_a_search_language_the_database_lacks_refuses_to_start(
         dev_client: Client, engine: AsyncEngine, database_url: str, caplog):
     caplog.set_level(logging.WARNING)
-    settings = Settings(DATABASE_URL=database_url,  # type: ignore[call-arg]
+    settings = Settings(DATABASE_URL=database_url,
                         HELPDESK_SEARCH_LANGUAGE="klingon")
     app = create_app(settings, engine=engine, temporal=dev_client)
 

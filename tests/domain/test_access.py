@@ -36,7 +36,7 @@ def ticket(ticket_id: str = "T1", team: str | None = TEAM, assignee: str | None 
                        customer_email=customer, parent_ticket_id=parent)
 
 
-def allowed(check, *args, **kwargs) -> bool:  # type: ignore[no-untyped-def]
+def allowed(check, *args, **kwargs) -> bool:
     try:
         check(*args, **kwargs)
     except AccessDenied:
@@ -102,7 +102,7 @@ def test_who_opens_tickets_where(who, team, expected):
     (PORTAL, (None, None), Visibility.INTERNAL, None),
 ])
 def test_the_token_decides_who_a_message_is_from(who, requested, visibility, expected):
-    def author():  # type: ignore[no-untyped-def]
+    def author():
         return message_author(who, requested_type=requested[0], requested_id=requested[1],
                               visibility=visibility, ticket_customer_email="ada@example.com")
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -18,9 +19,9 @@ NOW = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 HOUR = timedelta(hours=1)
 
 
-def agent(agent_id: str, open_tickets: int = 0, **fields: object) -> Candidate:
+def agent(agent_id: str, open_tickets: int = 0, **fields: Any) -> Candidate:
     return Candidate(agent_id=agent_id, open_tickets=open_tickets,
-                     capacity=fields.pop("capacity", 5), **fields)  # type: ignore[arg-type]
+                     capacity=fields.pop("capacity", 5), **fields)
 
 
 def picked(*candidates: Candidate, mode: str = "least_loaded", skills: tuple[str, ...] = (),

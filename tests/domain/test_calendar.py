@@ -29,12 +29,14 @@ WITH_LUNCH = [["09:00-12:00", "13:00-18:00"]] * 5 + [[], []]
 AROUND_THE_CLOCK = [["00:00-24:00"]] * 7
 
 
-def la(*parts: int) -> datetime:
-    return datetime(*parts, tzinfo=LA)
+def la(year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0,
+       microsecond: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, second, microsecond, tzinfo=LA)
 
 
-def utc(*parts: int) -> datetime:
-    return datetime(*parts, tzinfo=UTC)
+def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0,
+        microsecond: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, second, microsecond, tzinfo=UTC)
 
 
 def team(weekly: list[list[str]] = NINE_TO_FIVE, **extra: Any) -> BusinessCalendar:
@@ -318,7 +320,7 @@ def test_windows_on_lists_the_days_intervals_in_utc() -> None:
 
 def test_windows_on_wants_a_date_not_a_datetime() -> None:
     with pytest.raises(TypeError):
-        team().windows_on(la(2026, 5, 28))  # type: ignore[arg-type]
+        team().windows_on(la(2026, 5, 28))
 
 
 # --- finite calendars -----------------------------------------------------------------------
@@ -392,7 +394,7 @@ def test_bad_specs_are_refused_with_the_problem_named(
 
 
 def test_a_weekday_is_named_in_its_error() -> None:
-    weekly = [[] for _ in range(7)]
+    weekly: list[list[str]] = [[] for _ in range(7)]
     weekly[2] = ["10:00-09:00"]
     with pytest.raises(CalendarError, match=r"weekly\[2\] \(Wednesday\)"):
         in_utc(weekly)

@@ -31,8 +31,9 @@ def clock(calendar: CalendarSpec, at: datetime, *, gold: PolicySpec | None = Non
     return start_clock(plan, priority, at)
 
 
-def local(zone: ZoneInfo, *args: int) -> datetime:
-    return datetime(*args, tzinfo=zone)
+def local(zone: ZoneInfo, year: int, month: int, day: int, hour: int = 0,
+          minute: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=zone)
 
 
 def test_friday_afternoon_ticket_is_due_monday_morning() -> None:

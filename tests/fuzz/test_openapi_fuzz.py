@@ -57,7 +57,7 @@ class Finding:
 def desk(dev_env: WorkflowEnvironment, pg_server_url: str, template_db: str
          ) -> Iterator[ServerThread]:
     with fresh_database(pg_server_url, template_db) as url:
-        settings = Settings(  # type: ignore[call-arg]
+        settings = Settings(
             DATABASE_URL=url, TEMPORAL_TASK_QUEUE=f"tq-fuzz-{uuid.uuid4()}",
             HELPDESK_ADMIN_TOKEN=ADMIN_TOKEN,
             # The fuzz is one caller sending thousands of requests a minute, by design.

@@ -143,16 +143,18 @@ async def test_killed_worker_loses_and_doubles_nothing(http, engine, workers):
         workers.start()
         return at_kill, start
 
-    results = await asyncio.gather(
-        crash_mid_way(),
-        *(caller.converse(t["public_ref"], f"prepared-{i}") for i, t in enumerate(prepared)),
-        *(fresh_ticket(i) for i in range(FRESH)),
-    )
+    async def converse_prepared() -> None:
+        await asyncio.gather(*(caller.converse(t["public_ref"], f"prepared-{i}")
+                               for i, t in enumerate(prepared)))
 
-    at_kill, start = results[0]
+    async def open_fresh() -> list[dict[str, Any]]:
+        return list(await asyncio.gather(*(fresh_ticket(i) for i in range(FRESH))))
+
+    (at_kill, start), _, fresh = await asyncio.gather(
+        crash_mid_way(), converse_prepared(), open_fresh())
+
     assert 0 < at_kill < crash_window_ops, "the kill must land in the middle of the traffic"
     assert caller.acknowledged - start == crash_window_ops
-    fresh = results[1 + PREPARED:]
     await settled(lambda: assert_exactly_once(engine, prepared, fresh))
 
 

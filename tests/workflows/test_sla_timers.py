@@ -195,6 +195,7 @@ async def test_first_public_reply_stops_the_first_response_clock(desk: Desk) -> 
     await add_message(handle, author_type="agent", visibility="internal", body="later")
 
     sla = await sla_row(desk.engine, ticket_id)
+    assert reply.message is not None
     assert sla["first_response_at"] == reply.message.created_at
     assert sla["first_response_due"] is None and sla["breach_state"] == "ok"
     assert sla["first_response_wall_seconds"] == (reply.message.created_at - created) \

@@ -280,6 +280,7 @@ async def test_command_racing_a_merge_is_refused(desk: Desk, merge_target: Ticke
         assert isinstance(cause, ApplicationError) and cause.type == "TicketEnded"
         assert cause.details[0] == {"merged_into": merge_target.ticket_id}
     else:
+        assert isinstance(refused.value, RPCError)
         assert refused.value.status == RPCStatusCode.NOT_FOUND
     assert (await merging.result()).status == "duplicate"
     assert (await handle.result()).ticket.assignee_id is None
