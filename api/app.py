@@ -37,12 +37,12 @@ from api import (
 from api.auth import authenticate
 from api.openapi import EVERY_API_CALL, install_openapi, operation_id
 from api.problems import DATABASE_UNAVAILABLE, install_problem_handlers
-from api.rate_limits import RateLimits
 from api.request_body import BoundedBody
 from api.storable_input import RefuseUnstorableText
 from api.unhandled import UnhandledErrors
 from db import tokens
 from db.engine import make_engine
+from services.rate_limits import RateLimits
 from settings import Settings
 
 MAX_REQUEST_BYTES = 1_048_576

@@ -8,7 +8,6 @@ origin), except inline raster images, which an agent's client shows in the conve
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
 from urllib.parse import quote
 
 from fastapi import APIRouter, Response
@@ -18,28 +17,15 @@ from api.auth import CurrentPrincipal
 from api.deps import SessionDep
 from api.openapi import problems
 from api.problems import Problem
-from api.schemas import MessageOut
-from api.ticket_access import live_ticket
-from api.views import attachment_out, message_out
 from db import attachments
-from db.models import MessageAttachment, Ticket, TicketMessage
+from db.models import MessageAttachment, Ticket
 from domain.access import sees_internal
 from domain.lifecycle import Visibility
-from domain.records import MessageRecord
+from services.ticket_access import live_ticket
 
 router = APIRouter(prefix="/tickets", tags=["attachments"])
 # Shown in place, not downloaded: images a browser cannot run script from (SVG can).
 _INLINE_TYPES = frozenset({"image/png", "image/jpeg", "image/jpg", "image/gif", "image/webp"})
-
-
-async def messages_out(session: AsyncSession, messages: Sequence[MessageRecord | TicketMessage],
-                       *, ticket_ref: str) -> list[MessageOut]:
-    """Messages with their attachments, loaded in one query for the whole page."""
-    found = await attachments.attachments_of_messages(
-        session=session, message_ids=[uuid.UUID(str(m.id)) for m in messages])
-    return [message_out(m, [attachment_out(a, ticket_ref=ticket_ref)
-                            for a in found.get(uuid.UUID(str(m.id)), [])])
-            for m in messages]
 
 
 @router.get("/{ticket}/attachments/{attachment_id}", response_class=Response, responses={

@@ -9,7 +9,8 @@ from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from temporalio.client import Client
 
-from api.rate_limits import RateLimits
+from services.desk import Desk
+from services.rate_limits import RateLimits
 from settings import Settings
 
 
@@ -40,3 +41,14 @@ EngineDep = Annotated[AsyncEngine, Depends(get_engine)]
 TemporalDep = Annotated[Client, Depends(get_temporal)]
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
 LimitsDep = Annotated[RateLimits, Depends(get_rate_limits)]
+
+
+def get_desk(request: Request, session: SessionDep) -> Desk:
+    """The use cases' view of this request (services/desk.py); shares the request's session
+    with the other dependencies, so authentication's reads and the route's are one."""
+    state = request.app.state
+    return Desk(session=session, engine=state.engine, temporal=state.temporal,
+                settings=state.settings, limits=state.rate_limits)
+
+
+DeskDep = Annotated[Desk, Depends(get_desk)]

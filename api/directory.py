@@ -13,9 +13,9 @@ from sqlalchemy import select
 from api.admin.agents import agent_bodies
 from api.auth import CurrentPrincipal
 from api.deps import SessionDep
-from api.schemas import AgentOut, TeamOut
 from db.models import Agent, Team
 from domain.access import require_staff
+from services.schemas import AgentOut, TeamOut
 
 router = APIRouter(tags=["directory"])
 

@@ -24,11 +24,8 @@ from api import email_refusals as refusals
 from api.auth import CurrentPrincipal
 from api.deps import EngineDep, LimitsDep, SessionDep, SettingsDep, TemporalDep
 from api.email_opening import Opening, opening_note, plan_opening
-from api.intake import claim_ticket, first_message_id, open_ticket
 from api.openapi import problems
 from api.problems import Problem
-from api.schemas import MAX_BODY, MAX_SUBJECT, Channel, TicketCreate
-from api.tickets import MESSAGE_NAMESPACE, deliver_message
 from db import attachments, email_intake, intake
 from db.models import Ticket
 from domain.access import TokenKind, require
@@ -42,6 +39,9 @@ from domain.threading import (
     reference_chain,
     subject_ref,
 )
+from services.intake import claim_ticket, first_message_id, open_ticket
+from services.schemas import MAX_BODY, MAX_SUBJECT, Channel, TicketCreate
+from services.tickets import MESSAGE_NAMESPACE, deliver_message
 from workflows.ticket_types import MessageIn
 
 router = APIRouter(prefix="/intake", tags=["intake"])

@@ -22,8 +22,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from adapters.email.forwarded import forwarded_original, is_forward, without_forward_prefix
 from adapters.email.parse import ParsedEmail
-from api.schemas import MAX_BODY
-from api.tickets import MESSAGE_NAMESPACE
 from db import email_intake
 from domain.lifecycle import AuthorType, Visibility
 from domain.threading import (
@@ -33,6 +31,8 @@ from domain.threading import (
     is_support_address,
     possible_thread,
 )
+from services.schemas import MAX_BODY
+from services.tickets import MESSAGE_NAMESPACE
 from workflows.ticket_types import MessageIn
 
 POSSIBLE_THREAD_TAG = "possible-thread"

@@ -19,11 +19,11 @@ from api.auth import CurrentPrincipal
 from api.deps import SessionDep, SettingsDep
 from api.openapi import problems
 from api.problems import Problem
-from api.schemas import Body, Email
 from db import kb
 from db.models import KbArticle
 from db.search import marked
 from domain.search_language import SIMPLE, search_config
+from services.schemas import Body, Email
 
 router = APIRouter(prefix="/kb", tags=["kb"])
 

@@ -34,11 +34,11 @@ from api.auth import CurrentPrincipal
 from api.deps import SessionDep
 from api.openapi import problems
 from api.problems import Problem
-from api.schemas import CustomerTicketOut
-from api.ticket_access import find_ticket
 from db import live_events, tokens
 from db.models import TicketEvent
 from domain.access import Principal, TokenKind, require_staff
+from services.schemas import CustomerTicketOut
+from services.ticket_access import find_ticket
 from settings import Settings
 
 router = APIRouter(tags=["live"])

@@ -16,8 +16,8 @@ from api.admin.tokens import issue
 from api.auth import CurrentPrincipal
 from api.deps import SessionDep
 from api.openapi import problems
-from api.ticket_access import live_ticket
 from domain.access import TokenKind, require_staff
+from services.ticket_access import live_ticket
 
 router = APIRouter(prefix="/tickets", tags=["tickets"])
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import Any
 
 import psycopg
 from fastapi import FastAPI, Request
@@ -20,6 +19,9 @@ from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from domain.access import AccessDenied
+from services.problems import Problem, not_found
+
+__all__ = ["Problem", "not_found", "problem_response", "install_problem_handlers"]
 
 PROBLEM_JSON = "application/problem+json"
 DATABASE_RETRY_AFTER_SECONDS = 5
@@ -31,26 +33,6 @@ DATABASE_UNAVAILABLE: tuple[type[Exception], ...] = (
     sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.TimeoutError,
     psycopg.OperationalError, psycopg.InterfaceError,
 )
-
-
-class Problem(Exception):
-    """An error the caller is owed an explanation for; `extra` fields join the body."""
-
-    def __init__(self, status: int, slug: str, title: str, detail: str, *,
-                 headers: dict[str, str] | None = None, **extra: Any) -> None:
-        super().__init__(detail)
-        self.status, self.slug, self.title, self.detail = status, slug, title, detail
-        self.headers, self.extra = headers or {}, extra
-
-    def body(self) -> dict[str, Any]:
-        return {
-            "type": f"urn:helpdesk:problem:{self.slug}", "title": self.title,
-            "status": self.status, "detail": self.detail, **self.extra,
-        }
-
-
-def not_found(ticket: str) -> Problem:
-    return Problem(404, "not-found", "Ticket not found", f"no ticket {ticket!r}")
 
 
 def problem_response(problem: Problem) -> JSONResponse:

@@ -21,18 +21,19 @@ from pydantic import (
     model_validator,
 )
 
-from api.agent_lists import PageLimit, caller_reach, me_of, ticket_page
+from api.agent_lists import PageLimit
 from api.auth import CurrentPrincipal
 from api.deps import SessionDep
 from api.openapi import problems
 from api.problems import Problem
-from api.schemas import TicketPage
 from db import lists, queries
 from db import saved_views as store
 from db.models import SavedView
 from domain.access import Principal, require, require_staff
 from domain.ticket_filters import Sort, TicketFilters
 from domain.view_access import Sharing, ViewScope, can_see, require_change
+from services.lists import caller_reach, me_of, ticket_page
+from services.schemas import TicketPage
 
 router = APIRouter(prefix="/views", tags=["views"])
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]

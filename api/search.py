@@ -19,11 +19,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import ColumnElement, and_, func, or_, select
 
 from api.auth import CurrentPrincipal
-from api.customer_view import customer_ticket_out, is_customer
 from api.deps import SessionDep, SettingsDep
 from api.openapi import problems
 from api.problems import Problem
-from api.schemas import CustomerTicketOut
 from api.ticket_filters import filters_from_query
 from db import search as db_search
 from db import ticket_filters
@@ -32,6 +30,8 @@ from domain.access import Principal, TokenKind, require
 from domain.customer_view import staff_only_filters
 from domain.search_language import query_configs
 from domain.ticket_filters import TicketFilters
+from services.customer_view import customer_ticket_out, is_customer
+from services.schemas import CustomerTicketOut
 
 router = APIRouter(prefix="/search", tags=["search"])
 MAX_QUERY = 500

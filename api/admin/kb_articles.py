@@ -17,10 +17,10 @@ from sqlalchemy import func
 from api.admin.common import AdminDep, Limit, audit, decode, get_or_404, next_cursor
 from api.deps import SessionDep
 from api.kb import ArticleOut
-from api.schemas import Tag
 from db import kb
 from db.models import KbArticle
 from domain.search_language import search_config
+from services.schemas import Tag
 
 router = APIRouter(prefix="/kb/articles", tags=["admin"])
 Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]

@@ -13,8 +13,8 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.admin.schemas import Name, _In
-from api.schemas import Body, Channel, Email, Subject, Tag
 from domain.sla import CustomerTier, Priority
+from services.schemas import Body, Channel, Email, Subject, Tag
 
 
 class RuleIn(_In):

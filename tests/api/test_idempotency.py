@@ -10,13 +10,13 @@ import pytest
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
-from api import commands
-from api.commands import start_ticket
-from api.intake import _new_ticket, body_hash, owned_key
-from api.schemas import TicketCreate
 from db import intake
 from domain.access import Principal, TokenKind
 from domain.sla import default_plan
+from services import commands
+from services.commands import start_ticket
+from services.intake import _new_ticket, body_hash, owned_key
+from services.schemas import TicketCreate
 from tests.api.helpers import (
     TICKETS,
     assert_problem,
@@ -31,7 +31,7 @@ from workflows.ticket_types import StatusChangeIn
 
 
 def claimed_request(body: dict[str, Any]) -> dict[str, Any]:
-    """What the API stores with a key before starting the workflow (see api.intake)."""
+    """What the API stores with a key before starting the workflow (see services.intake)."""
     return TicketCreate(**body).model_dump(mode="json") | {"parent_ticket_id": None}
 
 

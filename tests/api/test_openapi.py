@@ -15,7 +15,7 @@ from api.admin.routing_schemas import RuleIn
 from api.app import create_app
 from api.openapi import InvalidRequestDetails
 from api.saved_views import ViewIn
-from api.schemas import AssignRequest, MessageCreate, StatusChange, TicketCreate
+from services.schemas import AssignRequest, MessageCreate, StatusChange, TicketCreate
 from settings import Settings
 from tests.api.helpers import PROBLEM_JSON, TICKETS, assert_problem, ticket_request
 

@@ -12,10 +12,10 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from api.app import create_app
-from api.commands import send_update
 from api.loopback import served
 from db.engine import make_engine
 from domain.errors import ClaimLost
+from services.commands import send_update
 from settings import Settings
 from tests.api.helpers import assign, create_ticket, issue_token, make_agent, rows, scalar
 from tests.support import ADMIN_TOKEN, bearer

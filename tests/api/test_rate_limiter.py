@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from api.problems import Problem
-from api.rate_limits import RateLimits
+from services.rate_limits import RateLimits
 from settings import Settings
 
 

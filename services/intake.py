@@ -13,16 +13,16 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from temporalio.client import Client
 
-from api.commands import start_ticket
-from api.intake_routing import Routed, route_ticket
-from api.mail_orders import acknowledgement
-from api.problems import Problem
-from api.schemas import TicketCreate
-from api.views import ticket_json
 from db import intake, kb, queries
 from db.sla_config import resolve_plan
 from domain.access import Principal
 from domain.sla import SlaPlan
+from services.commands import start_ticket
+from services.intake_routing import Routed, route_ticket
+from services.mail_orders import acknowledgement
+from services.problems import Problem
+from services.schemas import TicketCreate
+from services.views import ticket_json
 from settings import Settings
 from workflows.ticket_types import NewTicket
 

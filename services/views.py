@@ -6,9 +6,9 @@ from collections.abc import Sequence
 from dataclasses import fields
 from typing import Any
 
-from api.schemas import AttachmentOut, CountsOut, DeliveryOut, MessageOut, SlaOut, TicketOut
 from db.models import MessageAttachment, TicketMessage
 from domain.records import MessageRecord, SlaTargetView, SlaView, TicketSnapshot
+from services.schemas import AttachmentOut, CountsOut, DeliveryOut, MessageOut, SlaOut, TicketOut
 
 _TICKET_FIELDS = [f.name for f in fields(TicketSnapshot)
                   if f.name in TicketOut.model_fields and f.name != "sla"]

@@ -12,7 +12,7 @@ from limits.aio.strategies import MovingWindowRateLimiter
 from limits.errors import ConfigurationError
 from limits.storage import storage_from_string
 
-from api.problems import Problem
+from services.problems import Problem
 from settings import Settings
 
 log = logging.getLogger("helpdesk.api")

@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.schemas import TicketCreate
 from db import routing
 from domain.routing import Decision, TicketFacts, evaluate
+from services.schemas import TicketCreate
 
 
 @dataclass(frozen=True)

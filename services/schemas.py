@@ -295,3 +295,19 @@ class AgentOut(BaseModel):
     out_of_office_start: datetime | None = None
     out_of_office_end: datetime | None = None
     out_of_office_delegate_id: UUID | None = None
+
+
+class ViewCount(BaseModel):
+    id: UUID
+    name: str
+    count: int
+
+
+class DashboardOut(BaseModel):
+    my_open: int
+    unassigned: int
+    at_risk: int
+    breached: int
+    by_status: dict[str, int]
+    unassigned_by_team: dict[str, int]
+    views: list[ViewCount]

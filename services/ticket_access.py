@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.commands import merged_problem
-from api.problems import not_found
 from db import queries
 from db.models import Ticket
 from domain.access import Principal, TicketScope, TokenKind, require_post, require_ticket
 from domain.lifecycle import Status
+from services.commands import merged_problem
+from services.problems import not_found
 
 
 def scope_of(row: Ticket) -> TicketScope:

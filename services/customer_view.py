@@ -7,12 +7,12 @@ from collections.abc import Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.attachments import messages_out
-from api.schemas import CustomerMessageCreated, CustomerTicketOut, MessageCreated, MessageOut
 from db import queries
 from db.models import Ticket, TicketMessage
 from domain.access import Principal, TokenKind
 from domain.customer_view import customer_author_id, customer_ticket
+from services.messages import messages_out
+from services.schemas import CustomerMessageCreated, CustomerTicketOut, MessageCreated, MessageOut
 
 
 def is_customer(p: Principal) -> bool:

@@ -15,7 +15,6 @@ from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from api.problems import Problem
 from domain.errors import (
     ERRORS_BY_TYPE,
     InvalidTransition,
@@ -24,6 +23,7 @@ from domain.errors import (
     TicketError,
 )
 from domain.records import TicketSnapshot
+from services.problems import Problem
 from workflows.ticket import TicketWorkflow, initial_search_attributes
 from workflows.ticket_types import NewTicket, TicketInput
 
