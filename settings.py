@@ -131,6 +131,23 @@ class Settings(BaseSettings):
     body_timeout_seconds: float = Field(default=30.0, gt=0, le=3600,
                                         validation_alias="HELPDESK_BODY_TIMEOUT_SECONDS")
 
+    # The agent workspace (/app). Where browsers reach the help desk: an https URL makes the
+    # session and CSRF cookies Secure. Unset: http://HELPDESK_HOST:HELPDESK_PORT.
+    public_url: str | None = Field(default=None, validation_alias="HELPDESK_PUBLIC_URL")
+    # Signs the CSRF cookie; every API process must share it. Unset: derived from
+    # HELPDESK_ADMIN_TOKEN (itself shared), else random per process (one process only).
+    secret_key: str | None = Field(default=None, min_length=32,
+                                   validation_alias="HELPDESK_SECRET_KEY")
+    # A workspace session ends after this long without a request (and at sign-out, at a
+    # password reset, or when its agent is deactivated).
+    session_idle_hours: float = Field(default=12.0, gt=0, le=24 * 90,
+                                      validation_alias="HELPDESK_SESSION_IDLE_HOURS")
+    # Failed sign-ins allowed per address and per client IP before 429.
+    signin_limit_per_address: str = Field(default="5/15 minutes",
+                                          validation_alias="HELPDESK_SIGNIN_LIMIT_PER_ADDRESS")
+    signin_limit_per_ip: str = Field(default="30/15 minutes",
+                                     validation_alias="HELPDESK_SIGNIN_LIMIT_PER_IP")
+
     @classmethod
     def settings_customise_sources(
         cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
@@ -138,6 +155,15 @@ class Settings(BaseSettings):
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         return init_settings, _DocumentedNamesOnly(settings_cls), file_secret_settings
+
+    @property
+    def browser_url(self) -> str:
+        """Where a browser reaches the help desk (links in banners and mail)."""
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+    @property
+    def secure_cookies(self) -> bool:
+        return self.browser_url.startswith("https://")
 
     @property
     def intake_api_url(self) -> str:
@@ -164,6 +190,13 @@ class Settings(BaseSettings):
                              "print(secrets.token_urlsafe(32))'`)")
         return value
 
+    @field_validator("public_url")
+    @classmethod
+    def _is_http_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http:// or https:// URL, e.g. https://help.example.com")
+        return value
+
     @field_validator("database_url")
     @classmethod
     def _database_url_is_postgres(cls, value: str | None) -> str | None:
@@ -171,7 +204,8 @@ class Settings(BaseSettings):
             to_sqlalchemy_url(value)  # raises with the password masked
         return value
 
-    @field_validator("rate_limit_per_token", "rate_limit_per_sender")
+    @field_validator("rate_limit_per_token", "rate_limit_per_sender",
+                     "signin_limit_per_address", "signin_limit_per_ip")
     @classmethod
     def _is_one_rate_limit(cls, value: str) -> str:
         try:

@@ -5,14 +5,16 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from fastapi import APIRouter
-from pydantic import BaseModel
+from fastapi import APIRouter, Response, status
+from pydantic import BaseModel, ConfigDict, Field
 
 from api.auth import CurrentPrincipal
-from api.deps import SessionDep
+from api.deps import DeskDep, SessionDep
+from api.openapi import problems
 from db import queries
 from db.models import Agent
 from domain.access import TokenKind
+from services import accounts
 
 router = APIRouter(tags=["me"])
 
@@ -37,6 +39,22 @@ async def me(principal: CurrentPrincipal, session: SessionDep) -> MeOut:
     return MeOut(token_id=principal.token_id, kind=principal.kind, is_admin=principal.is_admin,
                  agent=agent, team_ids=sorted(principal.team_ids),
                  ticket_id=principal.ticket_id, customer_email=principal.customer_email)
+
+
+class PasswordChange(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    current_password: str
+    new_password: str = Field(description="10 to 256 characters")
+
+
+@router.put("/me/password", status_code=status.HTTP_204_NO_CONTENT, response_class=Response,
+            responses=problems(403, 422))
+async def change_password(body: PasswordChange, desk: DeskDep,
+                          principal: CurrentPrincipal) -> Response:
+    """An agent changes its own workspace password; its signed-in sessions end."""
+    await accounts.change_own_password(desk, principal, current=body.current_password,
+                                       new=body.new_password)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 def _out_of_office(agent: Agent) -> dict[str, Any] | None:

@@ -98,6 +98,9 @@ class Agent(Base):
     out_of_office_start: Mapped[datetime | None]
     out_of_office_end: Mapped[datetime | None]
     out_of_office_delegate_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    # The workspace sign-in: an argon2 hash (pwdlib), None until an admin sets one.
+    password_hash: Mapped[str | None] = mapped_column(Text)
+    password_changed_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = _created()
     updated_at: Mapped[datetime] = _created()
 
@@ -615,3 +618,20 @@ class ProjectionFailure(Base):
     failures: Mapped[int] = mapped_column(Integer)
     since: Mapped[datetime]
     failed_at: Mapped[datetime]
+
+
+class WebSession(Base):
+    """A signed-in agent in a browser: the cookie holds a random secret, stored here only as
+    its SHA-256 (like API tokens). Deleted at sign-out, at a password reset, and when the
+    agent is deactivated; one idle too long is refused and swept."""
+
+    __tablename__ = "web_sessions"
+    id: Mapped[uuid.UUID] = _uuid_pk()
+    secret_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    agent_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("agents.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = _created()
+    last_seen_at: Mapped[datetime] = _created()
+    ip: Mapped[str | None] = mapped_column(String(64))
+    user_agent: Mapped[str | None] = mapped_column(String(300))
+
+    __table_args__ = (Index("ix_web_sessions_agent", "agent_id"),)

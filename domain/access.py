@@ -52,6 +52,7 @@ class Principal:
     team_ids: frozenset[str] = field(default_factory=frozenset)
     ticket_id: str | None = None  # customer token: the ticket it was issued for
     customer_email: str | None = None
+    name: str | None = None  # the agent's name, when the caller is signed in to the workspace
 
     @property
     def is_admin(self) -> bool:

@@ -19,9 +19,14 @@ log = logging.getLogger("helpdesk.api")
 
 
 class RateLimits:
-    def __init__(self, *, per_token: str, per_sender: str, storage_uri: str) -> None:
+    def __init__(self, *, per_token: str, per_sender: str, storage_uri: str,
+                 sign_in_per_address: str = "5/15 minutes",
+                 sign_in_per_ip: str = "30/15 minutes") -> None:
         self._per_token = _parse_limit("HELPDESK_RATE_LIMIT_PER_TOKEN", per_token)
         self._per_sender = _parse_limit("HELPDESK_RATE_LIMIT_PER_SENDER", per_sender)
+        self._failed_sign_ins = (
+            (_parse_limit("HELPDESK_SIGNIN_LIMIT_PER_ADDRESS", sign_in_per_address), "signin"),
+            (_parse_limit("HELPDESK_SIGNIN_LIMIT_PER_IP", sign_in_per_ip), "signin-ip"))
         # Moving window: exact (no double burst at a window edge, as fixed windows allow) and
         # its reset time is when the oldest counted hit expires, so Retry-After is honest.
         self._limiter = _moving_window_limiter(storage_uri)
@@ -32,6 +37,8 @@ class RateLimits:
             per_token=settings.rate_limit_per_token,
             per_sender=settings.rate_limit_per_sender,
             storage_uri=settings.rate_limit_storage,
+            sign_in_per_address=settings.signin_limit_per_address,
+            sign_in_per_ip=settings.signin_limit_per_ip,
         )
 
     async def hit_token(self, token_id: str) -> None:
@@ -40,6 +47,29 @@ class RateLimits:
     async def hit_sender(self, email: str) -> None:
         address = email.strip().lower()
         await self._hit(self._per_sender, "sender", address, what="this sender address")
+
+    async def check_sign_in(self, address: str, ip: str) -> None:
+        """429 once this address or this client has failed to sign in too often lately:
+        checked before the password is, so guessing costs the guesser, not the server."""
+        for (limit, namespace), key in zip(self._failed_sign_ins, (address.lower(), ip),
+                                           strict=True):
+            try:
+                allowed = await self._limiter.test(limit, namespace, key)
+            except Exception as err:  # noqa: BLE001 - fail open, as for every limit
+                log.warning("rate limit storage failed; allowing the sign-in: %s", err)
+                return
+            if not allowed:
+                await self._refuse(limit, namespace, key,
+                                   what="failed sign-ins for this address or from here")
+
+    async def sign_in_failed(self, address: str, ip: str) -> None:
+        for (limit, namespace), key in zip(self._failed_sign_ins, (address.lower(), ip),
+                                           strict=True):
+            try:
+                await self._limiter.hit(limit, namespace, key)
+            except Exception as err:  # noqa: BLE001
+                log.warning("rate limit storage failed; a failed sign-in went uncounted: %s",
+                            err)
 
     async def _hit(self, limit: RateLimitItem, namespace: str, key: str, *, what: str) -> None:
         # The namespace is the first key part, so a token id can never count against a sender.
@@ -50,6 +80,10 @@ class RateLimits:
             # Fail open: a Redis outage must not turn away every ticket and reply.
             log.warning("rate limit storage failed; allowing the request: %s", err)
             return
+        await self._refuse(limit, namespace, key, what=what)
+
+    async def _refuse(self, limit: RateLimitItem, namespace: str, key: str, *,
+                      what: str) -> None:
         stats = await self._limiter.get_window_stats(limit, namespace, key)
         retry_after = max(1, math.ceil(stats.reset_time - time.time()))
         raise Problem(429, "rate-limited", "Too many requests",

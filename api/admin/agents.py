@@ -10,7 +10,7 @@ import uuid
 from collections.abc import Sequence
 from typing import Any, TypeVar
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Query, Response, status
 from pydantic import BaseModel
 from sqlalchemy import Select, delete, func, select, tuple_
 from sqlalchemy.exc import IntegrityError
@@ -25,13 +25,14 @@ from api.admin.common import (
     get_or_404,
     next_cursor,
 )
-from api.admin.schemas import AgentCreate, AgentOut, AgentPage, AgentUpdate
+from api.admin.schemas import AgentCreate, AgentOut, AgentPage, AgentUpdate, PasswordSet
 from api.admin.sla_refs import ensure_calendar
-from api.deps import SessionDep
+from api.deps import DeskDep, SessionDep
 from api.problems import Problem
-from db import queries
+from db import queries, web_sessions
 from db.models import Agent, AgentTeam, Team
 from domain.access import Role
+from services import accounts
 
 router = APIRouter(prefix="/agents", tags=["admin"])
 BodyT = TypeVar("BodyT", bound=BaseModel)
@@ -84,6 +85,8 @@ async def update_agent(agent_id: uuid.UUID, body: AgentUpdate, session: SessionD
     await ensure_calendar(session, changes.get("shift_calendar"))
     for field, value in changes.items():
         setattr(agent, field, value)
+    if changes.get("active") is False:  # a deactivated agent's workspace sessions end now
+        await web_sessions.end_all_of(session=session, agent_id=agent_id)
     agent.updated_at = func.now()
     audit(session, admin, "updated", "agent", agent_id,
           **body.model_dump(mode="json", exclude_unset=True))
@@ -99,11 +102,21 @@ async def deactivate_agent(agent_id: uuid.UUID, session: SessionDep,
     agent = await get_or_404(session, Agent, agent_id, "agent")
     if agent.active:  # deactivating twice changes nothing and records nothing
         agent.active = False
+        await web_sessions.end_all_of(session=session, agent_id=agent_id)
         agent.updated_at = func.now()
         audit(session, admin, "deactivated", "agent", agent_id, email=agent.email)
         await session.commit()
         await session.refresh(agent)  # updated_at is the database's now()
     return await _out(session, agent)
+
+
+@router.put("/{agent_id}/password", status_code=status.HTTP_204_NO_CONTENT,
+            response_class=Response)
+async def set_password(agent_id: uuid.UUID, body: PasswordSet, desk: DeskDep,
+                       admin: AdminDep) -> Response:
+    """Sets or resets the agent's workspace password; its signed-in sessions end."""
+    await accounts.set_password(desk, admin, agent_id, body.password)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 def _filtered(stmt: Select[Agent], *, team_id: uuid.UUID | None, role: Role | None,

@@ -185,6 +185,10 @@ class AgentCreate(_In):
     generalist: bool = False
 
 
+class PasswordSet(_In):
+    password: str = Field(description="10 to 256 characters", examples=["correct horse battery"])
+
+
 class AgentUpdate(_Patch):
     keeps_value = frozenset({"email", "name", "role", "team_ids", "skills", "capacity",
                              "senior", "active", "generalist"})

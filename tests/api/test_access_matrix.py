@@ -178,6 +178,11 @@ def scratch(kind: str, body: dict[str, Any] | None = None) -> MakeRequest:
     return make
 
 
+async def _with_suffix(make: MakeRequest, world: World, suffix: str) -> Request:
+    path, body = await make(world)
+    return path + suffix, body
+
+
 def admin_create(kind: str, body: Callable[[World], dict[str, Any]]) -> MakeRequest:
     async def make(world: World) -> Request:
         return f"/api/v1/admin/{kind}", body(world)
@@ -287,6 +292,9 @@ ROUTES = [
     route("delete", "/api/v1/agents/{agent_id}/out-of-office", ADMINS | {AGENT, LEAD}, 204,
           out_of_office(with_body=False)),
     route("get", "/api/v1/me", set(CALLERS)),
+    # An agent without a password yet: its current one cannot be right (422), but it may ask.
+    route("put", "/api/v1/me/password", AGENTS, 422, lambda w: _ready((
+        "/api/v1/me/password", {"current_password": "x" * 12, "new_password": "y" * 12}))),
     route("get", "/api/v1/admin/teams", ADMINS),
     route("post", "/api/v1/admin/teams", ADMINS, 201,
           admin_create("teams", lambda w: {"name": unique("team")})),
@@ -302,6 +310,9 @@ ROUTES = [
     route("patch", "/api/v1/admin/agents/{agent_id}", ADMINS, 200,
           scratch("agent", {"capacity": 3})),
     route("delete", "/api/v1/admin/agents/{agent_id}", ADMINS, 200, scratch("agent")),
+    route("put", "/api/v1/admin/agents/{agent_id}/password", ADMINS, 204,
+          lambda w: _with_suffix(scratch("agent", {"password": "long enough pass"}), w,
+                                 "/password")),
     route("get", "/api/v1/admin/customers", ADMINS),
     route("post", "/api/v1/admin/customers", ADMINS, 201,
           admin_create("customers", lambda w: {"email": f"{unique('c')}@c.example"})),
