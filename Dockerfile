@@ -28,6 +28,8 @@ COPY api/ api/
 COPY cli/ cli/
 COPY db/ db/
 COPY domain/ domain/
+COPY services/ services/
+COPY web/ web/
 COPY workflows/ workflows/
 # --no-deps: every dependency came from the lock; --no-build-isolation: built with the locked
 # setuptools, not one fetched unpinned. pip check fails the build if the lock misses one.

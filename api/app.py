@@ -44,6 +44,7 @@ from db import tokens
 from db.engine import make_engine
 from services.rate_limits import RateLimits
 from settings import Settings
+from web.app import install_web
 
 MAX_REQUEST_BYTES = 1_048_576
 log = logging.getLogger("helpdesk.api")
@@ -78,6 +79,7 @@ def create_app(
                          generate_unique_id_function=operation_id)
     install_problem_handlers(app)
     install_openapi(app)
+    install_web(app, settings)  # the workspace's pages (/app), its CSRF checks and headers
     # Added innermost first. Text is checked once the body is known to be bounded.
     app.add_middleware(RefuseUnstorableText)
     # Mail with attachments is larger than any JSON call: its own limit on its own path.

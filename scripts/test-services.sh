@@ -1,10 +1,20 @@
 #!/usr/bin/env bash
-# Installs what the test suite starts by itself but pip cannot provide: dovecot, the real IMAP
-# server the IMAP poller's tests run (tests/adapters/imap_server.py starts a private instance on
-# a free loopback port). Idempotent: does nothing when dovecot is already installed.
+# Installs what the test suite starts by itself but pip cannot provide, from Debian's packages:
+# - dovecot, the real IMAP server the IMAP poller's tests run (tests/adapters/imap_server.py
+#   starts a private instance on a free loopback port);
+# - chromium, the real browser the workspace's tests drive with Playwright (launched by its
+#   path, /usr/bin/chromium: Playwright never downloads a browser here).
+# Idempotent: installs only what is missing.
 set -euo pipefail
 
-if command -v dovecot >/dev/null 2>&1 || [ -x /usr/sbin/dovecot ]; then
+packages=()
+if ! command -v dovecot >/dev/null 2>&1 && [ ! -x /usr/sbin/dovecot ]; then
+  packages+=(dovecot-imapd)
+fi
+if [ ! -x /usr/bin/chromium ]; then
+  packages+=(chromium)
+fi
+if [ ${#packages[@]} -eq 0 ]; then
   exit 0
 fi
 
@@ -14,8 +24,8 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 install() {
   "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive \
-    apt-get install -y -qq --no-install-recommends dovecot-imapd >/dev/null
+    apt-get install -y -qq --no-install-recommends "${packages[@]}" >/dev/null
 }
 # A fresh CI image may have no package lists yet: update only when the first try fails.
 install || { "${sudo[@]}" apt-get update -qq && install; }
-echo "installed $(/usr/sbin/dovecot --version | head -1) (dovecot-imapd)"
+echo "installed ${packages[*]}"

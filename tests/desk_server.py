@@ -1,7 +1,8 @@
 """The whole help desk (API under uvicorn, and a worker) in a thread with its own event loop.
 
-Schemathesis drives its requests synchronously; the app must keep serving meanwhile, so it
-cannot share the test's event loop (which runs only while an async test does).
+Callers outside the app drive it meanwhile: schemathesis' synchronous requests, a browser
+driven by Playwright. The app must keep serving while a test waits on them, so it does not
+share the test's event loop (which runs only while an async test does).
 """
 
 from __future__ import annotations

@@ -30,7 +30,7 @@ from schemathesis.generation.modes import GenerationMode
 from temporalio.testing import WorkflowEnvironment
 
 from settings import Settings
-from tests.fuzz.server import ServerThread
+from tests.desk_server import ServerThread
 from tests.support import ADMIN_TOKEN, bearer, fresh_database
 
 # Per caller and per mode (valid, invalid); HELPDESK_FUZZ_EXAMPLES raises it for a longer hunt.

@@ -1,0 +1,91 @@
+"""Signing in to the workspace, in a real browser."""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+from playwright.async_api import BrowserContext, Page, expect
+
+from tests.support import ADMIN_TOKEN, bearer
+from tests.web.conftest import Workspace, sign_in
+
+
+async def test_a_signed_out_visitor_is_sent_to_sign_in_and_back(page: Page,
+                                                                 workspace: Workspace) -> None:
+    await page.goto(f"{workspace.url}/app/tickets")
+
+    await expect(page).to_have_url(re.compile(r"/app/sign-in\?next=%2Fapp%2Ftickets$"))
+    await sign_in(page, workspace)
+
+    await expect(page).to_have_url(f"{workspace.url}/app/tickets")
+    await expect(page.get_by_role("heading", name="My open tickets")).to_be_visible()
+    await expect(page.get_by_role("link", name="Sam Rivera")).to_be_visible()
+
+
+async def test_the_session_cookie_is_http_only_and_same_site_lax(
+        page: Page, context: BrowserContext, workspace: Workspace) -> None:
+    await sign_in(page, workspace)
+    await expect(page.get_by_role("heading", name="My open tickets")).to_be_visible()
+
+    [session] = [c for c in await context.cookies() if c["name"] == "helpdesk_session"]
+
+    assert session["httpOnly"] and session["sameSite"] == "Lax"
+    assert not await page.evaluate("document.cookie.includes('helpdesk_session')")
+
+
+async def test_a_wrong_password_is_told_on_the_form_and_keeps_the_address(
+        page: Page, workspace: Workspace) -> None:
+    await sign_in(page, workspace, password="not the password")
+
+    await expect(page.get_by_role("alert")).to_contain_text("do not match")
+    await expect(page.get_by_label("Email")).to_have_value(workspace.agents["sam"].email)
+    await expect(page).to_have_url(re.compile("/app/sign-in"))
+
+
+async def test_sign_out_ends_the_session(page: Page, workspace: Workspace) -> None:
+    await sign_in(page, workspace)
+    await expect(page.get_by_role("heading", name="My open tickets")).to_be_visible()
+
+    await page.get_by_role("button", name="Sign out").click()
+
+    await expect(page).to_have_url(re.compile("/app/sign-in"))
+    await page.goto(f"{workspace.url}/app/tickets")
+    await expect(page).to_have_url(re.compile("/app/sign-in"))
+
+
+async def test_a_post_without_the_csrf_token_is_refused(
+        page: Page, context: BrowserContext, workspace: Workspace) -> None:
+    await sign_in(page, workspace)
+    await expect(page.get_by_role("heading", name="My open tickets")).to_be_visible()
+
+    # The browser's own cookies (session and csrftoken), but not the header the page sends.
+    forged = await context.request.post(f"{workspace.url}/app/sign-out")
+
+    assert forged.status == 403
+    assert (await forged.json())["type"] == "urn:helpdesk:problem:csrf"
+    await page.reload()
+    await expect(page.get_by_role("heading", name="My open tickets")).to_be_visible()
+
+
+async def test_a_deactivated_agents_session_ends_at_once(page: Page,
+                                                         workspace: Workspace) -> None:
+    await sign_in(page, workspace, who="lee")
+    await expect(page.get_by_role("heading", name="My open tickets")).to_be_visible()
+    lee = workspace.agents["lee"]
+
+    async with httpx.AsyncClient(base_url=workspace.url, headers=bearer(ADMIN_TOKEN)) as admin:
+        assert (await admin.delete(f"/api/v1/admin/agents/{lee.id}")).status_code == 200
+        await page.reload()
+        await expect(page).to_have_url(re.compile("/app/sign-in"))
+        await admin.patch(f"/api/v1/admin/agents/{lee.id}", json={"active": True})
+
+
+async def test_failed_sign_ins_are_limited_per_address(page: Page, workspace: Workspace) -> None:
+    for _ in range(5):
+        await sign_in(page, workspace, who="max", password="guess guess guess")
+        await expect(page.get_by_role("alert")).to_contain_text("do not match")
+
+    await sign_in(page, workspace, who="max")  # even the right password, for a while
+
+    await expect(page.get_by_role("alert")).to_contain_text("limited")

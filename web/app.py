@@ -1,0 +1,52 @@
+"""Puts the workspace into the app: its pages under /app, its static files, CSRF checks and
+the security headers its pages are served with."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from settings import Settings
+from web.csrf import WorkspaceCsrf, csrf_options
+from web.pages import account, home
+
+STATIC = Path(__file__).parent / "static"
+# Scripts and styles only from our own origin (htmx included), no inline script or style,
+# no framing by another site, no form posted elsewhere.
+PAGE_POLICY = ("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+               "connect-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'")
+
+
+def install_web(app: FastAPI, settings: Settings) -> None:
+    app.mount("/app/static", StaticFiles(directory=STATIC), name="app-static")
+    for router in (account.router, home.router):
+        app.include_router(router)
+    app.add_middleware(PageHeaders)
+    app.add_middleware(WorkspaceCsrf, **csrf_options(settings))  # type: ignore[arg-type]
+
+
+class PageHeaders:
+    """The workspace's responses: the CSP above, no MIME sniffing, no referrer elsewhere."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not scope["path"].startswith("/app"):
+            await self.app(scope, receive, send)
+            return
+
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message.setdefault("headers", [])
+                message["headers"] += [
+                    (b"content-security-policy", PAGE_POLICY.encode()),
+                    (b"x-content-type-options", b"nosniff"),
+                    (b"referrer-policy", b"same-origin"),
+                ]
+            await send(message)
+
+        await self.app(scope, receive, with_headers)

@@ -1,0 +1,1 @@
+"""The workspace's pages, one module per area: routers of `PageRoute`s under /app."""
