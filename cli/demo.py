@@ -16,6 +16,7 @@ import asyncio
 import json
 import logging
 import os
+import secrets as secrets_module
 import uuid
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -31,12 +32,15 @@ from db.tokens import create_token, new_secret
 from domain.access import Role, TokenKind
 from domain.lifecycle import AuthorType
 from domain.sla import CustomerTier, Priority
+from services.accounts import PASSWORDS
 from settings import MIN_ADMIN_TOKEN, Settings
 
 log = logging.getLogger("helpdesk.dev")
 
 ADMIN_TOKEN_FILE = "admin-token"
 DEMO_TOKENS_FILE = "demo-tokens.json"
+# The demo agents' workspace password, kept with their tokens (the label the file gives it).
+WORKSPACE_PASSWORD = "workspace password"
 SEEDED_BY = "helpdesk dev"
 TEAM = "Support"
 AGENTS = (("Sam Rivera", "sam@helpdesk.example", Role.AGENT),
@@ -139,7 +143,10 @@ async def _create_demo(session: AsyncSession) -> dict[str, str]:
     _create_sla_config(session)
     team = Team(id=uuid.uuid4(), name=TEAM, calendar=CALENDAR, sla_policy=TEAM_POLICY)
     customers = [Customer(id=uuid.uuid4(), name=n, email=e, tier=t.value) for n, e, t in CUSTOMERS]
-    agents = [Agent(id=uuid.uuid4(), name=n, email=e, role=r.value) for n, e, r in AGENTS]
+    password = demo_password()
+    hashed = PASSWORDS.hash(password)
+    agents = [Agent(id=uuid.uuid4(), name=n, email=e, role=r.value, password_hash=hashed)
+              for n, e, r in AGENTS]
     session.add_all([team, *customers, *agents])
     await session.flush()  # memberships and tokens point at these rows
     session.add_all(AgentTeam(agent_id=agent.id, team_id=team.id) for agent in agents)
@@ -155,7 +162,13 @@ async def _create_demo(session: AsyncSession) -> dict[str, str]:
         label = f"{agent.role} {agent.name} ({agent.email})"
         secrets[label] = await _issue(session, TokenKind.AGENT, "demo", agent_id=agent.id)
     secrets[f"integration {FORM_TOKEN}"] = await _issue(session, TokenKind.INTEGRATION, FORM_TOKEN)
+    secrets[WORKSPACE_PASSWORD] = password
     return secrets
+
+
+def demo_password() -> str:
+    """Random per install, never a password every copy of the project shares."""
+    return secrets_module.token_urlsafe(12)
 
 
 async def _route_everything_to(session: AsyncSession, team: Team) -> None:

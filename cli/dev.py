@@ -207,7 +207,8 @@ def service_lines(settings: Settings, api: str) -> list[str]:
         if settings.temporal_address
         else f"Temporal UI: http://127.0.0.1:{settings.temporal_ui_port}"
     )
-    lines = [f"  API:         {api}", f"  API docs:    {api}/docs", f"  {temporal}"]
+    lines = [f"  Workspace:   {settings.browser_url}/app", f"  API:         {api}",
+             f"  API docs:    {api}/docs", f"  {temporal}"]
     adapters = mail_adapters(settings)
     if "smtp" in adapters:
         lines.append(f"  Mail in:     smtp://{settings.smtp_listen_host}:"
@@ -235,9 +236,15 @@ def token_lines(settings: Settings, access: Access, api: str) -> list[str]:
 
 
 def demo_token_lines(settings: Settings, demo_tokens: dict[str, str]) -> list[str]:
-    if not demo_tokens:
+    tokens = {k: v for k, v in demo_tokens.items() if k != demo.WORKSPACE_PASSWORD}
+    if not tokens:
         return []
     where = (settings.data_dir / demo.DEMO_TOKENS_FILE).resolve()
-    width = max(map(len, demo_tokens))
-    return [f"  Demo tokens (also in {where}):",
-            *(f"    {label:<{width}}  {secret}" for label, secret in demo_tokens.items())]
+    width = max(map(len, tokens))
+    lines = [f"  Demo tokens (also in {where}):",
+             *(f"    {label:<{width}}  {secret}" for label, secret in tokens.items())]
+    if password := demo_tokens.get(demo.WORKSPACE_PASSWORD):
+        agents = " or ".join(email for _, email, _ in demo.AGENTS)
+        lines.append(f"  Sign in at {settings.browser_url}/app as {agents}, "
+                     f"{demo.WORKSPACE_PASSWORD} {password}")
+    return lines

@@ -30,6 +30,7 @@ from db.models import (
 )
 from db.sla_config import resolve_plan
 from db.tokens import lookup
+from services.accounts import PASSWORDS
 from domain.calendar import BusinessCalendar
 from settings import Settings
 from tests.support import api_client, bearer, running_worker
@@ -59,7 +60,7 @@ async def test_seeding_twice_creates_one_demo_and_shows_the_same_tokens(
     first = await seed(database_url, tmp_path)
     second = await seed(database_url, tmp_path)
 
-    assert set(first) == {SAM, LEE, FORM}
+    assert set(first) == {SAM, LEE, FORM, demo.WORKSPACE_PASSWORD}
     assert second == first
     async with AsyncSession(engine) as session:
         assert (await session.scalars(select(Team.name))).all() == ["Support"]
@@ -116,6 +117,19 @@ async def test_the_token_file_is_private_and_its_tokens_authenticate(
     assert (sam.token.kind, sam.agent_role, sam.team_ids) == ("agent", "agent", [support])
     assert (lee.token.kind, lee.agent_role, lee.team_ids) == ("agent", "lead", [support])
     assert form.token.kind == "integration"
+
+
+async def test_the_demo_agents_sign_in_to_the_workspace_with_the_password_shown(
+    database_url: str, engine: AsyncEngine, tmp_path: Path
+) -> None:
+    tokens = await seed(database_url, tmp_path)
+    password = tokens[demo.WORKSPACE_PASSWORD]
+
+    async with AsyncSession(engine) as session:
+        hashes = (await session.scalars(select(Agent.password_hash))).all()
+    assert len(password) >= 12 and len(hashes) == 2
+    assert all(h and PASSWORDS.verify(password, h) for h in hashes)
+    assert demo.demo_password() != demo.demo_password()  # random per install, not shared
 
 
 async def test_the_demo_team_runs_on_business_hours_and_enterprise_customers_around_the_clock(
