@@ -19,7 +19,7 @@ import json
 import logging
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
@@ -288,8 +288,9 @@ async def stream_queue(request: Request, session: SessionDep, principal: Current
 
     def accepts(event: LiveEvent) -> bool:
         return reaches(principal, event)
-    return await _stream(request, principal, accepts, None,
-                         _last_id(last_event_id_header, last_event_id))
+    return await event_stream(request, principal, accepts, None,
+                              _last_id(last_event_id_header, last_event_id),
+                              still_valid=_bearer_check(request))
 
 
 @router.get("/tickets/{ticket}/events", response_class=EventSourceResponse,
@@ -309,8 +310,9 @@ async def stream_ticket(ticket: str, request: Request, session: SessionDep,
         if principal.kind is TokenKind.CUSTOMER:
             return event.public  # find_ticket already matched the token to this ticket
         return reaches(principal, event)
-    return await _stream(request, principal, accepts, row.id,
-                         _last_id(last_event_id_header, last_event_id))
+    return await event_stream(request, principal, accepts, row.id,
+                              _last_id(last_event_id_header, last_event_id),
+                              still_valid=_bearer_check(request))
 
 
 def _last_id(header: str | None, query: str | None) -> int | None:
@@ -318,18 +320,24 @@ def _last_id(header: str | None, query: str | None) -> int | None:
     return int(value) if value and value.strip().isdigit() else None
 
 
-async def _stream(request: Request, principal: Principal, accepts: Callable[[LiveEvent], bool],
-                  ticket_id: uuid.UUID | None, last_id: int | None) -> EventSourceResponse:
+StillValid = Callable[[async_sessionmaker[AsyncSession]], Awaitable[bool]]
+
+
+async def event_stream(request: Request, principal: Principal,
+                       accepts: Callable[[LiveEvent], bool], ticket_id: uuid.UUID | None,
+                       last_id: int | None, *, still_valid: StillValid) -> EventSourceResponse:
+    """The events `accepts` lets through, after `last_id` first; the stream ends at the first
+    heartbeat at which `still_valid` says the caller's credential no longer is (a bearer
+    token here, a workspace session in web/)."""
     hub = await live_hub(request.app)
     sub = hub.subscribe(accepts)  # before the replay: nothing falls between the two
-    secret = _bearer_secret(request)
 
     async def events() -> AsyncIterator[ServerSentEvent]:
         try:
             if last_id is not None:
                 async for replayed in _replay(hub.sessions, principal, sub, ticket_id, last_id):
                     yield replayed
-            async for live in _live(hub.sessions, principal, sub, secret):
+            async for live in _live(hub.sessions, principal, sub, still_valid):
                 yield live
         finally:
             hub.unsubscribe(sub)
@@ -366,12 +374,12 @@ async def _replay(sessions: async_sessionmaker[AsyncSession], p: Principal, sub:
 
 
 async def _live(sessions: async_sessionmaker[AsyncSession], p: Principal, sub: Subscription,
-                secret: str | None) -> AsyncIterator[ServerSentEvent]:
+                still_valid: StillValid) -> AsyncIterator[ServerSentEvent]:
     while not sub.dropped.is_set():
         try:
             event = await asyncio.wait_for(sub.queue.get(), HEARTBEAT_SECONDS)
         except TimeoutError:
-            if not await _token_valid(sessions, secret):
+            if not await still_valid(sessions):
                 return  # revoked or expired: the client's reconnect then gets its 401
             yield ServerSentEvent(comment="heartbeat")
             continue
@@ -381,6 +389,14 @@ async def _live(sessions: async_sessionmaker[AsyncSession], p: Principal, sub: S
 def _sse(p: Principal, event: LiveEvent) -> ServerSentEvent:
     return ServerSentEvent(id=str(event.id), event="ticket",
                            data=json.dumps(event_data(p, event), default=str))
+
+
+def _bearer_check(request: Request) -> StillValid:
+    secret = _bearer_secret(request)
+
+    async def check(sessions: async_sessionmaker[AsyncSession]) -> bool:
+        return await _token_valid(sessions, secret)
+    return check
 
 
 def _bearer_secret(request: Request) -> str | None:

@@ -22,6 +22,7 @@ from services.schemas import (
     MessageCreated,
     MessagePage,
     StatusChange,
+    TagsChange,
     TicketCreate,
     TicketOut,
     TicketPage,
@@ -98,6 +99,13 @@ async def add_message(ticket: str, body: MessageCreate, desk: DeskDep,
 async def change_status(ticket: str, body: StatusChange, desk: DeskDep,
                         principal: CurrentPrincipal) -> TicketOut:
     return await tickets.change_status(desk, principal, ticket, body)
+
+
+@router.post("/{ticket}/tags", response_model=TicketOut, responses=COMMAND_PROBLEMS)
+async def change_tags(ticket: str, body: TagsChange, desk: DeskDep,
+                      principal: CurrentPrincipal) -> TicketOut:
+    """Add and remove tags; the change is audited (a change that changes nothing is not)."""
+    return await tickets.change_tags(desk, principal, ticket, body)
 
 
 @router.post("/{ticket}/assign", response_model=TicketOut, responses=COMMAND_PROBLEMS)

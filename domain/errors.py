@@ -7,6 +7,7 @@
     ├── TicketEnded             spam/duplicate/expired ticket takes no more commands (422/410)
     ├── ClaimLost               a pull-queue claim went stale: another agent or an assignment won
     ├── ReopenWindowExpired     customer reply to a ticket closed for > 7 days (new ticket)
+    ├── InvalidTags             a tag change the ticket cannot take (too many tags) (422)
     └── TicketDegraded          its projection cannot be written: commands wait for a repair (503)
 """
 
@@ -54,6 +55,10 @@ class ReopenWindowExpired(TicketError):
     type_name = "ReopenWindowExpired"
 
 
+class InvalidTags(TicketError):
+    type_name = "InvalidTags"
+
+
 class TicketDegraded(TicketError):
     """PostgreSQL would not take the ticket's rows after bounded retries: the ticket takes no
     command until its projection is repaired, rather than accept ones that never land.
@@ -67,5 +72,5 @@ class TicketDegraded(TicketError):
 ERRORS_BY_TYPE: dict[str, type[TicketError]] = {
     cls.type_name: cls
     for cls in (InvalidTransition, InvalidMessage, InvalidAssignment, TicketEnded,
-                ReopenWindowExpired, ClaimLost, TicketDegraded)
+                ReopenWindowExpired, ClaimLost, TicketDegraded, InvalidTags)
 }

@@ -100,6 +100,13 @@ class PriorityChange(_In):
     reason: Reason | None = None
 
 
+class TagsChange(_In):
+    add: list[Tag] = Field(default_factory=list, max_length=20)
+    remove: list[Tag] = Field(default_factory=list, max_length=50)
+    model_config = ConfigDict(extra="forbid", json_schema_extra={
+        "examples": [{"add": ["refund"], "remove": ["triage"]}]})
+
+
 class SlaPauseRequest(_In):
     reason: Annotated[str, StringConstraints(max_length=32)] = Field(
         default="incident", description="why the clocks stop: incident"

@@ -48,13 +48,14 @@ from services.schemas import (
     MessageCreated,
     MessagePage,
     StatusChange,
+    TagsChange,
     TicketCreate,
     TicketOut,
 )
 from services.ticket_access import find_ticket, live_ticket, scope_of
 from services.views import ticket_out, without_internal
 from workflows.ticket import TicketWorkflow
-from workflows.ticket_types import AssignIn, MessageIn, StatusChangeIn
+from workflows.ticket_types import AssignIn, MessageIn, StatusChangeIn, TagsChangeIn
 
 MESSAGE_NAMESPACE = uuid.UUID("6f1c1a52-4a0e-4a51-9d0c-6d1d8e3b7a11")
 
@@ -158,6 +159,18 @@ async def change_status(desk: Desk, principal: Principal, ticket: str, body: Sta
         target = await _merge_target(session, row, body.merge_into, principal)
         command.merge_into, command.merge_into_ref = str(target.id), target.public_ref
     return await run_command(session, desk.temporal, row, TicketWorkflow.change_status, command)
+
+
+async def change_tags(desk: Desk, principal: Principal, ticket: str, body: TagsChange
+                      ) -> TicketOut:
+    """Add and remove tags (staff within reach); the change is audited."""
+    require_staff(principal)
+    row = await live_ticket(desk.session, ticket, principal)
+    actor_type, actor_id = principal.actor
+    command = TagsChangeIn(add=list(body.add), remove=list(body.remove),
+                           actor_type=actor_type.value, actor_id=actor_id)
+    return await run_command(desk.session, desk.temporal, row, TicketWorkflow.change_tags,
+                             command)
 
 
 async def assign_ticket(desk: Desk, principal: Principal, ticket: str, body: AssignRequest

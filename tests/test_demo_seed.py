@@ -30,8 +30,8 @@ from db.models import (
 )
 from db.sla_config import resolve_plan
 from db.tokens import lookup
-from services.accounts import PASSWORDS
 from domain.calendar import BusinessCalendar
+from services.accounts import PASSWORDS
 from settings import Settings
 from tests.support import api_client, bearer, running_worker
 

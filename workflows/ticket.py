@@ -51,6 +51,7 @@ with workflow.unsafe.imports_passed_through():
         PriorityChangeIn,
         SlaPauseIn,
         StatusChangeIn,
+        TagsChangeIn,
         TicketInput,
         TicketOutcome,
     )
@@ -197,6 +198,17 @@ class TicketWorkflow(ProjectionLoop):
     @claim.validator
     def _validate_claim(self, cmd: ClaimIn) -> None:
         self._check(lambda: self.machine.check_claim(cmd))
+
+    @workflow.update
+    async def change_tags(self, cmd: TagsChangeIn) -> TicketSnapshot:
+        self._check(lambda: self.machine.check_tags(cmd))
+        if self.machine.apply_tags(cmd, workflow.now()):
+            self._after_command()
+        return await self._projected()
+
+    @change_tags.validator
+    def _validate_change_tags(self, cmd: TagsChangeIn) -> None:
+        self._check(lambda: self.machine.check_tags(cmd))
 
     @workflow.update
     async def change_priority(self, cmd: PriorityChangeIn) -> TicketSnapshot:

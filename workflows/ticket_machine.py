@@ -15,6 +15,7 @@ from domain.errors import (
     ClaimLost,
     InvalidAssignment,
     InvalidMessage,
+    InvalidTags,
     InvalidTransition,
     ReopenWindowExpired,
     TicketEnded,
@@ -46,10 +47,12 @@ from workflows.ticket_types import (
     MessageIn,
     NewTicket,
     StatusChangeIn,
+    TagsChangeIn,
     TicketState,
 )
 
 RECENT_MESSAGE_IDS = 200
+MAX_TAGS = 50
 
 
 def claimed_assignment(cmd: ClaimIn) -> AssignIn:
@@ -282,6 +285,29 @@ class TicketMachine(SlaRules, MailRules, PushRules, DegradedRules):
             self.audit(now, "reassigned", self.status, self.status, actor, cmd.actor_id,
                        cmd.reason)
         self._touch(now)
+
+    def check_tags(self, cmd: TagsChangeIn) -> None:
+        self.check_live()
+        if len(self._tags_after(cmd)) > MAX_TAGS:
+            raise InvalidTags(f"a ticket has at most {MAX_TAGS} tags")
+
+    def apply_tags(self, cmd: TagsChangeIn, now: datetime) -> bool:
+        """False when nothing changes (every tag to add is there, none to remove is)."""
+        before, after = list(self.ticket.tags), self._tags_after(cmd)
+        if after == before:
+            return False
+        self.ticket.tags = after
+        added = [t for t in after if t not in before]
+        removed = [t for t in before if t not in after]
+        self.audit(now, "tags", self.status, self.status, AuthorType(cmd.actor_type),
+                   cmd.actor_id, None,
+                   detail={"added": ",".join(added) or None, "removed": ",".join(removed) or None})
+        self._touch(now)
+        return True
+
+    def _tags_after(self, cmd: TagsChangeIn) -> list[str]:
+        kept = [t for t in self.ticket.tags if t not in cmd.remove]
+        return kept + [t for t in dict.fromkeys(cmd.add) if t not in kept]
 
     def apply_merged_in(self, source_ticket_id: str, source_ref: str, now: datetime) -> None:
         if source_ticket_id in self.ticket.merged_from:

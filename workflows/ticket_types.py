@@ -290,6 +290,16 @@ class PriorityChangeIn:
 
 
 @dataclass
+class TagsChangeIn:
+    """Add and remove tags (an agent, a bulk action, a macro); each change is audited."""
+
+    add: list[str] = field(default_factory=list)
+    remove: list[str] = field(default_factory=list)
+    actor_type: str = "agent"
+    actor_id: str | None = None
+
+
+@dataclass
 class SlaPauseIn:
     """Pause or resume every SLA clock for a reason other than waiting on the customer."""
 

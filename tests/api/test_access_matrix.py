@@ -273,6 +273,8 @@ ROUTES = [
     route("post", f"{TICKETS}/{{ticket}}/assign", TEAM_STAFF, 200,
           lambda w: on_fresh_ticket(w, "assign", {"agent_id": w.agent_a})),
     route("post", f"{TICKETS}/{{ticket}}/portal-tokens", TEAM_STAFF, 201),
+    route("post", f"{TICKETS}/{{ticket}}/tags", TEAM_STAFF, 200,
+          lambda w: on_fresh_ticket(w, "tags", {"add": ["matrix"]})),
     route("post", f"{TICKETS}/{{ticket}}/priority", TEAM_STAFF, 200,
           lambda w: on_fresh_ticket(w, "priority", {"priority": "high"})),
     route("post", f"{TICKETS}/{{ticket}}/sla/pause", ADMINS | {LEAD}, 200,

@@ -1,0 +1,58 @@
+"""The workspace's live streams: the same events as /api/v1's, for a signed-in session.
+
+A page opens an EventSource on one of these and refreshes its own fragments when an event
+names what it shows (web/static/app.js). The stream ends at the first heartbeat after the
+session has (signed out, expired, agent deactivated); the browser's reconnect then meets
+sign-in.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sse_starlette import EventSourceResponse
+
+from api.deps import DeskDep
+from api.live import LiveEvent, StillValid, event_stream, reaches
+from db import web_sessions
+from services.ticket_access import find_ticket
+from web.errors import PageRoute
+from web.session import COOKIE, CurrentAgent
+
+router = APIRouter(prefix="/app/stream", route_class=PageRoute, include_in_schema=False)
+
+
+@router.get("/queue")
+async def queue_events(request: Request, desk: DeskDep, agent: CurrentAgent,
+                       last_event_id: int | None = None) -> EventSourceResponse:
+    """Every change to a ticket of the agent's teams or assigned to them."""
+    await desk.session.commit()  # the stream must not hold the lookup's connection
+
+    def accepts(event: LiveEvent) -> bool:
+        return reaches(agent, event)
+    return await event_stream(request, agent, accepts, None, last_event_id,
+                              still_valid=_session_check(request))
+
+
+@router.get("/tickets/{ticket}")
+async def ticket_events(ticket: str, request: Request, desk: DeskDep, agent: CurrentAgent,
+                        last_event_id: int | None = None) -> EventSourceResponse:
+    """Changes to one ticket the agent reaches."""
+    row = await find_ticket(desk.session, ticket, agent)
+    ticket_id = str(row.id)
+    await desk.session.commit()
+
+    def accepts(event: LiveEvent) -> bool:
+        return event.ticket_id == ticket_id and reaches(agent, event)
+    return await event_stream(request, agent, accepts, row.id, last_event_id,
+                              still_valid=_session_check(request))
+
+
+def _session_check(request: Request) -> StillValid:
+    secret = request.cookies.get(COOKIE, "")
+
+    async def check(sessions: async_sessionmaker[AsyncSession]) -> bool:
+        async with sessions() as session:
+            found = await web_sessions.lookup(session=session, secret=secret)
+        return found is not None and found.active
+    return check
