@@ -22,6 +22,7 @@ from api import (
     health,
     kb,
     live,
+    macros,
     me,
     metrics,
     notifications,
@@ -96,7 +97,7 @@ def create_app(
                    directory.router, me.router, notifications.router, reports.router,
                    email_intake.router, queue.router, out_of_office.router,
                    agent_lists.router, saved_views.router, search.router, kb.router,
-                   live.router):
+                   live.router, macros.router):
         app.include_router(router, prefix="/api/v1", dependencies=authenticated,
                            responses=EVERY_API_CALL)
     app.include_router(admin.router, prefix="/api/v1/admin", dependencies=authenticated,

@@ -635,3 +635,30 @@ class WebSession(Base):
     user_agent: Mapped[str | None] = mapped_column(String(300))
 
     __table_args__ = (Index("ix_web_sessions_agent", "agent_id"),)
+
+
+class Macro(Base):
+    """A canned reply: a body with placeholders and the actions sent with it (domain/macros.py).
+
+    Personal macros belong to their owner, team macros to a team; both go with it."""
+
+    __tablename__ = "macros"
+    id: Mapped[uuid.UUID] = _uuid_pk()
+    name: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)
+    scope: Mapped[str] = mapped_column(String(16))
+    owner_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("agents.id", ondelete="CASCADE"))
+    team_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"))
+    actions: Mapped[dict[str, Any]] = mapped_column(server_default=text("'{}'::jsonb"))
+    created_at: Mapped[datetime] = _created()
+    updated_at: Mapped[datetime] = _created()
+
+    __table_args__ = (
+        CheckConstraint("scope IN ('personal','team','everyone')", name="ck_macros_scope"),
+        # The owner exactly for a personal macro, the team exactly for a team's.
+        CheckConstraint("(scope = 'personal') = (owner_id IS NOT NULL)", name="ck_macros_owner"),
+        CheckConstraint("(scope = 'team') = (team_id IS NOT NULL)", name="ck_macros_team"),
+        Index("ix_macros_owner", "owner_id"),
+        Index("ix_macros_team", "team_id"),
+    )

@@ -132,6 +132,18 @@ def shared_view(body: dict[str, Any] | None = None, suffix: str = "") -> MakeReq
     return make
 
 
+def shared_macro(body: dict[str, Any] | None = None, suffix: str = "") -> MakeRequest:
+    """A fresh macro an admin made for everyone: each caller meets one of its own."""
+    async def make(world: World) -> Request:
+        response = await world.http.post("/api/v1/macros", json={
+            "name": unique("macro"), "body": "Hi {{customer.name}}", "scope": "everyone",
+            "actions": {"add_tags": ["matrix"]}})
+        assert response.status_code == 201, response.text
+        path = f"/api/v1/macros/{response.json()['id']}{suffix}"
+        return path.replace("{ticket}", world.ticket_a), body
+    return make
+
+
 def new_ticket_body(world: World) -> dict[str, Any]:
     return {"subject": "Matrix", "body": "hello", "customer_email": "pat@example.com",
             "team_id": world.team_a}
@@ -180,6 +192,12 @@ def scratch(kind: str, body: dict[str, Any] | None = None) -> MakeRequest:
 
 async def _with_suffix(make: MakeRequest, world: World, suffix: str) -> Request:
     path, body = await make(world)
+    return path + suffix, body
+
+
+async def _with_body(make: MakeRequest, world: World, suffix: str, body: dict[str, Any]
+                     ) -> Request:
+    path, _ = await make(world)
     return path + suffix, body
 
 
@@ -366,6 +384,16 @@ ROUTES = [
     route("patch", "/api/v1/views/{view_id}", ADMINS, 200, shared_view({"position": 2})),
     route("delete", "/api/v1/views/{view_id}", ADMINS, 204, shared_view()),
     route("get", "/api/v1/views/{view_id}/tickets", STAFF, 200, shared_view(suffix="/tickets")),
+    route("get", "/api/v1/macros", STAFF),
+    route("post", "/api/v1/macros", AGENTS, 201, lambda w: _ready((
+        "/api/v1/macros", {"name": unique("macro"), "body": "Hi {{customer.name}}"}))),
+    route("get", "/api/v1/macros/{macro_id}", STAFF, 200, shared_macro()),
+    route("patch", "/api/v1/macros/{macro_id}", ADMINS, 200, shared_macro({"name": "x"})),
+    route("delete", "/api/v1/macros/{macro_id}", ADMINS, 204, shared_macro()),
+    route("get", "/api/v1/macros/{macro_id}/render", TEAM_STAFF, 200,
+          shared_macro(suffix="/render?ticket={ticket}")),
+    route("post", "/api/v1/macros/{macro_id}/apply", TEAM_STAFF, 200,
+          lambda w: _with_body(shared_macro(), w, "/apply", {"ticket": w.ticket_a})),
     route("get", "/api/v1/stream/queue", STAFF, stream=True),
     route("get", f"{TICKETS}/{{ticket}}/events", READERS, stream=True),
     route("get", "/api/v1/search", STAFF | {CUSTOMER, OTHER_CUSTOMER}, 200,
