@@ -1,0 +1,100 @@
+"""An agent's inbox: SLA warnings and breaches, vacation handovers; read and marked read."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import and_, or_, select, update
+
+from db import queries
+from db.models import Notification, Ticket
+from domain.access import Principal, require
+from services.desk import Desk
+from services.problems import Problem
+
+
+class NotificationOut(BaseModel):
+    id: uuid.UUID
+    kind: str
+    ticket_id: uuid.UUID
+    public_ref: str
+    team_id: uuid.UUID | None
+    detail: dict[str, Any]
+    event_at: datetime
+    created_at: datetime
+    read_at: datetime | None
+
+
+class NotificationPage(BaseModel):
+    items: list[NotificationOut]
+    next_cursor: str | None
+
+
+class MarkRead(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    ids: list[uuid.UUID] | None = Field(
+        default=None, max_length=500, description="these notifications; all of yours if absent")
+
+
+class Marked(BaseModel):
+    marked: int
+
+
+def _agent_id(principal: Principal) -> uuid.UUID:
+    require(principal.agent_id is not None, "notifications belong to agents; use an agent token")
+    return uuid.UUID(str(principal.agent_id))
+
+
+async def list_notifications(desk: Desk, principal: Principal, *, unread: bool, limit: int,
+                             cursor: str | None) -> NotificationPage:
+    """Newest first."""
+    stmt = (
+        select(Notification, Ticket.public_ref).join(Ticket, Ticket.id == Notification.ticket_id)
+        .where(Notification.agent_id == _agent_id(principal))
+        .order_by(Notification.created_at.desc(), Notification.id.desc()).limit(limit)
+    )
+    if unread:
+        stmt = stmt.where(Notification.read_at.is_(None))
+    if cursor:
+        created, last_id = _after(cursor)
+        stmt = stmt.where(or_(Notification.created_at < created, and_(
+            Notification.created_at == created, Notification.id < last_id)))
+    rows = (await desk.session.execute(stmt)).all()
+    items = [_out(notification, ref) for notification, ref in rows]
+    more = len(rows) == limit
+    next_cursor = queries.encode_cursor(items[-1].created_at.isoformat(), str(items[-1].id)) \
+        if more and items else None
+    return NotificationPage(items=items, next_cursor=next_cursor)
+
+
+async def mark_read(desk: Desk, principal: Principal, body: MarkRead) -> Marked:
+    """Mark your unread notifications read (ids that are not yours are left alone)."""
+    stmt = (
+        update(Notification)
+        .where(Notification.agent_id == _agent_id(principal), Notification.read_at.is_(None))
+        .values(read_at=datetime.now(UTC)).returning(Notification.id)
+    )
+    if body.ids is not None:
+        stmt = stmt.where(Notification.id.in_(body.ids))
+    marked = len((await desk.session.execute(stmt)).all())
+    await desk.session.commit()
+    return Marked(marked=marked)
+
+
+def _out(n: Notification, public_ref: str) -> NotificationOut:
+    return NotificationOut(
+        id=n.id, kind=n.kind, ticket_id=n.ticket_id, public_ref=public_ref, team_id=n.team_id,
+        detail=n.detail, event_at=n.event_at, created_at=n.created_at, read_at=n.read_at,
+    )
+
+
+def _after(cursor: str) -> tuple[datetime, uuid.UUID]:
+    try:
+        created, last_id = queries.decode_cursor(cursor)
+        return datetime.fromisoformat(created), uuid.UUID(last_id)
+    except ValueError as err:
+        raise Problem(400, "bad-cursor", "Bad cursor", "cursor is not one this API issued") \
+            from err
