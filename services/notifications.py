@@ -54,7 +54,8 @@ async def list_notifications(desk: Desk, principal: Principal, *, unread: bool, 
     stmt = (
         select(Notification, Ticket.public_ref).join(Ticket, Ticket.id == Notification.ticket_id)
         .where(Notification.agent_id == _agent_id(principal))
-        .order_by(Notification.created_at.desc(), Notification.id.desc()).limit(limit)
+        .order_by(Notification.created_at.desc(), Notification.id.desc())
+        .limit(limit + 1)  # one more than shown: whether another page follows
     )
     if unread:
         stmt = stmt.where(Notification.read_at.is_(None))
@@ -63,10 +64,9 @@ async def list_notifications(desk: Desk, principal: Principal, *, unread: bool, 
         stmt = stmt.where(or_(Notification.created_at < created, and_(
             Notification.created_at == created, Notification.id < last_id)))
     rows = (await desk.session.execute(stmt)).all()
-    items = [_out(notification, ref) for notification, ref in rows]
-    more = len(rows) == limit
+    items = [_out(notification, ref) for notification, ref in rows[:limit]]
     next_cursor = queries.encode_cursor(items[-1].created_at.isoformat(), str(items[-1].id)) \
-        if more and items else None
+        if len(rows) > limit else None
     return NotificationPage(items=items, next_cursor=next_cursor)
 
 
