@@ -13,7 +13,7 @@ from api.auth import CurrentPrincipal
 from api.deps import DeskDep
 from api.openapi import problems
 from services import notifications
-from services.notifications import Marked, MarkRead, NotificationPage
+from services.notifications import Marked, MarkRead, NotificationPage, UnreadCount
 
 router = APIRouter(prefix="/me/notifications", tags=["me"])
 
@@ -26,6 +26,12 @@ async def list_notifications(
     """Newest first."""
     return await notifications.list_notifications(desk, principal, unread=unread, limit=limit,
                                                   cursor=cursor)
+
+
+@router.get("/unread-count", response_model=UnreadCount)
+async def unread_count(desk: DeskDep, principal: CurrentPrincipal) -> UnreadCount:
+    """How many of your notifications are unread (the workspace's inbox badge)."""
+    return await notifications.unread_count(desk, principal)
 
 
 @router.post("/read", response_model=Marked, responses=problems(422))

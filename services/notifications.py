@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, func, or_, select, update
 
 from db import queries
 from db.models import Notification, Ticket
@@ -43,6 +43,10 @@ class Marked(BaseModel):
     marked: int
 
 
+class UnreadCount(BaseModel):
+    unread: int = Field(description="your notifications not yet marked read")
+
+
 def _agent_id(principal: Principal) -> uuid.UUID:
     require(principal.agent_id is not None, "notifications belong to agents; use an agent token")
     return uuid.UUID(str(principal.agent_id))
@@ -68,6 +72,15 @@ async def list_notifications(desk: Desk, principal: Principal, *, unread: bool, 
     next_cursor = queries.encode_cursor(items[-1].created_at.isoformat(), str(items[-1].id)) \
         if len(rows) > limit else None
     return NotificationPage(items=items, next_cursor=next_cursor)
+
+
+async def unread_count(desk: Desk, principal: Principal) -> UnreadCount:
+    """What the workspace's badge shows, asked by every open page every 30 s: one count
+    over the partial index of unread rows, however long the agent's history."""
+    count = await desk.session.scalar(
+        select(func.count()).select_from(Notification)
+        .where(Notification.agent_id == _agent_id(principal), Notification.read_at.is_(None)))
+    return UnreadCount(unread=count or 0)
 
 
 async def mark_read(desk: Desk, principal: Principal, body: MarkRead) -> Marked:

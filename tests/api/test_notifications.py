@@ -1,4 +1,4 @@
-"""GET /api/v1/me/notifications and marking read: an agent's own inbox."""
+"""GET /api/v1/me/notifications, its unread count and marking read: an agent's own inbox."""
 
 from __future__ import annotations
 
@@ -6,6 +6,26 @@ from tests.api.helpers import as_, create_ticket, make_agent
 from tests.notices import send_sla_notice
 
 INBOX = "/api/v1/me/notifications"
+
+
+async def test_the_unread_count_is_the_agents_own_and_falls_as_they_read(http, engine):
+    lead = await make_agent(http, team="Support", email="lead@helpdesk.example", role="lead")
+    other = await make_agent(http, team="Billing", email="other@helpdesk.example", role="lead")
+    ticket = await create_ticket(http, team_id=lead["team_id"])
+    for seq in (1, 2, 3):
+        assert await send_sla_notice(engine, ticket, seq=seq) == 1
+
+    async def unread(token: str) -> int:
+        response = await http.get(f"{INBOX}/unread-count", headers=as_(token))
+        assert response.status_code == 200, response.text
+        return response.json()["unread"]
+
+    assert (await unread(lead["token"]), await unread(other["token"])) == (3, 0)
+    newest = (await http.get(INBOX, headers=as_(lead["token"]))).json()["items"][0]
+    await http.post(f"{INBOX}/read", json={"ids": [newest["id"]]}, headers=as_(lead["token"]))
+    assert await unread(lead["token"]) == 2
+    await http.post(f"{INBOX}/read", json={}, headers=as_(lead["token"]))
+    assert await unread(lead["token"]) == 0
 
 
 async def test_paging_ends_on_the_last_page_without_an_empty_one_after(http, engine):
