@@ -21,6 +21,7 @@ class NotificationOut(BaseModel):
     kind: str
     ticket_id: uuid.UUID
     public_ref: str
+    subject: str = Field(description="the ticket's subject")
     team_id: uuid.UUID | None
     detail: dict[str, Any]
     event_at: datetime
@@ -56,7 +57,8 @@ async def list_notifications(desk: Desk, principal: Principal, *, unread: bool, 
                              cursor: str | None) -> NotificationPage:
     """Newest first."""
     stmt = (
-        select(Notification, Ticket.public_ref).join(Ticket, Ticket.id == Notification.ticket_id)
+        select(Notification, Ticket.public_ref, Ticket.subject)
+        .join(Ticket, Ticket.id == Notification.ticket_id)
         .where(Notification.agent_id == _agent_id(principal))
         .order_by(Notification.created_at.desc(), Notification.id.desc())
         .limit(limit + 1)  # one more than shown: whether another page follows
@@ -68,7 +70,7 @@ async def list_notifications(desk: Desk, principal: Principal, *, unread: bool, 
         stmt = stmt.where(or_(Notification.created_at < created, and_(
             Notification.created_at == created, Notification.id < last_id)))
     rows = (await desk.session.execute(stmt)).all()
-    items = [_out(notification, ref) for notification, ref in rows[:limit]]
+    items = [_out(notification, ref, subject) for notification, ref, subject in rows[:limit]]
     next_cursor = queries.encode_cursor(items[-1].created_at.isoformat(), str(items[-1].id)) \
         if len(rows) > limit else None
     return NotificationPage(items=items, next_cursor=next_cursor)
@@ -97,9 +99,10 @@ async def mark_read(desk: Desk, principal: Principal, body: MarkRead) -> Marked:
     return Marked(marked=marked)
 
 
-def _out(n: Notification, public_ref: str) -> NotificationOut:
+def _out(n: Notification, public_ref: str, subject: str) -> NotificationOut:
     return NotificationOut(
-        id=n.id, kind=n.kind, ticket_id=n.ticket_id, public_ref=public_ref, team_id=n.team_id,
+        id=n.id, kind=n.kind, ticket_id=n.ticket_id, public_ref=public_ref, subject=subject,
+        team_id=n.team_id,
         detail=n.detail, event_at=n.event_at, created_at=n.created_at, read_at=n.read_at,
     )
 

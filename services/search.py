@@ -46,6 +46,7 @@ class SearchHitOut(BaseModel):
     priority: str
     channel: str
     customer_email: str
+    customer_name: str | None
     team_id: uuid.UUID | None
     assignee_id: uuid.UUID | None
     tags: list[str]
@@ -85,7 +86,8 @@ async def search_tickets(desk: Desk, principal: Principal, *, q: str, filters: T
     parsed = db_search.parse_query(q)
     if not parsed.finds_something:
         raise Problem(422, "empty-query", "Empty query",
-                      "q must contain a word to search for, not only exclusions", field="q")
+                      "the query needs a word to search for, not only exclusions (-word)",
+                      field="q")
     position = _position(cursor)
     query = db_search.tsquery(parsed, query_configs(q, default=desk.settings.search_language))
     bounds = [await _reach(desk.session, principal),
@@ -149,5 +151,6 @@ def _out(hit: db_search.Hit) -> SearchHitOut:
     return SearchHitOut(
         ticket_id=t.id, public_ref=t.public_ref, subject=t.subject, status=t.status,
         priority=t.priority, channel=t.channel, customer_email=t.customer_email,
-        team_id=t.team_id, assignee_id=t.assignee_id, tags=list(t.tags or []),
-        created_at=t.created_at, updated_at=t.updated_at, score=hit.score, match=_match(hit))
+        customer_name=t.customer_name, team_id=t.team_id, assignee_id=t.assignee_id,
+        tags=list(t.tags or []), created_at=t.created_at, updated_at=t.updated_at,
+        score=hit.score, match=_match(hit))

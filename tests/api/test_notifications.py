@@ -41,3 +41,4 @@ async def test_paging_ends_on_the_last_page_without_an_empty_one_after(http, eng
     assert len(first["items"]) == len(second["items"]) == 2
     assert {n["id"] for n in first["items"]}.isdisjoint(n["id"] for n in second["items"])
     assert second["next_cursor"] is None
+    assert {n["subject"] for n in first["items"]} == {ticket["subject"]}
