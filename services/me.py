@@ -6,9 +6,10 @@ import uuid
 from typing import Any
 
 from pydantic import BaseModel
+from sqlalchemy import select
 
 from db import queries
-from db.models import Agent
+from db.models import Agent, AgentTeam, Team
 from domain.access import Principal, TokenKind
 from services.desk import Desk
 
@@ -29,10 +30,19 @@ async def who_am_i(desk: Desk, principal: Principal) -> MeOut:
         row = await queries.get_agent(session=desk.session,
                                       agent_id=uuid.UUID(principal.agent_id))
         agent = {"id": str(row.id), "name": row.name, "email": row.email,
-                 "role": row.role, "out_of_office": _out_of_office(row)} if row else None
+                 "role": row.role, "teams": await _teams(desk, row.id),
+                 "out_of_office": _out_of_office(row)} if row else None
     return MeOut(token_id=principal.token_id, kind=principal.kind, is_admin=principal.is_admin,
                  agent=agent, team_ids=sorted(principal.team_ids),
                  ticket_id=principal.ticket_id, customer_email=principal.customer_email)
+
+
+async def _teams(desk: Desk, agent_id: uuid.UUID) -> list[dict[str, str]]:
+    """The agent's teams by name: what a person reads (team_ids is what a client checks)."""
+    rows = await desk.session.execute(
+        select(Team.id, Team.name).join(AgentTeam, AgentTeam.team_id == Team.id)
+        .where(AgentTeam.agent_id == agent_id).order_by(Team.name))
+    return [{"id": str(team_id), "name": name} for team_id, name in rows.all()]
 
 
 def _out_of_office(agent: Agent) -> dict[str, Any] | None:
