@@ -30,7 +30,8 @@ _FOCUSED = """() => {
   const el = document.activeElement;
   const style = getComputedStyle(el);
   const name = (el.getAttribute('aria-label') || el.textContent || '').trim();
-  return { html: el.outerHTML.slice(0, 120), name, outline: style.outlineStyle,
+  const label = (el.labels && el.labels[0]?.textContent.trim()) || name;
+  return { html: el.outerHTML.slice(0, 120), name, label, outline: style.outlineStyle,
            width: parseFloat(style.outlineWidth) };
 }"""
 
