@@ -662,3 +662,10 @@ class Macro(Base):
         Index("ix_macros_owner", "owner_id"),
         Index("ix_macros_team", "team_id"),
     )
+
+
+# The inbox badge counts an agent's unread notifications on every open page every 30 s:
+# only the unread rows are indexed, so the count stays sub-millisecond however many an agent
+# has read (a 55,000-row history took 30-65 ms through ix_notifications_agent).
+Index("ix_notifications_unread", Notification.agent_id, Notification.created_at,
+      postgresql_where=Notification.read_at.is_(None))

@@ -22,6 +22,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Float, cast, func, literal, null, select, tuple_, union_all
 from sqlalchemy.dialects.postgresql import ARRAY, REGCONFIG, TSQUERY, UUID, aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
 
 from db.models import Ticket, TicketMessage
 from db.queries import decode_cursor, encode_cursor
@@ -152,12 +153,18 @@ def statement(*, query: ColumnElement[Any], bounds: list[ColumnElement[bool]],
     m = TicketMessage
     # Headlines for the page only: ts_headline re-parses the whole text, the dearest step.
     snippet = func.coalesce(
-        func.ts_headline(m.search_config, m.body, query, _HEADLINE),
-        func.ts_headline(Ticket.search_config, Ticket.subject, query, _HEADLINE))
+        func.ts_headline(m.search_config, _unmarked(m.body), query, _HEADLINE),
+        func.ts_headline(Ticket.search_config, _unmarked(Ticket.subject), query, _HEADLINE))
     return (select(Ticket, page_cte.c.score, page_cte.c.message_id, m.visibility, snippet)
             .join(page_cte, page_cte.c.ticket_id == Ticket.id)
             .outerjoin(m, m.id == page_cte.c.message_id)
             .order_by(page_cte.c.score.desc(), Ticket.id.desc()))
+
+
+def _unmarked(text: ColumnElement[str] | InstrumentedAttribute[str]) -> ColumnElement[str]:
+    """The text without our headline markers: one in a message would open or close a <mark>
+    of its own (and leave the real ones unbalanced)."""
+    return func.translate(text, _START + _STOP, "")
 
 
 def _scored(query: ColumnElement[Any], bounds: list[ColumnElement[bool]],

@@ -299,6 +299,7 @@ ROUTES = [
           lambda w: on_fresh_ticket(w, "sla/pause", {"reason": "incident"})),
     route("post", f"{TICKETS}/{{ticket}}/sla/resume", ADMINS | {LEAD}, 200, paused_ticket),
     route("get", "/api/v1/me/notifications", AGENTS),
+    route("get", "/api/v1/me/notifications/unread-count", AGENTS),
     route("post", "/api/v1/me/notifications/read", AGENTS, 200,
           lambda w: _ready(("/api/v1/me/notifications/read", {}))),
     route("get", "/api/v1/reports/sla", ADMINS | {LEAD}),

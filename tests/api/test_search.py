@@ -138,6 +138,23 @@ async def test_a_snippet_marks_the_words_and_names_the_message(http):
                                      "snippet": "<mark>Cancel</mark> plan"}
 
 
+async def test_control_characters_in_the_text_never_become_marks(http):
+    # ts_headline marks matches with \x02 and \x03; the same characters in a message must
+    # not open or close a <mark> of their own.
+    await create_ticket(http, subject="Odd bytes", customer_name="Ada Lovelace",
+                        body="before \x03 stray \x02 zebrafish \x02 after \x03 end")
+
+    async def found() -> bool:
+        return bool((await http.get(SEARCH, params={"q": "zebrafish"})).json()["items"])
+    await eventually(found)
+    [hit] = (await http.get(SEARCH, params={"q": "zebrafish"})).json()["items"]
+
+    snippet = hit["match"]["snippet"]
+    assert snippet.count("<mark>") == snippet.count("</mark>") == 1, snippet
+    assert "<mark>zebrafish</mark>" in snippet, snippet
+    assert (hit["subject"], hit["customer_name"]) == ("Odd bytes", "Ada Lovelace")
+
+
 async def test_filters_narrow_the_results(http):
     desk = await build_desk(http)
     assert (await set_status(http, desk.refs["twice"], "spam")).status_code == 200

@@ -9,6 +9,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 
 from api.deps import DeskDep
 from services import accounts
+from services.me import who_am_i
 from services.problems import Problem
 from web.errors import PageRoute, is_htmx
 from web.session import (
@@ -58,8 +59,11 @@ async def sign_out(request: Request, desk: DeskDep, agent: CurrentAgent) -> Resp
 
 
 @router.get("/settings", response_class=HTMLResponse)
-async def settings_page(request: Request, agent: CurrentAgent) -> Response:
-    return TEMPLATES.TemplateResponse(request, "settings.html", {"agent": agent, "done": False})
+async def settings_page(request: Request, desk: DeskDep, agent: CurrentAgent) -> Response:
+    """The agent's profile (GET /api/v1/me's use case) and its password."""
+    me = await who_am_i(desk, agent)
+    return TEMPLATES.TemplateResponse(request, "settings.html",
+                                      {"agent": agent, "profile": me.agent or {}, "done": False})
 
 
 @router.post("/settings/password", response_class=HTMLResponse)
