@@ -104,3 +104,10 @@ async def sign_in(page: Page, workspace: Workspace, who: str = "sam",
     await page.get_by_label("Email").fill(workspace.agents[who].email)
     await page.get_by_label("Password").fill(password)
     await page.get_by_role("button", name="Sign in").click()
+
+
+async def sign_out(page: Page) -> None:
+    """Sign out and wait until the browser is on the sign-in page (the button's redirect is
+    a navigation of its own: a goto started before it lands would be aborted)."""
+    await page.get_by_role("button", name="Sign out").click()
+    await page.wait_for_url("**/app/sign-in**")

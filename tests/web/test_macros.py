@@ -14,7 +14,7 @@ import pytest
 from playwright.async_api import Locator, Page, expect
 
 from tests.support import ADMIN_TOKEN, bearer
-from tests.web.conftest import Workspace, sign_in
+from tests.web.conftest import Workspace, sign_in, sign_out
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 
@@ -197,7 +197,7 @@ async def test_a_lead_writes_team_macros_an_agent_only_uses_them(
     await expect(page).to_have_url(f"{workspace.url}/app/macros")
     await expect(page.locator("#macro-list tr", has_text=f"{name} v2")).to_be_visible()
 
-    await page.get_by_role("button", name="Sign out").click()
+    await sign_out(page)
     await signed_in(page, workspace, who="sam")
     await page.goto(f"{workspace.url}/app/macros")
     row = page.locator("#macro-list tr", has_text=f"{name} v2")
@@ -212,7 +212,7 @@ async def test_a_lead_writes_team_macros_an_agent_only_uses_them(
     assert await page.get_by_label("Who can use it").locator("option").all_inner_texts() == [
         "Only me"]
 
-    await page.get_by_role("button", name="Sign out").click()
+    await sign_out(page)
     await signed_in(page, workspace, who="lee")
     await page.goto(f"{workspace.url}/app/macros")
     page.once("dialog", lambda dialog: dialog.accept())
