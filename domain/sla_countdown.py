@@ -56,6 +56,10 @@ class Countdown:
             return "paused"
         if self.overdue_business is not None:
             return f"overdue {business_span(self.overdue_business)}"
+        return self.remaining_label
+
+    @property
+    def remaining_label(self) -> str:
         return business_span(self.remaining_business)
 
 
