@@ -131,18 +131,18 @@ async def agent_names(*, session: AsyncSession, agent_ids: Collection[uuid.UUID]
     return {agent_id: name for agent_id, name in rows}
 
 
-async def teams_within(*, session: AsyncSession, reach: Reach) -> Sequence[Team]:
-    """The teams a caller reaches, by name (what a ticket may be handed to)."""
-    stmt = select(Team).order_by(Team.name, Team.id)
+async def teams_within(*, session: AsyncSession, reach: Reach) -> list[tuple[uuid.UUID, str]]:
+    """The teams a caller reaches (id, name) by name: what a ticket may be handed to."""
+    stmt = select(Team.id, Team.name).order_by(Team.name, Team.id)
     if reach is not None:
         stmt = stmt.where(Team.id.in_(list(reach)))
-    return (await session.scalars(stmt)).all()
+    return [(team_id, name) for team_id, name in await session.execute(stmt)]
 
 
-async def agents_within(*, session: AsyncSession, reach: Reach) -> Sequence[Agent]:
-    """The active agents of the teams a caller reaches, by name."""
-    stmt = select(Agent).where(Agent.active).order_by(Agent.name, Agent.id)
+async def agents_within(*, session: AsyncSession, reach: Reach) -> list[tuple[uuid.UUID, str]]:
+    """The active agents of the teams a caller reaches (id, name), by name."""
+    stmt = select(Agent.id, Agent.name).where(Agent.active).order_by(Agent.name, Agent.id)
     if reach is not None:
         members = select(AgentTeam.agent_id).where(AgentTeam.team_id.in_(list(reach)))
         stmt = stmt.where(Agent.id.in_(members))
-    return (await session.scalars(stmt)).all()
+    return [(agent_id, name) for agent_id, name in await session.execute(stmt)]

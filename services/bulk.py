@@ -100,10 +100,9 @@ async def _apply(desk: Desk, principal: Principal, ref: str, change: BulkChange)
 
 def _why(err: Problem) -> str:
     allowed = err.extra.get("allowed")
-    if allowed is None:
+    if allowed is None or "allowed" in err.detail:
         return err.detail
-    shown = ", ".join(s.replace("_", " ") for s in allowed) or "none"
-    return f"{err.detail} (allowed: {shown})"
+    return f"{err.detail} (allowed: {', '.join(allowed) or 'none'})"
 
 
 async def assign_targets(desk: Desk, principal: Principal) -> AssignTargets:
@@ -111,5 +110,4 @@ async def assign_targets(desk: Desk, principal: Principal) -> AssignTargets:
     reach = caller_reach(principal)
     teams = await stored_lists.teams_within(session=desk.session, reach=reach)
     agents = await stored_lists.agents_within(session=desk.session, reach=reach)
-    return AssignTargets(teams=[Named(t.id, t.name) for t in teams],
-                         agents=[Named(a.id, a.name) for a in agents])
+    return AssignTargets(teams=[Named(*t) for t in teams], agents=[Named(*a) for a in agents])
