@@ -4,15 +4,20 @@ filters, sorting and pages in the URL, Next ticket, and the keyboard."""
 from __future__ import annotations
 
 import asyncio
+import random
 import re
 import time
+import unicodedata
 from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
 
 import httpx
+import psycopg
 import pytest
 from playwright.async_api import Browser, Page, expect
 
-from tests.web.conftest import Workspace, sign_in
+from tests.web.conftest import Agent, Workspace, sign_in
 from tests.web.lists_support import (
     admin_api,
     assign,
@@ -223,3 +228,135 @@ async def test_the_keyboard_moves_ticks_and_opens(
     await page.keyboard.press("Enter")
 
     await expect(page).to_have_url(f"{workspace.url}/app/tickets/{second['public_ref']}")
+
+
+# ---- a realistic list, with every SLA state, for README's screenshot ---------------------
+
+SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "screenshots" / "list.png"
+# (subject, customer, priority, who, how): `express` breaches a minute after opening,
+# `priority-care` warns at once (its lead is longer than its target), `waits` pauses the
+# clocks; the rest run on the team's office hours.
+BILLING = [
+    ("Charged twice for the March invoice", "Ines Moreau", "urgent", "priya", "express"),
+    ("Refund still pending after ten days", "Tom Becker", "high", None, "express"),
+    ("Card declined at renewal", "Aiko Tanaka", "high", "priya", "priority-care"),
+    ("Invoice needs our VAT number", "Lars Nilsen", "medium", "jonas", "priority-care"),
+    ("Which card did I pay with?", "Maya Cohen", "low", "priya", "waits"),
+    ("Cancel the add-on, keep the plan", "Omar Haddad", "medium", "jonas", "waits"),
+    ("Upgrade to the annual plan", "Sofia Rossi", "medium", "priya", None),
+    ("Update our billing address", "Ben Carter", "low", "jonas", None),
+    ("Receipt for order 4471", "Chloé Martin", "low", None, None),
+    ("Prorated credit after downgrade?", "Ravi Kumar", "high", "priya", None),
+    ("Tax exemption certificate attached", "Elena Petrova", "medium", None, None),
+    ("Payment link expired", "Kwame Mensah", "urgent", "jonas", None),
+]
+
+
+@pytest.fixture(scope="module", autouse=True)
+async def billing(workspace: Workspace, admin: httpx.AsyncClient) -> dict[str, Any]:
+    """Billing's open tickets, made at the start of the module: the `express` ones breach a
+    minute after opening, on the dev server's real clock, while the other tests run."""
+    # Refs like a real desk's (TKT-2481), from a range no other test database uses.
+    with psycopg.connect(workspace.database_url, autocommit=True) as conn:
+        conn.execute("SELECT setval('ticket_ref_seq', %s)", (random.randrange(2000, 9000),))
+    await _sla_config(admin)
+    team_id, with_priya = await new_team_with_agent(
+        admin, workspace, team="Billing", name="Priya Shah", calendar="london-office")
+    jonas = await admin.post("/api/v1/admin/agents", json={
+        "email": "jonas@desk.example", "name": "Jonas Weber", "team_ids": [team_id]})
+    assert jonas.status_code == 201, jonas.text
+    agents = with_priya.agents | {"jonas": Agent(jonas.json()["id"], "Jonas Weber",
+                                                 "jonas@desk.example", "agent")}
+    tickets = [await _billing_ticket(admin, team_id, agents, *spec) for spec in BILLING]
+    view = await admin.post("/api/v1/views", json={
+        "name": "Billing · open", "sharing": "team", "team_id": team_id, "sort": "due",
+        "filters": {"open": True, "team_id": [team_id]}})
+    assert view.status_code == 201, view.text
+    return {"workspace": with_priya, "tickets": tickets, "view_id": view.json()["id"]}
+
+
+async def _sla_config(admin: httpx.AsyncClient) -> None:
+    week = {day: ["09:00-17:30"] for day in ("mon", "tue", "wed", "thu", "fri")}
+    calendar = await admin.post("/api/v1/admin/calendars", json={
+        "name": "london-office", "timezone": "Europe/London", "weekly": week})
+    assert calendar.status_code == 201, calendar.text
+    for name, lead, first in (("express", 0, 1), ("priority-care", 120, 60)):
+        targets = {"first_response_minutes": first, "next_reply_minutes": first,
+                   "resolution_minutes": 480}
+        policy = await admin.post("/api/v1/admin/sla-policies", json={
+            "name": name, "calendar": "always", "warning_lead_minutes": lead,
+            "targets": {p: targets for p in ("low", "medium", "high", "urgent")}})
+        assert policy.status_code == 201, policy.text
+
+
+async def _billing_ticket(admin: httpx.AsyncClient, team_id: str, agents: dict[str, Agent],
+                          subject: str, customer: str, priority: str, who: str | None,
+                          how: str | None) -> dict[str, Any]:
+    first, last = unicodedata.normalize("NFKD", customer).encode("ascii", "ignore").split()
+    email = f"{first.decode().lower()}@{last.decode().lower()}.example"
+    if how in ("express", "priority-care"):
+        made = await admin.post("/api/v1/admin/customers", json={
+            "email": email, "name": customer, "sla_policy_override": how})
+        assert made.status_code == 201, made.text
+    ticket = await open_ticket(admin, team_id, subject, customer_email=email,
+                               customer_name=customer, priority=priority,
+                               assignee=agents[who] if who else None)
+    if how == "waits":
+        ticket = await move(admin, ticket["public_ref"], "in_progress", "waiting_on_customer")
+    elif who and priority != "low":
+        ticket = await move(admin, ticket["public_ref"], "in_progress")
+    return ticket
+
+
+async def breached(admin: httpx.AsyncClient, refs: list[str]) -> None:
+    """Until every ticket's clock has breached (a minute after opening), at most 90 s."""
+    for _ in range(180):
+        states = [(await admin.get(f"/api/v1/tickets/{ref}")).json()["sla"]["breach_state"]
+                  for ref in refs]
+        if all(state == "breached" for state in states):
+            return
+        await asyncio.sleep(0.5)
+    raise AssertionError(f"not breached in time: {states}")
+
+
+async def test_the_list_shows_each_ticket_sla_in_business_time_and_fits_a_tablet(
+        page: Page, workspace: Workspace, admin: httpx.AsyncClient,
+        billing: dict[str, Any], tmp_path: Path) -> None:
+    tickets = billing["tickets"]
+    by_how = {spec[4]: [] for spec in BILLING}
+    for spec, ticket in zip(BILLING, tickets, strict=True):
+        by_how[spec[4]].append(ticket["public_ref"])
+    await breached(admin, by_how["express"])
+    await signed_in(page, billing["workspace"], "priya")
+
+    await view_link(page, "Billing · open").click()
+
+    await expect(page.locator("#results tbody tr")).to_have_count(len(BILLING))
+    for ref in by_how["express"]:
+        await expect(row(page, ref).locator(".sla-breached")).to_have_text(
+            re.compile(r"^overdue (<1m|\d+m)$"))
+    for ref in by_how["priority-care"]:
+        await expect(row(page, ref).locator(".sla-at_risk")).to_have_text(
+            re.compile(r"^5\dm$"))
+    for ref in by_how["waits"]:
+        await expect(row(page, ref).locator(".sla-paused")).to_have_text("paused")
+    for ref in by_how[None]:  # office hours only: never more than the 4 to 24 hour targets
+        await expect(row(page, ref).locator(".sla-ok")).to_have_text(
+            re.compile(r"^(\d+h( \d+m)?|\d+m|1d)$"))
+    # Sorted by SLA due: the overdue first, paused clocks last.
+    await expect(page.locator("#results tbody tr").first.locator(".sla-breached")).to_be_visible()
+    await expect(page.locator("#results tbody tr").last.locator(".sla-paused")).to_be_visible()
+
+    await page.get_by_label(f"Select {by_how['priority-care'][0]}").check()
+    await page.get_by_label(f"Select {by_how['priority-care'][1]}").check()
+    await page.evaluate("document.activeElement.blur()")
+    await page.mouse.move(10, 790)
+    SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+    await page.screenshot(path=str(SCREENSHOT))
+
+    await page.set_viewport_size({"width": 820, "height": 1180})
+    await page.screenshot(path=str(tmp_path / "list-tablet.png"))
+    assert await page.evaluate(
+        "document.documentElement.scrollWidth <= document.documentElement.clientWidth")
+    assert await page.evaluate("(() => { const t = document.getElementById('list');"
+                               " return t.scrollWidth <= t.parentElement.clientWidth; })()")

@@ -9,7 +9,6 @@ live event) with just the table, and anything else with the whole page.
 from __future__ import annotations
 
 import json
-import re
 import uuid
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
@@ -77,16 +76,16 @@ async def views(request: Request, desk: DeskDep, agent: CurrentAgent) -> Respons
 @router.post("/bulk", response_class=HTMLResponse)
 async def bulk_change(
     request: Request, desk: DeskDep, agent: CurrentAgent,
-    action: Annotated[Literal["assign", "status", "priority", "tags"], Form()],
+    action: Annotated[Literal["assign", "status", "priority", "add_tags", "remove_tags"],
+                      Form()],
     ticket: Annotated[list[str], Form(max_length=bulk.MAX_TICKETS)] = [],  # noqa: B006
     assign_to: Annotated[str, Form(max_length=80)] = "",
     status: Annotated[Status | Literal[""], Form()] = "",
     priority: Annotated[Priority | Literal[""], Form()] = "",
-    add_tags: Annotated[str, Form(max_length=2000)] = "",
-    remove_tags: Annotated[str, Form(max_length=2000)] = "",
+    tags: Annotated[str, Form(max_length=2000)] = "",
 ) -> Response:
     change = _change(action, assign_to=assign_to, status=status, priority=priority,
-                     add_tags=add_tags, remove_tags=remove_tags)
+                     tags=tags)
     outcome = await bulk.change_each(desk, agent, ticket, change)
     done = {"lists-changed": {"refused": [r.ref for r in outcome.refused]}}
     return TEMPLATES.TemplateResponse(request, "_bulk_result.html", {"outcome": outcome},
@@ -150,8 +149,7 @@ def _current_view(page_url: str) -> str | None:
 
 
 def _change(action: str, *, assign_to: str, status: Status | Literal[""],
-            priority: Priority | Literal[""], add_tags: str, remove_tags: str
-            ) -> bulk.BulkChange:
+            priority: Priority | Literal[""], tags: str) -> bulk.BulkChange:
     if action == "assign":
         return _assignment(assign_to)
     if action == "status":
@@ -162,7 +160,7 @@ def _change(action: str, *, assign_to: str, status: Status | Literal[""],
         if not priority:
             raise _needs("priority", "choose the priority to set")
         return PriorityChange(priority=priority)
-    return _tags_change(add_tags, remove_tags)
+    return _tags_change(tags, add=action == "add_tags")
 
 
 def _assignment(value: str) -> AssignRequest:
@@ -178,21 +176,21 @@ def _assignment(value: str) -> AssignRequest:
     raise _needs("assign_to", "choose an agent or a team to assign to")
 
 
-def _tags_change(add: str, remove: str) -> TagsChange:
+def _tags_change(text: str, *, add: bool) -> TagsChange:
+    named = _words(text)
+    if not named:
+        raise _needs("tags", "name the tags to add or remove")
     try:
-        change = TagsChange(add=_words(add), remove=_words(remove))
+        return TagsChange(add=named) if add else TagsChange(remove=named)
     except ValidationError as err:
         first = err.errors(include_url=False)[0]
         raise Problem(422, "invalid-tags", "Please check the tags",
                       f"{first['loc'][0]}: {first['msg']}") from err
-    if not change.add and not change.remove:
-        raise _needs("tags", "name the tags to add or remove")
-    return change
 
 
 def _words(text: str) -> list[str]:
-    """Tags as typed: separated by commas or spaces."""
-    return [w for w in re.split(r"[,\s]+", text) if w]
+    """Tags as typed, separated by commas (a tag may hold spaces)."""
+    return [w.strip() for w in text.split(",") if w.strip()]
 
 
 def _needs(field: str, detail: str) -> Problem:

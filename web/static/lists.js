@@ -38,6 +38,28 @@
     stream.addEventListener("open", () => { if (broken) soon(); broken = false; });
   }
 
+  // ---- "updated 5 min ago": the rows refresh every minute, and so does this ------------
+  const relative = new Intl.RelativeTimeFormat(undefined, { numeric: "auto", style: "short" });
+
+  function ago(at) {
+    const minutes = Math.floor((Date.now() - at) / 60000);
+    if (minutes < 1) return "just now";
+    if (minutes < 60) return relative.format(-minutes, "minute");
+    if (minutes < 24 * 60) return relative.format(-Math.floor(minutes / 60), "hour");
+    const thisYear = at.getFullYear() === new Date().getFullYear();
+    return at.toLocaleDateString(undefined, thisYear ? { month: "short", day: "numeric" }
+                                                     : { dateStyle: "medium" });
+  }
+
+  function updatedTimes() {
+    document.querySelectorAll("#results time[data-local='ago']").forEach((el) => {
+      const at = new Date(el.getAttribute("datetime"));
+      if (isNaN(at)) return;
+      el.textContent = ago(at);
+      el.title = at.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
+    });
+  }
+
   // ---- the selection survives every refresh of the rows -------------------------------
   let kept = null;
 
@@ -92,13 +114,19 @@
 
   document.addEventListener("htmx:beforeSwap", (event) => {
     const id = event.detail.target?.id;
+    if (!event.detail.shouldSwap) return;
     if (id === "results") remember();
     if (id === "views") {
       sidebarFocus = document.activeElement?.closest?.("#views a")?.getAttribute("href");
     }
   });
-  document.addEventListener("htmx:afterSettle", (event) => {
-    if (kept && document.getElementById("results")) restore();
+  // Restored as soon as the new rows are in (not at settle, 20 ms later, when a bulk
+  // change's answer may have changed the selection in between).
+  document.addEventListener("htmx:afterSwap", (event) => {
+    if (kept && event.detail.target?.id === "results") restore();
+  });
+  document.addEventListener("htmx:afterSettle", () => {
+    updatedTimes();
     if (sidebarFocus) {
       document.querySelector(`#views a[href="${CSS.escape(sidebarFocus)}"]`)?.focus();
       sidebarFocus = null;
@@ -141,6 +169,7 @@
   document.body.addEventListener("lists-changed", (event) => {
     const refused = new Set(event.detail?.refused || []);
     boxes().forEach((b) => { b.checked = refused.has(b.value); });
+    if (kept) kept.checked = refused; // rows being swapped in right now
     showSelection();
     soon();
   });
@@ -161,6 +190,7 @@
   });
 
   document.addEventListener("DOMContentLoaded", () => {
+    updatedTimes();
     showSelection();
     listen();
   });
