@@ -41,11 +41,6 @@ ViewKey = Annotated[str | None, Query(max_length=64)]
 PageSize = Annotated[int, Query(ge=1, le=200)]
 
 
-@router.get("")
-async def home() -> Response:
-    return RedirectResponse("/app/tickets", status_code=303)
-
-
 @router.get("/tickets", response_class=HTMLResponse)
 async def ticket_list(request: Request, desk: DeskDep, agent: CurrentAgent, filters: Filters,
                       view: ViewKey = None, sort: Sort | None = None,
