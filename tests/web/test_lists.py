@@ -159,8 +159,10 @@ async def test_a_bad_filter_is_told_not_failed(page: Page, workspace: Workspace)
 
     assert response is not None and response.status == 422
     await expect(page.get_by_role("heading", name="Please check the form")).to_be_visible()
-    missing = await page.goto(f"{workspace.url}/app/tickets?view=nobodys")
-    assert missing is not None and missing.status == 404
+    for query, status in (("view=nobodys", 404), ("cursor=not-ours", 400),
+                          ("sort=random", 422), ("limit=5000", 422)):
+        answer = await page.goto(f"{workspace.url}/app/tickets?{query}")
+        assert answer is not None and answer.status == status, query
 
 
 async def test_next_ticket_from_two_browsers_at_once_gives_two_different_tickets(
@@ -323,7 +325,7 @@ async def test_the_list_shows_each_ticket_sla_in_business_time_and_fits_a_tablet
         page: Page, workspace: Workspace, admin: httpx.AsyncClient,
         billing: dict[str, Any], tmp_path: Path) -> None:
     tickets = billing["tickets"]
-    by_how = {spec[4]: [] for spec in BILLING}
+    by_how: dict[str | None, list[str]] = {spec[4]: [] for spec in BILLING}
     for spec, ticket in zip(BILLING, tickets, strict=True):
         by_how[spec[4]].append(ticket["public_ref"])
     await breached(admin, by_how["express"])

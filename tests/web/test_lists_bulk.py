@@ -138,3 +138,26 @@ async def test_rows_refresh_every_minute_so_the_countdowns_move(
     assert "view=" in (await refresh.value).url
     await expect(page.locator("#results tbody tr")).to_have_count(3)
     await expect(page.locator("#results #results, #bulk-result *")).to_have_count(0)
+
+
+async def test_a_bad_bulk_request_is_told_not_failed(
+        page: Page, workspace: Workspace, batch: dict[str, dict[str, Any]]) -> None:
+    await open_batch(page, workspace, "lee")
+    ref = batch["lees"]["public_ref"]
+
+    async def post(form: str) -> tuple[int, str]:
+        return tuple(await page.evaluate("""async (form) => {
+            const token = document.cookie.split("; ").find((c) => c.startsWith("csrftoken="))
+                .slice("csrftoken=".length);
+            const answer = await fetch("/app/bulk", {method: "POST", body: form, headers: {
+                "Content-Type": "application/x-www-form-urlencoded", "HX-Request": "true",
+                "X-CSRFToken": decodeURIComponent(token)}});
+            return [answer.status, await answer.text()];
+        }""", form))
+
+    for form, text in ((f"action=explode&ticket={ref}", "Please check the form"),
+                       (f"action=assign&assign_to=agent:nobody&ticket={ref}", "assign_to"),
+                       (f"action=status&status=lost&ticket={ref}", "Please check the form"),
+                       ("action=priority&priority=high", "No tickets selected")):
+        status, body = await post(form)
+        assert status == 422 and text in body, (form, status, body)
