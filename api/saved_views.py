@@ -31,8 +31,9 @@ from db import saved_views as store
 from db.models import SavedView
 from domain.access import Principal, require, require_staff
 from domain.ticket_filters import Sort, TicketFilters
-from domain.view_access import Sharing, ViewScope, can_see, require_change
+from domain.view_access import Sharing, require_change
 from services.lists import caller_reach, me_of, ticket_page
+from services.saved_views import scope, scope_of, view_filters, visible_view, zoned
 from services.schemas import TicketPage
 
 router = APIRouter(prefix="/views", tags=["views"])
@@ -106,7 +107,7 @@ async def list_views(session: SessionDep, principal: CurrentPrincipal,
                                 team_ids=caller_reach(principal))
     totals: list[int | None] = [None] * len(views)
     if counts and views:
-        totals = list(await lists.view_counts(session, [_filters(v) for v in views],
+        totals = list(await lists.view_counts(session, [view_filters(v) for v in views],
                                               reach=caller_reach(principal),
                                               me=me_of(principal)))
     return ViewList(items=[_out(v, n) for v, n in zip(views, totals, strict=True)])
@@ -119,7 +120,7 @@ async def create_view(body: ViewIn, session: SessionDep, principal: CurrentPrinc
     owner = me_of(principal)
     require(owner is not None or body.sharing is not Sharing.PRIVATE,
             "a private view needs an agent to own it; share it with a team or everyone")
-    require_change(principal, _scope(owner, body.sharing, body.team_id))
+    require_change(principal, scope(owner, body.sharing, body.team_id))
     await _require_team(session, body.team_id)
     values = body.model_dump(exclude={"filters"}) | {
         "owner_id": owner, "filters": _stored(body.filters)}
@@ -129,20 +130,20 @@ async def create_view(body: ViewIn, session: SessionDep, principal: CurrentPrinc
 @router.get("/{view_id}", response_model=ViewOut, responses=problems(404, 422))
 async def get_view(view_id: uuid.UUID, session: SessionDep, principal: CurrentPrincipal
                    ) -> ViewOut:
-    view = await _visible_view(session, view_id, principal)
+    view = await visible_view(session, view_id, principal)
     return _out(view, await lists.count(session=session, where=_where(view, principal)))
 
 
 @router.patch("/{view_id}", response_model=ViewOut, responses=problems(404, 422))
 async def update_view(view_id: uuid.UUID, body: ViewPatch, session: SessionDep,
                       principal: CurrentPrincipal) -> ViewOut:
-    view = await _visible_view(session, view_id, principal)
-    require_change(principal, _scope_of(view))
+    view = await visible_view(session, view_id, principal)
+    require_change(principal, scope_of(view))
     changes = body.model_dump(exclude_unset=True, exclude={"filters"})
     if body.filters is not None:
         changes["filters"] = _stored(body.filters)
     merged = _merged(view, changes)
-    require_change(principal, _scope(view.owner_id, merged.sharing, merged.team_id))
+    require_change(principal, scope(view.owner_id, merged.sharing, merged.team_id))
     await _require_team(session, merged.team_id)
     return _out(await store.update(session=session, view=view, values=changes))
 
@@ -151,8 +152,8 @@ async def update_view(view_id: uuid.UUID, body: ViewPatch, session: SessionDep,
                responses=problems(404, 422))
 async def delete_view(view_id: uuid.UUID, session: SessionDep, principal: CurrentPrincipal
                       ) -> Response:
-    view = await _visible_view(session, view_id, principal)
-    require_change(principal, _scope_of(view))
+    view = await visible_view(session, view_id, principal)
+    require_change(principal, scope_of(view))
     await store.delete(session=session, view=view)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
@@ -162,21 +163,12 @@ async def delete_view(view_id: uuid.UUID, session: SessionDep, principal: Curren
 async def view_tickets(view_id: uuid.UUID, session: SessionDep, principal: CurrentPrincipal,
                        limit: PageLimit = 50, cursor: Annotated[str | None, Query()] = None
                        ) -> TicketPage:
-    view = await _visible_view(session, view_id, principal)
+    view = await visible_view(session, view_id, principal)
     return await ticket_page(session, where=_where(view, principal), sort=Sort(view.sort),
                              limit=limit, cursor=cursor)
 
 
 # ---- helpers ---------------------------------------------------------------------------
-
-async def _visible_view(session: Any, view_id: uuid.UUID, p: Principal) -> SavedView:
-    """404 for a view the caller may not see: its name is nobody else's business."""
-    require_staff(p)
-    view = await store.get(session=session, view_id=view_id)
-    if view is None or not can_see(p, _scope_of(view)):
-        raise Problem(404, "view-not-found", "View not found", f"no view {view_id}")
-    return view
-
 
 async def _require_team(session: Any, team_id: uuid.UUID | None) -> None:
     if team_id and await queries.get_team(session=session, team_id=team_id) is None:
@@ -188,7 +180,7 @@ def _merged(view: SavedView, changes: dict[str, Any]) -> ViewIn:
     try:
         return ViewIn.model_validate({
             "name": view.name, "sharing": view.sharing, "team_id": view.team_id,
-            "filters": _zoned(view.filters), "sort": view.sort, "position": view.position,
+            "filters": zoned(view.filters), "sort": view.sort, "position": view.position,
         } | changes)
     except ValidationError as err:
         raise RequestValidationError(
@@ -197,25 +189,7 @@ def _merged(view: SavedView, changes: dict[str, Any]) -> ViewIn:
 
 
 def _where(view: SavedView, p: Principal) -> list[Any]:
-    return lists.filtered(_filters(view), reach=caller_reach(p), me=me_of(p))
-
-
-def _filters(view: SavedView) -> TicketFilters:
-    return TicketFilters.model_validate(_zoned(view.filters))
-
-
-_INSTANTS = ("created_after", "created_before", "updated_after", "updated_before")
-
-
-def _zoned(stored: dict[str, Any]) -> dict[str, Any]:
-    """Views saved before filters needed an offset may hold bare datetimes; PostgreSQL read
-    them in the session's zone, UTC, and so do we."""
-    def utc(value: Any) -> Any:
-        if isinstance(value, str) and datetime.fromisoformat(value).tzinfo is None:
-            return f"{value}+00:00"
-        return value
-
-    return {k: utc(v) if k in _INSTANTS else v for k, v in stored.items()}
+    return lists.filtered(view_filters(view), reach=caller_reach(p), me=me_of(p))
 
 
 def _stored(filters: TicketFilters) -> dict[str, Any]:
@@ -223,18 +197,8 @@ def _stored(filters: TicketFilters) -> dict[str, Any]:
     return filters.model_dump(mode="json", exclude_defaults=True)
 
 
-def _scope(owner: uuid.UUID | str | None, sharing: Sharing | str, team: uuid.UUID | None
-           ) -> ViewScope:
-    return ViewScope(owner_id=str(owner) if owner else None, sharing=Sharing(sharing),
-                     team_id=str(team) if team else None)
-
-
-def _scope_of(view: SavedView) -> ViewScope:
-    return _scope(view.owner_id, view.sharing, view.team_id)
-
-
 def _out(view: SavedView, count: int | None = None) -> ViewOut:
     return ViewOut(id=view.id, name=view.name, owner_id=view.owner_id,
                    sharing=Sharing(view.sharing), team_id=view.team_id,
-                   filters=_filters(view), sort=Sort(view.sort), position=view.position,
+                   filters=view_filters(view), sort=Sort(view.sort), position=view.position,
                    created_at=view.created_at, updated_at=view.updated_at, count=count)

@@ -15,7 +15,7 @@ from sqlalchemy import ColumnElement, and_, func, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db import ticket_filters as tf
-from db.models import Ticket
+from db.models import Agent, AgentTeam, Team, Ticket
 from domain.lifecycle import OPEN
 from domain.ticket_filters import Sort, TicketFilters
 
@@ -118,3 +118,31 @@ def _only_open(f: TicketFilters) -> bool:
 
 async def count(*, session: AsyncSession, where: Sequence[ColumnElement[bool]]) -> int:
     return await session.scalar(select(func.count()).select_from(Ticket).where(*where)) or 0
+
+
+# ---- what a list page shows beside its tickets ----------------------------------------
+
+async def agent_names(*, session: AsyncSession, agent_ids: Collection[uuid.UUID]
+                      ) -> dict[uuid.UUID, str]:
+    """The names of a page's assignees, in one query by primary key."""
+    if not agent_ids:
+        return {}
+    rows = await session.execute(select(Agent.id, Agent.name).where(Agent.id.in_(agent_ids)))
+    return {agent_id: name for agent_id, name in rows}
+
+
+async def teams_within(*, session: AsyncSession, reach: Reach) -> list[tuple[uuid.UUID, str]]:
+    """The teams a caller reaches (id, name) by name: what a ticket may be handed to."""
+    stmt = select(Team.id, Team.name).order_by(Team.name, Team.id)
+    if reach is not None:
+        stmt = stmt.where(Team.id.in_(list(reach)))
+    return [(team_id, name) for team_id, name in await session.execute(stmt)]
+
+
+async def agents_within(*, session: AsyncSession, reach: Reach) -> list[tuple[uuid.UUID, str]]:
+    """The active agents of the teams a caller reaches (id, name), by name."""
+    stmt = select(Agent.id, Agent.name).where(Agent.active).order_by(Agent.name, Agent.id)
+    if reach is not None:
+        members = select(AgentTeam.agent_id).where(AgentTeam.team_id.in_(list(reach)))
+        stmt = stmt.where(Agent.id.in_(members))
+    return [(agent_id, name) for agent_id, name in await session.execute(stmt)]

@@ -180,6 +180,14 @@ class Ticket(Base):
         Index("ix_tickets_team_queue", "team_id", "due_at", "priority_rank", "created_at", "id",
               postgresql_where=text(f"assignee_id IS NULL AND {OPEN_STATUSES_SQL}")),
         Index("ix_tickets_team_updated", "team_id", "updated_at", "id"),
+        # The workspace's At risk, Breached and Unassigned lists by SLA due for agents of
+        # several teams (and admins): walked in order, the team checked in the index.
+        Index("ix_tickets_breach_due", "breach_state", "due_at", "priority_rank", "created_at",
+              "id", "team_id",
+              postgresql_where=text(f"breach_state IN ('at_risk','breached') AND "
+                                    f"{OPEN_STATUSES_SQL}")),
+        Index("ix_tickets_unassigned_due", "due_at", "priority_rank", "created_at", "id",
+              "team_id", postgresql_where=text(f"assignee_id IS NULL AND {OPEN_STATUSES_SQL}")),
         # Dashboard and view counts, read by an index-only scan (every filtered column).
         Index("ix_tickets_team_board", "team_id", "status",
               postgresql_include=["assignee_id", "breach_state", "priority", "channel", "tags",

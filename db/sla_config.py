@@ -9,7 +9,7 @@ the built-in `default`. Its calendar: the policy's own, else the team's, else `a
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime
 
 from sqlalchemy import select
@@ -61,6 +61,15 @@ async def load_calendar(*, session: AsyncSession, name: str, at: datetime
         return BUILTIN_CALENDARS[name]
     row = await session.scalar(select(Calendar).where(Calendar.name == name))
     return calendar_spec(row, years_from(at)) if row is not None else None
+
+
+async def calendar_rows(*, session: AsyncSession, names: Collection[str]
+                        ) -> Sequence[Calendar]:
+    """Stored calendars by name, in one query (the built-in ones are never stored)."""
+    wanted = sorted(set(names) - set(BUILTIN_CALENDARS))
+    if not wanted:
+        return []
+    return (await session.scalars(select(Calendar).where(Calendar.name.in_(wanted)))).all()
 
 
 async def load_policy(*, session: AsyncSession, name: str) -> PolicySpec | None:

@@ -13,6 +13,7 @@ from domain.access import Principal, TokenKind, require, require_staff
 from domain.ticket_filters import Sort, TicketFilters
 from services.desk import Desk
 from services.problems import Problem
+from services.saved_views import view_filters
 from services.schemas import DashboardOut, TicketPage, ViewCount
 from services.views import ticket_out
 
@@ -70,7 +71,7 @@ async def dashboard(desk: Desk, principal: Principal) -> DashboardOut:
     views = await views_store.visible(session=desk.session, agent_id=me, team_ids=reach)
     board = await lists.dashboard(
         session=desk.session, reach=reach, me=me,
-        views=[TicketFilters.model_validate(v.filters) for v in views])
+        views=[view_filters(v) for v in views])
     return DashboardOut(
         my_open=board.my_open, unassigned=board.unassigned, at_risk=board.at_risk,
         breached=board.breached, by_status=board.by_status,

@@ -138,3 +138,20 @@ async def test_bad_views_are_422_and_non_staff_are_refused(http):
                                            "team_id": "00000000-0000-0000-0000-000000000001"})
     assert_problem(unknown, 422, "unknown-team")
     assert (await http.get(VIEWS, headers=as_(grace["token"]))).json() == {"items": []}
+
+
+async def test_a_view_saved_before_instants_needed_an_offset_still_counts_on_the_dashboard(
+        http, engine):
+    grace = await make_agent(http)
+    await create_ticket(http, team_id=grace["team_id"])
+    view = await make_view(http, grace["token"], name="Since 2020",
+                           filters={"created_after": "2020-01-01T00:00:00Z"})
+    async with engine.begin() as conn:  # as such views were stored then: no offset
+        await conn.exec_driver_sql(
+            "UPDATE saved_views SET filters = '{\"created_after\": \"2020-01-01T00:00:00\"}' "
+            "WHERE id = %s", (view["id"],))
+
+    board = await http.get("/api/v1/dashboard", headers=as_(grace["token"]))
+
+    assert board.status_code == 200, board.text
+    assert board.json()["views"] == [{"id": view["id"], "name": "Since 2020", "count": 1}]

@@ -83,7 +83,9 @@
   // j/k move the selection among [data-row]s, Enter opens it; any [data-shortcut="x"] is
   // clicked (or focused, if it is a field) when x is pressed; "/" searches, "?" helps.
   function typing(target) {
-    return target.closest("input, textarea, select, [contenteditable='true']");
+    // A ticked checkbox is not typing: j/k go on from a list's selection boxes.
+    return target.closest("input:not([type='checkbox']):not([type='radio']), textarea, select, " +
+                          "[contenteditable='true']");
   }
 
   function rows() {
@@ -98,7 +100,8 @@
     all.forEach((r) => r.classList.remove("selected"));
     all[next].classList.add("selected");
     all[next].scrollIntoView({ block: "nearest" });
-    all[next].querySelector("a, button, input")?.focus({ preventScroll: true });
+    const open = all[next].querySelector("a[data-open]") || all[next].querySelector("a, button, input");
+    open?.focus({ preventScroll: true });
   }
 
   document.addEventListener("keydown", (event) => {
