@@ -11,7 +11,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from settings import Settings
 from web.csrf import WorkspaceCsrf, csrf_options
-from web.pages import account, home, live
+from web.pages import account, home, live, ticket
 
 STATIC = Path(__file__).parent / "static"
 # Scripts and styles only from our own origin (htmx included), no inline script or style,
@@ -22,7 +22,7 @@ PAGE_POLICY = ("default-src 'self'; img-src 'self' data:; style-src 'self'; scri
 
 def install_web(app: FastAPI, settings: Settings) -> None:
     app.mount("/app/static", StaticFiles(directory=STATIC), name="app-static")
-    for router in (account.router, home.router, live.router):
+    for router in (account.router, home.router, live.router, ticket.router):
         app.include_router(router)
     app.add_middleware(PageHeaders)
     app.add_middleware(WorkspaceCsrf, **csrf_options(settings))  # type: ignore[arg-type]
