@@ -15,8 +15,8 @@ from typing import Protocol
 from sqlalchemy import select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import Ticket, TicketAudit, TicketMessage
-from db.queries import cursor_int, decode_cursor, encode_cursor
+from db.models import TicketAudit, TicketMessage
+from db.queries import cursor_int, decode_cursor, encode_cursor, in_conversation
 
 _ORDER = (TicketMessage.created_at, TicketMessage.ticket_id, TicketMessage.seq)
 
@@ -43,9 +43,7 @@ async def latest_messages(*, session: AsyncSession, ticket_id: uuid.UUID, limit:
     """The `limit` messages just before the cursor `before` (None: the newest), oldest first,
     and the cursor to ask for the page before them (None: they start the conversation).
     Raises ValueError on a cursor we did not issue."""
-    merged = select(Ticket.id).where(Ticket.merged_into == ticket_id)
-    stmt = select(TicketMessage).where(
-        (TicketMessage.ticket_id == ticket_id) | TicketMessage.ticket_id.in_(merged))
+    stmt = select(TicketMessage).where(in_conversation(ticket_id))
     if before:
         created, tid, position = decode_cursor(before)
         stmt = stmt.where(tuple_(*_ORDER) < (datetime.fromisoformat(created), uuid.UUID(tid),
