@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from db import conversation
 from db.conversation import cursor_of
-from db.models import Agent
+from db.models import Agent, Ticket
 from domain.access import Principal, require_staff
 from services import tickets
 from services.desk import Desk
@@ -45,7 +45,13 @@ async def latest_page(desk: Desk, principal: Principal, ticket: str, *,
                       before: str | None = None, limit: int = PAGE_SIZE) -> ConversationPage:
     """The newest `limit` messages (or those just before the cursor `before`), oldest first."""
     require_staff(principal)
-    row = await live_ticket(desk.session, ticket, principal)
+    return await page_of(desk, await live_ticket(desk.session, ticket, principal),
+                         before=before, limit=limit)
+
+
+async def page_of(desk: Desk, row: Ticket, *, before: str | None = None,
+                  limit: int = PAGE_SIZE) -> ConversationPage:
+    """latest_page for a ticket its caller has been found to reach (services/ticket_page.py)."""
     try:
         rows, earlier = await conversation.latest_messages(
             session=desk.session, ticket_id=row.id, limit=limit, before=before)

@@ -19,19 +19,31 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import Agent, AgentTeam, Calendar, Customer, Team
+from db import lists as db_lists
+from db import queries, ticket_filters
+from db.models import Agent, AgentTeam, Calendar, Customer, Team, Ticket
 from db.sla_config import calendar_spec, years_from
-from domain.access import AccessDenied, Principal, TicketScope, require_assign, require_lead
+from domain.access import (
+    AccessDenied,
+    Principal,
+    TicketScope,
+    require_assign,
+    require_lead,
+    require_staff,
+)
 from domain.calendar import BusinessCalendar, CalendarError
 from domain.lifecycle import Status, allowed_from
 from domain.sla import BUILTIN_CALENDARS
 from domain.sla_clock import calendar_of
 from domain.sla_panel import ClockReading, read_clock
 from domain.ticket_filters import Sort, TicketFilters
-from services import lists, tickets
+from services import lists
 from services.composer import Seen
+from services.conversation import ConversationPage, page_of
 from services.desk import Desk
-from services.schemas import AuditOut, TicketOut
+from services.schemas import AuditOut, TeamOut, TicketOut
+from services.ticket_access import live_ticket
+from services.views import ticket_out
 
 AUDIT_SHOWN = 50  # newest entries on the page; the whole audit is GET .../audit
 OTHER_TICKETS_SHOWN = 5
@@ -44,7 +56,15 @@ class CustomerPanel:
     name: str | None
     tier: str | None  # None: not in the customer directory (treated as standard)
     sla_policy_override: str | None
-    others: list[TicketOut]  # their other tickets the caller reaches, latest activity first
+    others: list[OtherTicket]  # their other tickets the caller reaches, latest activity first
+
+
+@dataclass(frozen=True)
+class OtherTicket:
+    ticket_id: uuid.UUID
+    public_ref: str
+    subject: str
+    status: str
 
 
 @dataclass(frozen=True)
@@ -57,7 +77,7 @@ class AgentChoice:
 @dataclass(frozen=True)
 class AssignChoices:
     allowed: bool  # the caller may (re)assign this ticket (domain/access.require_assign)
-    teams: list[Team]  # the directory's teams (a ticket moves to a team's queue)
+    teams: list[TeamOut]  # the directory's teams (a ticket moves to a team's queue)
     agents: list[AgentChoice]  # active agents of the ticket's and the caller's teams
 
 
@@ -74,6 +94,7 @@ class TicketPage:
     workflow_url: str | None
     seen: Seen
     merges: int  # tickets merged into this one: their messages join the conversation
+    conversation: ConversationPage | None  # its latest page (not for a refresh of the rest)
 
 
 def allowed_statuses(ticket: TicketOut) -> list[Status]:
@@ -81,12 +102,18 @@ def allowed_statuses(ticket: TicketOut) -> list[Status]:
     return [Status(s) for s in allowed_from(ticket.status)]
 
 
-async def open_ticket_page(desk: Desk, principal: Principal, ref: str) -> TicketPage:
-    ticket = await tickets.get_ticket(desk, principal, ref)
-    assert isinstance(ticket, TicketOut)  # staff get the staff body
-    audit = (await tickets.get_audit(desk, principal, ref)).items
+async def open_ticket_page(desk: Desk, principal: Principal, ref: str, *,
+                           with_conversation: bool = True) -> TicketPage:
+    """The page's reads, each made once: the ticket is found (and its reach checked) once
+    for all of them, as tickets.get_ticket, get_audit and the conversation each would."""
+    require_staff(principal)
+    row = await live_ticket(desk.session, ref, principal)
+    ticket = ticket_out(queries.to_snapshot(row))
+    audit = [AuditOut.model_validate(a, from_attributes=True)
+             for a in await queries.list_audit(session=desk.session, ticket_id=row.id)]
     return TicketPage(
         ticket=ticket, allowed=allowed_statuses(ticket),
+        conversation=await page_of(desk, row) if with_conversation else None,
         clocks=await sla_clocks(desk.session, ticket, datetime.now(UTC)),
         audit=list(reversed(audit))[:AUDIT_SHOWN], audit_total=len(audit),
         customer=await customer_panel(desk, principal, ticket),
@@ -112,16 +139,21 @@ async def sla_clocks(session: AsyncSession, ticket: TicketOut, now: datetime
 
 
 async def customer_panel(desk: Desk, principal: Principal, ticket: TicketOut) -> CustomerPanel:
-    customer = await desk.session.scalar(
+    session = desk.session
+    customer = await session.scalar(
         select(Customer).where(Customer.email == ticket.customer_email))
     try:
         filters = TicketFilters(customer=ticket.customer_email)
     except ValidationError:  # an address from before addresses were checked: no list
         others = []
-    else:
-        page = await lists.filtered_tickets(desk, principal, filters, sort=Sort.UPDATED,
-                                            limit=OTHER_TICKETS_SHOWN + 1, cursor=None)
-        others = [t for t in page.items if t.ticket_id != ticket.ticket_id]
+    else:  # the customer filter of the lists, within the caller's reach, three columns only
+        where = db_lists.filtered(filters, reach=lists.caller_reach(principal),
+                                  me=lists.me_of(principal))
+        found = await session.execute(
+            select(Ticket.id, Ticket.public_ref, Ticket.subject, Ticket.status)
+            .where(*where, Ticket.id != ticket.ticket_id)
+            .order_by(*ticket_filters.order(Sort.UPDATED)).limit(OTHER_TICKETS_SHOWN))
+        others = [OtherTicket(*r) for r in found.all()]
     return CustomerPanel(
         email=ticket.customer_email,
         name=(customer.name if customer else None) or ticket.customer_name,
@@ -137,7 +169,8 @@ async def assign_choices(session: AsyncSession, principal: Principal, ticket: Ti
                         assignee_id=str(ticket.assignee_id) if ticket.assignee_id else None,
                         customer_email=ticket.customer_email)
     allowed = _may(lambda: require_assign(principal, scope))
-    teams = list((await session.scalars(select(Team).order_by(Team.name))).all())
+    teams = [TeamOut(id=i, name=n) for i, n in
+             (await session.execute(select(Team.id, Team.name).order_by(Team.name))).all()]
     wanted = {uuid.UUID(t) for t in principal.team_ids} | (
         {ticket.team_id} if ticket.team_id else set())
     found = await session.execute(

@@ -17,6 +17,7 @@ from tests.web.conftest import Workspace
 from tests.web.ticket_desk import (
     TEMPORAL_UI,
     admin_api,
+    agent_token,
     open_as,
     open_ticket,
     ticket_desk,
@@ -296,15 +297,21 @@ async def test_a_realistic_ticket_for_the_readme(page: Page, workspace: Workspac
     """docs/screenshots/ticket.png: a conversation with a note and a file, SLA running."""
     async with admin_api(workspace) as api:
         await business_hours_for_the_team(api, workspace)
-        await api.post("/admin/customers", json={
-            "email": "pat@example.com", "name": "Pat Example", "tier": "premium"})
-        older = await open_ticket(api, workspace, subject="Where is my refund?")
-        ticket = await open_ticket(api, workspace, assignee="sam", priority="high",
-                                   tags=["damaged"])
+        riley = {"customer_email": "riley@example.com", "customer_name": "Riley Morgan"}
+        added = await api.post("/admin/customers", json={
+            "email": "riley@example.com", "name": "Riley Morgan", "tier": "premium"})
+        assert added.status_code == 201, added.text
+        await open_ticket(api, workspace, subject="Where is my refund?", **riley)
+        ticket = await open_ticket(api, workspace, priority="high", tags=["damaged"], **riley)
         ref = ticket["public_ref"]
-        await api.post(f"/tickets/{older['public_ref']}/status", json={"status": "spam"})
+        lee = bearer(await agent_token(api, workspace, "lee"))
+        for command, body in (("assign", {"agent_id": workspace.agents["sam"].id,
+                                          "reason": "damaged goods are Sam's this week"}),
+                              ("status", {"status": "in_progress"})):
+            done = await api.post(f"/tickets/{ref}/{command}", json=body, headers=lee)
+            assert done.status_code == 200, done.text
         await open_as(page, workspace, "sam", ref)
-        await send(page, "I'm sorry, Pat. Could you send a photo of the box? Then I'll "
+        await send(page, "I'm sorry, Riley. Could you send a photo of the box? Then I'll "
                          "send a new mug today.")
         await expect(message(page, "photo of the box")).to_be_visible()
         await page.get_by_role("radio", name="Internal note").check()
@@ -313,7 +320,7 @@ async def test_a_realistic_ticket_for_the_readme(page: Page, workspace: Workspac
         await expect(message(page, "Leeds warehouse")).to_be_visible()
         await api.post(f"/tickets/{ref}/messages", json={
             "author_type": "customer", "body": "Here it is. The corner was completely "
-                                               "crushed.\n\nPat"})
+                                               "crushed.\n\nRiley"})
         await page.get_by_role("radio", name="Reply to the customer").check()
         await page.get_by_label("Attach files").set_input_files([FilePayload(
             name="return-label-1042.pdf", mimeType="application/pdf",

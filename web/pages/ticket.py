@@ -38,7 +38,8 @@ async def ticket_page(ref: str, request: Request, desk: DeskDep, agent: CurrentA
                       ) -> Response:
     async def render() -> Response:
         page = await open_ticket_page(desk, agent, ref)
-        convo = await conversation.latest_page(desk, agent, ref)
+        assert page.conversation is not None
+        convo = page.conversation
         context = await page_context(desk, agent, page, convo.items)
         return TEMPLATES.TemplateResponse(request, "ticket.html", context | {
             "conversation": convo, "heartbeat_seconds": HEARTBEAT_SECONDS})

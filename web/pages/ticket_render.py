@@ -34,7 +34,7 @@ async def render_parts(request: Request, desk: Desk, agent: Principal, ref: str,
                        extra: dict[str, Any] | None = None) -> Response:
     """The header, side panels and the composer's status choice, each swapped out of band
     (what a command answers, besides anything `extra` adds to _ticket_parts.html)."""
-    page = await open_ticket_page(desk, agent, ref)
+    page = await open_ticket_page(desk, agent, ref, with_conversation=False)
     context = await page_context(desk, agent, page)
     return TEMPLATES.TemplateResponse(request, "_ticket_parts.html", context | (extra or {}),
                                       status_code=status_code, headers=headers)
