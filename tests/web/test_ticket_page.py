@@ -98,6 +98,24 @@ async def test_r_n_and_e_reply_note_and_resolve_from_the_keyboard(
     await expect(body).to_have_value("Typed, not a shortcut: e")
 
 
+async def test_every_control_has_a_name_and_is_reachable_with_tab(
+        page: Page, workspace: Workspace) -> None:
+    async with admin_api(workspace) as api:
+        ref = (await open_ticket(api, workspace))["public_ref"]
+    await open_as(page, workspace, "lee", ref)
+
+    unnamed = await page.locator("#ticket").evaluate("""root => [...root.querySelectorAll(
+        'input:not([type=hidden]), select, textarea, button, a[href]')].filter(el =>
+        !(el.labels && el.labels.length) && !el.getAttribute('aria-label')
+        && !el.getAttribute('aria-labelledby') && !el.textContent.trim()
+      ).map(el => el.outerHTML)""")
+    assert unnamed == []
+    out_of_tab_order = await page.locator("#ticket").evaluate("""root => [...root.querySelectorAll(
+        'input:not([type=hidden]), select, textarea, button, a[href]')]
+        .filter(el => el.tabIndex < 0).map(el => el.outerHTML)""")
+    assert out_of_tab_order == []
+
+
 async def test_only_the_moves_the_lifecycle_allows_are_offered(
         page: Page, workspace: Workspace) -> None:
     async with admin_api(workspace) as api:
