@@ -142,6 +142,9 @@ class Settings(BaseSettings):
     # password reset, or when its agent is deactivated).
     session_idle_hours: float = Field(default=12.0, gt=0, le=24 * 90,
                                       validation_alias="HELPDESK_SESSION_IDLE_HOURS")
+    # Where admins open a ticket's workflow from its page: the Temporal Web UI's address
+    # (`helpdesk dev` sets its embedded one). Unset: no link.
+    temporal_ui_url: str | None = Field(default=None, validation_alias="HELPDESK_TEMPORAL_UI_URL")
     # Failed sign-ins allowed per address and per client IP before 429.
     signin_limit_per_address: str = Field(default="5/15 minutes",
                                           validation_alias="HELPDESK_SIGNIN_LIMIT_PER_ADDRESS")
@@ -190,7 +193,7 @@ class Settings(BaseSettings):
                              "print(secrets.token_urlsafe(32))'`)")
         return value
 
-    @field_validator("public_url")
+    @field_validator("public_url", "temporal_ui_url")
     @classmethod
     def _is_http_url(cls, value: str | None) -> str | None:
         if value is not None and not value.startswith(("http://", "https://")):

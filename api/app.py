@@ -46,6 +46,7 @@ from db.engine import make_engine
 from services.rate_limits import RateLimits
 from settings import Settings
 from web.app import install_web
+from web.pages.ticket_commands import upload_limits
 
 MAX_REQUEST_BYTES = 1_048_576
 log = logging.getLogger("helpdesk.api")
@@ -83,9 +84,11 @@ def create_app(
     install_web(app, settings)  # the workspace's pages (/app), its CSRF checks and headers
     # Added innermost first. Text is checked once the body is known to be bounded.
     app.add_middleware(RefuseUnstorableText)
-    # Mail with attachments is larger than any JSON call: its own limit on its own path.
+    # Mail with attachments is larger than any JSON call: its own limit on its own path; so
+    # is a message with files from the ticket page's composer.
     app.add_middleware(BoundedBody, max_bytes=MAX_REQUEST_BYTES,
                        overrides={"/api/v1/intake/email": settings.email_max_bytes},
+                       patterns=upload_limits(settings, MAX_REQUEST_BYTES),
                        idle_seconds=settings.body_timeout_seconds)
     app.add_middleware(UnhandledErrors)
     app.add_middleware(metrics.RequestTelemetry)  # outermost: times even a refused body

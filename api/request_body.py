@@ -13,6 +13,8 @@ Pure ASGI, not `app.middleware("http")`: only wrapping `receive` sees a body gro
 from __future__ import annotations
 
 import asyncio
+import re
+from collections.abc import Sequence
 
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -25,16 +27,19 @@ class _BodyRefused(StarletteHTTPException):
 
 
 class BoundedBody:
+    """`overrides` limit exact paths, `patterns` paths they match (e.g. a page's uploads)."""
+
     def __init__(self, app: ASGIApp, *, max_bytes: int, overrides: dict[str, int],
-                 idle_seconds: float) -> None:
+                 idle_seconds: float,
+                 patterns: Sequence[tuple[re.Pattern[str], int]] = ()) -> None:
         self.app, self.default_max, self.overrides = app, max_bytes, overrides
-        self.idle_seconds = idle_seconds
+        self.patterns, self.idle_seconds = patterns, idle_seconds
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        max_bytes = self.overrides.get(scope["path"], self.default_max)
+        max_bytes = self._limit_for(scope["path"])
         if _declared_length(scope) > max_bytes:
             await _refuse(scope, receive, send, _too_large(max_bytes))
             return
@@ -68,6 +73,13 @@ class BoundedBody:
                 raise
         if refused is not None:
             await _refuse(scope, receive, send, refused)
+
+
+    def _limit_for(self, path: str) -> int:
+        if path in self.overrides:
+            return self.overrides[path]
+        return next((limit for pattern, limit in self.patterns if pattern.match(path)),
+                    self.default_max)
 
 
 def _too_large(max_bytes: int) -> Problem:

@@ -25,7 +25,9 @@ from domain.text import is_storable, storable, unstorable_paths
 
 Loc = tuple[str | int, ...]
 FORM = "application/x-www-form-urlencoded"
-UNCHECKED_BODIES = ("message/rfc822", "multipart/")  # mail is cleaned; no route takes files
+# Mail is cleaned; the one route taking files (the ticket page's composer) checks its text
+# fields itself (web/pages/ticket_commands.py).
+UNCHECKED_BODIES = ("message/rfc822", "multipart/")
 MESSAGE = "text holds a NUL character or a lone surrogate, which cannot be stored"
 
 

@@ -98,6 +98,9 @@ def start_everything(
     access = prepare_access(settings, database_url)
     stop.check()
     env = embedded.child_environment(database_url, temporal_address)
+    if not settings.temporal_address:  # ticket pages link admins to the embedded Web UI
+        env.setdefault("HELPDESK_TEMPORAL_UI_URL",
+                       f"http://127.0.0.1:{settings.temporal_ui_port}")
     env["HELPDESK_ADMIN_TOKEN"] = access.admin_token  # the API installs it at start-up
     # Local mail adapters hand mail in with the admin token unless given their own.
     env.setdefault("HELPDESK_INTAKE_TOKEN", access.admin_token)

@@ -677,3 +677,21 @@ class Macro(Base):
 # has read (a 55,000-row history took 30-65 ms through ix_notifications_agent).
 Index("ix_notifications_unread", Notification.agent_id, Notification.created_at,
       postgresql_where=Notification.read_at.is_(None))
+
+
+class TicketPresence(Base):
+    """A browser tab on a ticket's page: its agent viewing or replying, as of its last
+    heartbeat. One older than the presence expiry counts for nothing (a crashed tab never
+    says goodbye); old rows are swept."""
+
+    __tablename__ = "ticket_presence"
+    ticket_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"),
+                                                 primary_key=True)
+    tab_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    agent_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("agents.id", ondelete="CASCADE"))
+    state: Mapped[str] = mapped_column(String(16))
+    seen_at: Mapped[datetime] = _created()
+
+    __table_args__ = (
+        CheckConstraint("state IN ('viewing','replying')", name="ck_ticket_presence_state"),
+    )

@@ -8,7 +8,8 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import ColumnElement, literal, select, tuple_, union_all
+from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Agent, AgentTeam, SlaTarget, Team, Ticket, TicketAudit, TicketMessage
@@ -128,14 +129,9 @@ async def list_messages(
     cursor tells where a note sits. `customer_email`: merged-in tickets only of this
     customer (another customer's conversation merged in is the desk's to read, not theirs).
     """
-    merged = select(Ticket.id).where(Ticket.merged_into == ticket_id)
-    if customer_email is not None:
-        merged = merged.where(Ticket.customer_email == customer_email)
     seq = TicketMessage.public_seq if public_only else TicketMessage.seq
     order = (TicketMessage.created_at, TicketMessage.ticket_id, seq)
-    stmt = select(TicketMessage).where(
-        (TicketMessage.ticket_id == ticket_id) | TicketMessage.ticket_id.in_(merged)
-    )
+    stmt = select(TicketMessage).where(in_conversation(ticket_id, customer_email=customer_email))
     if public_only:
         stmt = stmt.where(TicketMessage.visibility == "public")
     if cursor:
@@ -151,6 +147,21 @@ async def list_messages(
         if more and last else None
     )
     return page, next_cursor
+
+
+def in_conversation(ticket_id: uuid.UUID, *, customer_email: str | None = None
+                    ) -> ColumnElement[bool]:
+    """Messages of the ticket and of the tickets merged into it (of `customer_email` only,
+    when given).
+
+    Written as one IN over a UNION, not `ticket_id = t OR ticket_id IN (merged)`: PostgreSQL
+    cannot use an index for an OR with a subquery and scanned every message of the desk.
+    """
+    merged = select(Ticket.id).where(Ticket.merged_into == ticket_id)
+    if customer_email is not None:
+        merged = merged.where(Ticket.customer_email == customer_email)
+    this = select(literal(ticket_id, type_=UUID(as_uuid=True)))
+    return TicketMessage.ticket_id.in_(union_all(this, merged))
 
 
 async def get_message(*, session: AsyncSession, message_uuid: uuid.UUID) -> TicketMessage | None:

@@ -7,11 +7,13 @@ function checks what the caller may do (domain/access.py) before anything else.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db import intake, queries
+from db.attachments import AttachmentData, store_attachments
 from db.models import Ticket, TicketMessage
 from domain.access import (
     Principal,
@@ -58,6 +60,7 @@ from workflows.ticket import TicketWorkflow
 from workflows.ticket_types import AssignIn, MessageIn, StatusChangeIn, TagsChangeIn
 
 MESSAGE_NAMESPACE = uuid.UUID("6f1c1a52-4a0e-4a51-9d0c-6d1d8e3b7a11")
+MAX_ATTACHMENTS = 20
 
 
 async def create_ticket(desk: Desk, principal: Principal, body: TicketCreate,
@@ -117,10 +120,12 @@ async def get_audit(desk: Desk, principal: Principal, ticket: str) -> AuditList:
     )
 
 
-async def post_message(desk: Desk, principal: Principal, ticket: str, body: MessageCreate
+async def post_message(desk: Desk, principal: Principal, ticket: str, body: MessageCreate, *,
+                       attachments: Sequence[AttachmentData] = ()
                        ) -> MessageCreated | CustomerMessageCreated:
     """A reply or an internal note; its author is the caller, never what the body claims."""
     session, settings = desk.session, desk.settings
+    _require_attachable(attachments, settings.attachment_max_bytes)
     row = await live_ticket(session, ticket, principal, to_post=True)
     author_type, author_id = message_author(
         principal, requested_type=body.author_type, requested_id=body.author_id,
@@ -130,6 +135,12 @@ async def post_message(desk: Desk, principal: Principal, ticket: str, body: Mess
         await desk.limits.hit_sender(author_id)
     # A Message-ID names the message for good: its retries share an id and are not doubled.
     msg_uuid = uuid.uuid5(MESSAGE_NAMESPACE, body.message_id) if body.message_id else uuid.uuid4()
+    if attachments:
+        # Stored before the workflow records the message, as mail's are: a failure between
+        # the two leaves rows no message lists, never a message without its files.
+        await store_attachments(session=session, ticket_id=row.id, message_id=msg_uuid,
+                                attachments=attachments, max_bytes=settings.attachment_max_bytes)
+        await session.commit()
     mail = reply_order(settings, author_type, body.visibility)
     message_id = body.message_id or (outbound_message_id(settings, msg_uuid) if mail else None)
     command = MessageIn(
@@ -145,6 +156,20 @@ async def post_message(desk: Desk, principal: Principal, ticket: str, body: Mess
     if is_customer(principal):
         return await customer_message_created(session, created)
     return created
+
+
+def _require_attachable(attachments: Sequence[AttachmentData], max_bytes: int) -> None:
+    """Unlike mail, whose sender cannot be asked again, an agent's upload over the limit is
+    refused whole rather than listed without its bytes."""
+    if len(attachments) > MAX_ATTACHMENTS:
+        raise Problem(413, "too-many-attachments", "Too many attachments",
+                      f"a message takes at most {MAX_ATTACHMENTS} attachments")
+    for a in attachments:
+        if len(a.payload) > max_bytes:
+            raise Problem(413, "attachment-too-large", "Attachment too large",
+                          f"{a.filename or 'an attachment'} is {len(a.payload):,} bytes; "
+                          f"attachments are limited to {max_bytes:,} bytes "
+                          "(HELPDESK_ATTACHMENT_MAX_BYTES)", max_bytes=max_bytes)
 
 
 async def change_status(desk: Desk, principal: Principal, ticket: str, body: StatusChange

@@ -21,6 +21,7 @@ from settings import Settings, mask_url
     ("HELPDESK_RATE_LIMIT_STORAGE", "memcached://cache:11211", "must be memory:// or redis://"),
     ("HELPDESK_SEARCH_LANGUAGE", "klingon; drop table tickets", "not a text search configuration"),
     ("DATABASE_URL", "mysql://root:hunter2@db/helpdesk", "must be a postgresql:// URL"),
+    ("HELPDESK_TEMPORAL_UI_URL", "temporal-ui:8080", "must be an http:// or https:// URL"),
 ])
 def test_nonsense_is_refused_naming_the_setting(name, value, says):
     with pytest.raises(ValidationError) as refused:

@@ -11,7 +11,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from settings import Settings
 from web.csrf import WorkspaceCsrf, csrf_options
-from web.pages import account, home, inbox, lists, live, macros, search
+from web.pages import account, home, inbox, lists, live, macros, search, ticket
 
 STATIC = Path(__file__).parent / "static"
 # Scripts and styles only from our own origin (htmx included), no inline script or style,
@@ -23,7 +23,7 @@ PAGE_POLICY = ("default-src 'self'; img-src 'self' data:; style-src 'self'; scri
 def install_web(app: FastAPI, settings: Settings) -> None:
     app.mount("/app/static", StaticFiles(directory=STATIC), name="app-static")
     for router in (account.router, home.router, lists.router, live.router, macros.router,
-                   search.router, inbox.router):
+                   search.router, inbox.router, ticket.router):
         app.include_router(router)
     app.add_middleware(PageHeaders)
     app.add_middleware(WorkspaceCsrf, **csrf_options(settings))  # type: ignore[arg-type]

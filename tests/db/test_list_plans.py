@@ -12,9 +12,9 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql
 
-from db import lists
+from db import lists, queries
 from db import ticket_filters as tf
-from db.models import Ticket
+from db.models import Ticket, TicketMessage
 from domain.ticket_filters import BreachState, Sort, TicketFilters
 
 TWO_TEAMS = [uuid.uuid4(), uuid.uuid4()]
@@ -47,3 +47,19 @@ async def test_list_uses_its_index_in_order_without_a_sort(engine, where, sort, 
 
     assert any(name in plan for name in ((index,) if isinstance(index, str) else index)), plan
     assert "Sort" not in plan, plan  # the index hands rows over in the list's order
+
+
+@pytest.mark.parametrize("customer_email", [None, "pat@example.com"],
+                         ids=["staff", "customer"])
+async def test_a_conversation_is_read_by_its_ticket_not_by_scanning_every_message(
+        engine, customer_email):
+    stmt = (select(TicketMessage.id)
+            .where(queries.in_conversation(uuid.uuid4(), customer_email=customer_email))
+            .order_by(TicketMessage.created_at, TicketMessage.ticket_id, TicketMessage.seq)
+            .limit(51))
+    sql = stmt.compile(dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True})
+    async with engine.connect() as conn:
+        await conn.exec_driver_sql("SET enable_seqscan = off")
+        plan = "\n".join((await conn.exec_driver_sql(f"EXPLAIN {sql}")).scalars())
+
+    assert "Seq Scan on ticket_messages" not in plan, plan

@@ -1,7 +1,8 @@
 """The workspace's live streams: the same events as /api/v1's, for a signed-in session.
 
 A page opens an EventSource on one of these and refreshes its own fragments when an event
-names what it shows (web/static/app.js). The stream ends at the first heartbeat after the
+names what it shows (web/static/app.js). A ticket's stream also says who else is on its page
+(`event: presence`, web/presence.py). The stream ends at the first heartbeat after the
 session has (signed out, expired, agent deactivated); the browser's reconnect then meets
 sign-in.
 """
@@ -17,6 +18,7 @@ from api.live import LiveEvent, StillValid, event_stream, reaches
 from db import web_sessions
 from services.ticket_access import find_ticket
 from web.errors import PageRoute
+from web.presence import merged, presence_events, presence_hub
 from web.session import COOKIE, CurrentAgent
 
 router = APIRouter(prefix="/app/stream", route_class=PageRoute, include_in_schema=False)
@@ -44,8 +46,14 @@ async def ticket_events(ticket: str, request: Request, desk: DeskDep, agent: Cur
 
     def accepts(event: LiveEvent) -> bool:
         return event.ticket_id == ticket_id and reaches(agent, event)
-    return await event_stream(request, agent, accepts, row.id, last_event_id,
-                              still_valid=_session_check(request))
+    response = await event_stream(request, agent, accepts, row.id, last_event_id,
+                                  still_valid=_session_check(request))
+    # Who else is on the ticket rides on the same stream (`event: presence`): one
+    # connection per ticket page, where browsers allow six per site.
+    response.body_iterator = merged(
+        response.body_iterator,
+        presence_events(presence_hub(request.app), row.id, agent.agent_id))
+    return response
 
 
 def _session_check(request: Request) -> StillValid:
