@@ -1,12 +1,14 @@
-"""Server time of the workspace's ticket page at scale: the whole page (GET
-/app/tickets/{ref}), and what every live event makes each open page fetch again (its header
-and panels, and the conversation's tail), against a database seeded by bench/seed_scale.py.
+"""Server time of the workspace's pages at scale, against a database seeded by
+bench/seed_scale.py: the list page of each built-in view (GET /app/tickets?view=...) and the
+sidebar's views with their counts (every page loads it, every queue event refreshes it), the
+ticket page (GET /app/tickets/{ref}), and what every live event makes an open ticket page
+fetch again (its header and panels, and the conversation's tail).
 
 Runs the real app in-process (httpx over ASGI, so the time is the server's) with workspace
 sessions of the seed's agents, each opening tickets of its own teams: mostly any, and one in
 ten among the longest conversations. Beside each latency, the time spent in SQL.
 
-    python -m bench.ticket_page --scale full --requests 500
+    python -m bench.workspace_pages --scale full --requests 500
 """
 
 from __future__ import annotations
@@ -77,9 +79,14 @@ async def visits(engine: AsyncEngine, seeded: Seed, rng: random.Random) -> list[
     return found
 
 
+LIST_VIEWS = ("mine", "unassigned", "at_risk", "breached", "waiting")
+
+
 def paths(visit: Visit) -> dict[str, str]:
     base = f"/app/tickets/{visit.ref}"
-    return {"ticket_page": base, "ticket_parts": f"{base}/parts",
+    return {**{f"list_{view}": f"/app/tickets?view={view}" for view in LIST_VIEWS},
+            "views_sidebar": "/app/views",
+            "ticket_page": base, "ticket_parts": f"{base}/parts",
             "ticket_tail": f"{base}/conversation/tail?after={visit.tail}"}
 
 
@@ -105,7 +112,7 @@ async def measure(temporal: Client, engine: AsyncEngine, seeded: Seed, *, reques
     async with app.router.lifespan_context(app), httpx.AsyncClient(
             transport=httpx.ASGITransport(app=app), base_url="http://bench",
             timeout=60) as http:
-        for name in ("ticket_page", "ticket_parts", "ticket_tail"):
+        for name in paths(planned[0]):
             cycle = itertools.cycle(planned)
             for _ in range(warmup):
                 visit = next(cycle)
@@ -122,11 +129,11 @@ async def measure(temporal: Client, engine: AsyncEngine, seeded: Seed, *, reques
 
 
 def print_table(result: dict[str, Any]) -> None:
-    print(f"\n{'read':<14}{'n':>6}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'max ms':>9}"
+    print(f"\n{'read':<16}{'n':>6}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'max ms':>9}"
           f"{'db p50':>9}{'db p99':>9}{'stmts':>7}")
     for name, row in result["reads"].items():
         lat, db = row["latency"], row["db"]
-        print(f"{name:<14}{lat['n']:>6}{lat['p50_ms']:>9}{lat['p95_ms']:>9}{lat['p99_ms']:>9}"
+        print(f"{name:<16}{lat['n']:>6}{lat['p50_ms']:>9}{lat['p95_ms']:>9}{lat['p99_ms']:>9}"
               f"{lat['max_ms']:>9}{db['p50_db_ms']:>9}{db['p99_db_ms']:>9}"
               f"{row['statements_per_request']:>7}")
 
