@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import random
 import re
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
+import psycopg
 import pytest
 from playwright.async_api import FilePayload, Locator, Page, expect
 from temporalio.testing import WorkflowEnvironment
@@ -313,6 +315,9 @@ async def test_an_admin_gets_the_workflow_in_the_temporal_ui_and_an_agent_does_n
 async def test_a_realistic_ticket_for_the_readme(page: Page, workspace: Workspace,
                                                  tmp_path: Path) -> None:
     """docs/screenshots/ticket.png: a conversation with a note and a file, SLA running."""
+    # A ref like a real desk's (TKT-1042), from a range no other test database uses.
+    with psycopg.connect(workspace.database_url, autocommit=True) as conn:
+        conn.execute("SELECT setval('ticket_ref_seq', %s)", (random.randrange(1000, 1900),))
     async with admin_api(workspace) as api:
         await business_hours_for_the_team(api, workspace)
         riley = {"customer_email": "riley@example.com", "customer_name": "Riley Morgan"}
@@ -352,6 +357,11 @@ async def test_a_realistic_ticket_for_the_readme(page: Page, workspace: Workspac
     # sit in the flash of this picture.
     await page.locator("#flash").evaluate("el => el.replaceChildren()")
     await page.mouse.move(0, 0)
+    # The sidebar is styled on every page, not only on the lists (no bullets here).
+    assert await page.locator("#views li").first.evaluate(
+        "el => getComputedStyle(el).listStyleType") == "none"
+    await page.set_viewport_size({"width": 1280, "height": 1000})
+    await page.evaluate("window.scrollTo(0, 0)")
 
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     await page.screenshot(path=str(SCREENSHOTS / "ticket.png"))
