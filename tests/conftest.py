@@ -27,6 +27,26 @@ from worker import ensure_search_attributes
 from workflows import search_attributes
 
 BIN = Path(sys.executable).parent
+ROOT = Path(__file__).resolve().parent.parent
+
+
+# The files that take longest, started first so that pytest-xdist (pyproject's addopts) does
+# not end the suite waiting on one of them while the other process is idle: the browser
+# tests, then single tests of half a minute or more.
+LONGEST_FIRST = ("tests/web/", "tests/test_fresh_install.py", "tests/fuzz/",
+                 "tests/api/test_access_matrix.py", "tests/test_dev_command.py",
+                 "tests/api/test_pull_queue.py", "tests/workflows/test_continue_as_new.py",
+                 "tests/resilience/")
+
+
+def _rank(item: pytest.Item) -> int:
+    path = item.path.relative_to(ROOT).as_posix()
+    return next((rank for rank, prefix in enumerate(LONGEST_FIRST) if path.startswith(prefix)),
+                len(LONGEST_FIRST))
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    items.sort(key=_rank)  # stable: each file's tests keep their order
 
 
 def _binary(name: str) -> str:

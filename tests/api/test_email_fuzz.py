@@ -36,7 +36,7 @@ from tests.api.test_email_intake import (
 from tests.api.test_email_intake import room as room  # noqa: F401  (the fixture)
 
 SEED = 20261203
-MAILS = {"http": 200, "smtp": 100, "lmtp": 100}  # 10-20 s each on two cores
+MAILS = {"http": 100, "smtp": 50, "lmtp": 50}  # 5-12 s each on two cores
 TIMEOUT = 30.0  # seconds for one delivery: far above any real one, far below a hang
 MAX_BYTES = 5_000_000
 CORPUS_MAIL = sorted(CORPUS.rglob("*.eml"))

@@ -210,6 +210,7 @@ async def test_the_keyboard_moves_ticks_and_opens(
     second = await open_ticket(admin, workspace.team_id, "Keyboard two", assignee=sam)
     await sign_in(page, workspace, "sam")
     await expect(row(page, first["public_ref"])).to_be_visible()
+    await page.wait_for_load_state("load")  # rows show before the deferred scripts have run
 
     await page.keyboard.press("j")
     await expect(page.locator("#results tr.selected")).to_have_attribute(
