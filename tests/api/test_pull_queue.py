@@ -168,7 +168,11 @@ async def test_fifty_agents_racing_for_twenty_tickets_each_get_one_at_most(
     server_engine = make_engine(database_url, pool_size=25)
     try:
         async with served(create_app(settings, engine=server_engine, temporal=dev_client)) \
-                as base, httpx.AsyncClient(base_url=base, timeout=60) as client:
+                as base, httpx.AsyncClient(
+                    base_url=base, timeout=60,
+                    # uvicorn closes a connection idle for 5 s; reusing one at that instant
+                    # (a slow round on a busy machine) is a ReadError, so none is kept that long.
+                    limits=httpx.Limits(keepalive_expiry=2.0)) as client:
             for _ in range(ROUNDS):
                 await race_once(http, engine, client, crowd)
     finally:

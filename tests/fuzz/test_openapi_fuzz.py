@@ -34,7 +34,7 @@ from tests.desk_server import ServerThread
 from tests.support import ADMIN_TOKEN, bearer, fresh_database
 
 # Per caller and per mode (valid, invalid); HELPDESK_FUZZ_EXAMPLES raises it for a longer hunt.
-EXAMPLES_PER_OPERATION = int(os.environ.get("HELPDESK_FUZZ_EXAMPLES", "4"))
+EXAMPLES_PER_OPERATION = int(os.environ.get("HELPDESK_FUZZ_EXAMPLES", "3"))
 RESPONSE_TIMEOUT_SECONDS = 30.0
 # Server-sent event streams never end by design: a request to one is a "hang" by definition.
 STREAMS = {"/api/v1/stream/queue", "/api/v1/tickets/{ticket}/events"}
