@@ -263,9 +263,27 @@ async def test_a_lead_assigns_sets_priority_and_tags(page: Page, workspace: Work
     await page.get_by_role("textbox", name="Add tags").fill("refund, damaged")
     await page.get_by_role("button", name="Add", exact=True).click()
     await expect(head).to_contain_text("refund")
+    await expect(page.get_by_role("textbox", name="Add tags")).to_have_value("")  # sent, cleared
     await page.get_by_role("button", name="Remove tag refund").click()
     await expect(head.locator(".tag")).to_have_text(["damaged"])
     await expect(page.locator(".timeline")).to_contain_text("changed the tags")
+
+
+async def test_a_priority_picked_but_not_yet_set_survives_a_live_refresh(
+        page: Page, workspace: Workspace) -> None:
+    async with admin_api(workspace) as api:
+        ref = (await open_ticket(api, workspace))["public_ref"]
+        await open_as(page, workspace, "lee", ref)
+        await page.get_by_label("Priority").select_option("urgent")
+        await page.get_by_role("heading", name="SLA").click()  # on the way to Set, elsewhere
+
+        tagged = await api.post(f"/tickets/{ref}/tags", json={"add": ["vip"]})
+        assert tagged.status_code == 200, tagged.text
+        await expect(page.locator("#ticket-head")).to_contain_text("vip")  # the panels refreshed
+
+    await expect(page.get_by_label("Priority")).to_have_value("urgent")
+    await page.get_by_role("button", name="Set", exact=True).click()
+    await expect(page.locator("#ticket-head .priority")).to_have_text("urgent")
 
 
 async def test_an_agent_cannot_take_a_colleagues_ticket_and_is_told_why(

@@ -133,12 +133,43 @@
     }
     partsWaiting = false;
     const merges = document.getElementById("ticket-head").dataset.merges;
+    const chosen = unsentChoices();
     await htmx.ajax("GET", `${base}/parts`, { target: "#ticket-head", swap: "none" });
+    restoreChoices(chosen);
     syncSeen();
     if (document.getElementById("ticket-head").dataset.merges !== merges) {
       // A ticket merged in brings older messages: they belong above, so list it all anew.
       await htmx.ajax("GET", `${base}/conversation`, { target: "#messages", swap: "innerHTML" });
     }
+  }
+
+  // A choice made or text typed in the side panel but not sent yet (the agent picked
+  // "urgent" and is on the way to Set) survives a refresh of the panel, instead of the old
+  // value coming back under the button.
+  function unsentChoices() {
+    const changed = (el) => (el.matches("select")
+      ? Array.from(el.options).some((o) => o.selected !== o.defaultSelected)
+      : el.value !== el.defaultValue);
+    return Array.from(document.querySelectorAll("#ticket-side select[id], #ticket-side input[id]"))
+      .filter(changed)
+      .map((el) => [el.id, el.value]);
+  }
+
+  // What a form sends is no longer unsent: the refresh after its command shows the result.
+  document.addEventListener("htmx:beforeRequest", (event) => {
+    const form = event.detail.elt.closest && event.detail.elt.closest("#ticket-side form");
+    if (!form) return;
+    form.querySelectorAll("select, input").forEach((el) => {
+      if (el.matches("select")) Array.from(el.options).forEach((o) => { o.defaultSelected = o.selected; });
+      else el.defaultValue = el.value;
+    });
+  });
+
+  function restoreChoices(chosen) {
+    chosen.forEach(([id, value]) => {
+      const select = document.getElementById(id);
+      if (select && !select.disabled) select.value = value;
+    });
   }
 
   document.addEventListener("focusout", () => {
