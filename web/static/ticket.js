@@ -133,9 +133,7 @@
     }
     partsWaiting = false;
     const merges = document.getElementById("ticket-head").dataset.merges;
-    const chosen = unsentChoices();
     await htmx.ajax("GET", `${base}/parts`, { target: "#ticket-head", swap: "none" });
-    restoreChoices(chosen);
     syncSeen();
     if (document.getElementById("ticket-head").dataset.merges !== merges) {
       // A ticket merged in brings older messages: they belong above, so list it all anew.
@@ -145,7 +143,9 @@
 
   // A choice made or text typed in the side panel but not sent yet (the agent picked
   // "urgent" and is on the way to Set) survives a refresh of the panel, instead of the old
-  // value coming back under the button.
+  // value coming back under the button. It is copied into the new panel before that is
+  // swapped in, in the same task: a click landing between the swap and a later restore
+  // would find the box empty and the form refused.
   function unsentChoices() {
     const changed = (el) => (el.matches("select")
       ? Array.from(el.options).some((o) => o.selected !== o.defaultSelected)
@@ -154,6 +154,15 @@
       .filter(changed)
       .map((el) => [el.id, el.value]);
   }
+
+  document.addEventListener("htmx:oobBeforeSwap", (event) => {
+    if (event.detail.target.id !== "ticket-side") return;
+    const fragment = event.detail.fragment;
+    unsentChoices().forEach(([id, value]) => {
+      const el = fragment.querySelector(`#${CSS.escape(id)}`);
+      if (el && !el.disabled) el.value = value;
+    });
+  });
 
   // What a form sends is no longer unsent: the refresh after its command shows the result.
   document.addEventListener("htmx:beforeRequest", (event) => {
@@ -164,13 +173,6 @@
       else el.defaultValue = el.value;
     });
   });
-
-  function restoreChoices(chosen) {
-    chosen.forEach(([id, value]) => {
-      const select = document.getElementById(id);
-      if (select && !select.disabled) select.value = value;
-    });
-  }
 
   document.addEventListener("focusout", () => {
     setTimeout(() => { if (partsWaiting && !editingParts()) refresh(); }, 0);
