@@ -92,14 +92,17 @@ def paths(visit: Visit) -> dict[str, str]:
 
 
 async def timed(http: httpx.AsyncClient, clock: DbClock, visit: Visit, path: str
-                ) -> tuple[float, float, int]:
+                ) -> tuple[float, float, int, float]:
+    """Wall time, time in SQL, statements and this process's CPU time of one request (the
+    CPU time is steadier than the wall time on a shared machine: it compares two builds)."""
     clock.reset()
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     response = await http.get(path, cookies={COOKIE: visit.cookie})
     elapsed = (time.perf_counter() - started) * 1000
+    cpu_ms = (time.process_time() - cpu) * 1000
     if response.status_code != 200:
         raise RuntimeError(f"GET {path}: {response.status_code} {response.text[:300]}")
-    return elapsed, clock.total_s * 1000, clock.statements
+    return elapsed, clock.total_s * 1000, clock.statements, cpu_ms
 
 
 async def measure(temporal: Client, engine: AsyncEngine, seeded: Seed, *, requests: int,
@@ -113,30 +116,36 @@ async def measure(temporal: Client, engine: AsyncEngine, seeded: Seed, *, reques
     async with app.router.lifespan_context(app), httpx.AsyncClient(
             transport=httpx.ASGITransport(app=app), base_url="http://bench",
             timeout=60) as http:
-        for name in paths(planned[0]):
-            cycle = itertools.cycle(planned)
-            for _ in range(warmup):
-                visit = next(cycle)
-                await timed(http, clock, visit, paths(visit)[name])
-            samples = [await timed(http, clock, visit, paths(visit)[name])
-                       for visit in itertools.islice(cycle, requests)]
-            db = summarize_ms([s[1] for s in samples])
+        cycle = itertools.cycle(planned)
+        for visit in itertools.islice(cycle, warmup):
+            for path in paths(visit).values():
+                await timed(http, clock, visit, path)
+        # Round robin over the reads, so a spell of a busy machine slows every read alike
+        # and the figures compare with each other.
+        samples: dict[str, list[tuple[float, float, int, float]]] = {
+            name: [] for name in paths(planned[0])}
+        for visit in itertools.islice(cycle, requests):
+            for name, path in paths(visit).items():
+                samples[name].append(await timed(http, clock, visit, path))
+        for name, taken in samples.items():
+            db = summarize_ms([s[1] for s in taken])
             result["reads"][name] = {
-                "latency": summarize_ms([s[0] for s in samples]),
+                "latency": summarize_ms([s[0] for s in taken]),
                 "db": {k.replace("_ms", "_db_ms"): v for k, v in db.items() if k != "n"},
-                "statements_per_request": round(sum(s[2] for s in samples) / len(samples), 1)}
+                "statements_per_request": round(sum(s[2] for s in taken) / len(taken), 1),
+                "cpu_p50_ms": summarize_ms([s[3] for s in taken]).get("p50_ms")}
             print(f"read: {name}: {json.dumps(result['reads'][name])}", flush=True)
     return result
 
 
 def print_table(result: dict[str, Any]) -> None:
     print(f"\n{'read':<16}{'n':>6}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'max ms':>9}"
-          f"{'db p50':>9}{'db p99':>9}{'stmts':>7}")
+          f"{'db p50':>9}{'db p99':>9}{'stmts':>7}{'cpu p50':>9}")
     for name, row in result["reads"].items():
         lat, db = row["latency"], row["db"]
         print(f"{name:<16}{lat['n']:>6}{lat['p50_ms']:>9}{lat['p95_ms']:>9}{lat['p99_ms']:>9}"
               f"{lat['max_ms']:>9}{db['p50_db_ms']:>9}{db['p99_db_ms']:>9}"
-              f"{row['statements_per_request']:>7}")
+              f"{row['statements_per_request']:>7}{row['cpu_p50_ms']:>9}")
 
 
 async def _main(args: argparse.Namespace) -> dict[str, Any]:

@@ -7,6 +7,7 @@ import json
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import ColumnElement, literal, select, tuple_, union_all
 from sqlalchemy.dialects.postgresql import UUID
@@ -63,25 +64,30 @@ def to_snapshot(row: Ticket) -> TicketSnapshot:
 def sla_view(row: SlaTarget | None) -> SlaView | None:
     if row is None:
         return None
-    targets = [
-        SlaTargetView(
-            kind=kind, budget_minutes=t["budget_minutes"], due_at=_instant(t["due_at"]),
-            met_at=_instant(t["met_at"]), state=t["state"],
-            remaining_business_seconds=t.get("remaining_business_seconds"),
-        )
-        for kind, t in sorted(row.targets.items(), key=lambda kv: _KIND_ORDER[kv[0]])
-    ]
     return SlaView(
         policy=row.policy, calendar=row.calendar, priority=row.priority,
         first_response_due=row.first_response_due, next_reply_due=row.next_reply_due,
         resolution_due=row.resolution_due, paused=row.paused_at is not None,
         paused_at=row.paused_at, pause_reason=row.pause_reason, breach_state=row.breach_state,
-        at_risk_at=row.at_risk_at, breached_at=row.breached_at, targets=targets,
+        at_risk_at=row.at_risk_at, breached_at=row.breached_at,
+        targets=target_views(row.targets),
         first_response_business_seconds=row.first_response_business_seconds,
         first_response_wall_seconds=row.first_response_wall_seconds,
         resolution_business_seconds=row.resolution_business_seconds,
         resolution_wall_seconds=row.resolution_wall_seconds,
     )
+
+
+def target_views(targets: dict[str, Any]) -> list[SlaTargetView]:
+    """The stored `sla_targets.targets` document as views, in the order of TargetKind."""
+    return [
+        SlaTargetView(
+            kind=kind, budget_minutes=t["budget_minutes"], due_at=_instant(t["due_at"]),
+            met_at=_instant(t["met_at"]), state=t["state"],
+            remaining_business_seconds=t.get("remaining_business_seconds"),
+        )
+        for kind, t in sorted(targets.items(), key=lambda kv: _KIND_ORDER[kv[0]])
+    ]
 
 
 _KIND_ORDER = {kind.value: i for i, kind in enumerate(TargetKind)}

@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Collection
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import ColumnElement, Text, and_, cast, false, or_, true, tuple_
 from sqlalchemy.dialects.postgresql import ARRAY, array
@@ -113,7 +113,22 @@ def after(sort: Sort, cursor: str) -> ColumnElement[bool]:
     return and_(tuple_(column, Ticket.id) < (datetime.fromisoformat(at), uuid.UUID(tid)))
 
 
-def cursor_of(sort: Sort, row: Ticket) -> str:
+class Keyed(Protocol):
+    """What a cursor is made of: a Ticket, or a row of its columns."""
+
+    @property
+    def id(self) -> uuid.UUID: ...
+    @property
+    def due_at(self) -> datetime: ...
+    @property
+    def priority_rank(self) -> int | None: ...
+    @property
+    def created_at(self) -> datetime: ...
+    @property
+    def updated_at(self) -> datetime: ...
+
+
+def cursor_of(sort: Sort, row: Keyed) -> str:
     if sort is Sort.DUE:
         return encode_cursor(sort.value, row.due_at.isoformat(), str(row.priority_rank),
                              row.created_at.isoformat(), str(row.id))

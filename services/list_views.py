@@ -10,19 +10,22 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from db import lists as stored_lists
 from db import ticket_filters as tf
+from db.queries import target_views
 from domain.access import Principal, require, require_staff
 from domain.lifecycle import Status
+from domain.sla import Priority
 from domain.sla_countdown import Countdown
 from domain.ticket_filters import BreachState, Sort, TicketFilters
 from services.desk import Desk
-from services.lists import caller_reach, dashboard, me_of, ticket_page
+from services.lists import caller_reach, dashboard, list_rows, me_of
 from services.problems import Problem
 from services.saved_views import view_filters, visible_view
-from services.schemas import DashboardOut, TicketOut
-from services.sla_countdowns import countdowns
+from services.schemas import DashboardOut
+from services.sla_countdowns import Clocks, countdowns
 
 
 @dataclass(frozen=True)
@@ -57,10 +60,19 @@ class ViewCount:
     saved: bool
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ListRow:
-    ticket: TicketOut
+    """A ticket as a list shows it."""
+
+    ref: str
+    subject: str
+    customer: str  # the name, else the address
+    customer_email: str
+    status: Status
+    priority: Priority
     assignee_name: str | None
+    updated_at: datetime
+    calendar: str | None
     sla: Countdown | None
 
 
@@ -113,10 +125,20 @@ async def view_page(desk: Desk, principal: Principal, view: View, narrow: Ticket
     where = [*stored_lists.filtered(view.filters, reach=caller_reach(principal), me=me),
              *tf.conditions(narrow, me=me)]
     order = sort or view.sort
-    page = await ticket_page(desk.session, where=where, sort=order, limit=limit, cursor=cursor)
-    names = await stored_lists.agent_names(
-        session=desk.session, agent_ids={t.assignee_id for t in page.items if t.assignee_id})
-    clocks = await countdowns(desk.session, page.items, now)
-    rows = [ListRow(t, names.get(t.assignee_id) if t.assignee_id else None, clocks[t.ticket_id])
-            for t in page.items]
+    page = await list_rows(desk.session, where=where, sort=order, limit=limit, cursor=cursor)
+    clocks = await countdowns(desk.session, [_clocks(r) for r in page.rows], now)
+    rows = [_list_row(r, clock) for r, clock in zip(page.rows, clocks, strict=True)]
     return ListPage(view, order, rows, page.next_cursor)
+
+
+def _clocks(row: Any) -> Clocks | None:
+    if row.sla_calendar is None:
+        return None
+    return Clocks(row.sla_calendar, target_views(row.sla_targets),
+                  row.sla_paused_at is not None, row.sla_breach_state)
+
+
+def _list_row(row: Any, sla: Countdown | None) -> ListRow:
+    return ListRow(row.public_ref, row.subject, row.customer_name or row.customer_email,
+                   row.customer_email, Status(row.status), Priority(row.priority),
+                   row.assignee_name, row.updated_at, row.sla_calendar, sla)

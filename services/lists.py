@@ -4,7 +4,8 @@ list is read as. A list never shows a caller tickets outside the teams it reache
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from db import lists, queries
@@ -29,14 +30,28 @@ def me_of(p: Principal) -> uuid.UUID | None:
 
 async def ticket_page(session: Any, *, where: Sequence[Any], sort: Sort, limit: int,
                       cursor: str | None) -> TicketPage:
-    try:
+    with _bad_cursor():
         found = await lists.page(session=session, where=where, sort=sort, limit=limit,
                                  cursor=cursor)
+    return TicketPage(items=[ticket_out(queries.to_snapshot(r)) for r in found.rows],
+                      next_cursor=found.next_cursor)
+
+
+async def list_rows(session: Any, *, where: Sequence[Any], sort: Sort, limit: int,
+                    cursor: str | None) -> lists.Page[Any]:
+    """The same page as `ticket_page`, as the rows of the workspace's lists."""
+    with _bad_cursor():
+        return await lists.list_rows(session=session, where=where, sort=sort, limit=limit,
+                                     cursor=cursor)
+
+
+@contextmanager
+def _bad_cursor() -> Iterator[None]:
+    try:
+        yield
     except ValueError as err:
         raise Problem(400, "bad-cursor", "Bad cursor",
                       f"{err}; pass back the next_cursor of the previous page") from err
-    return TicketPage(items=[ticket_out(queries.to_snapshot(r)) for r in found.rows],
-                      next_cursor=found.next_cursor)
 
 
 async def my_open_tickets(desk: Desk, principal: Principal, *, limit: int,

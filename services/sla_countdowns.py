@@ -8,8 +8,8 @@ time (`always`), as the ticket's own plan would have no other hours to offer her
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Collection, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -17,8 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from db import sla_config
 from domain.calendar import ALWAYS, BusinessCalendar
 from domain.sla import BUILTIN_CALENDARS
-from domain.sla_countdown import Countdown, sla_countdown
-from services.schemas import TicketOut
+from domain.sla_countdown import Countdown, TargetClock, sla_countdown
 
 _BUILT_IN = {name: BusinessCalendar(spec) for name, spec in BUILTIN_CALENDARS.items()}
 _WALL = _BUILT_IN[ALWAYS.name]
@@ -27,17 +26,26 @@ _COMPILED: dict[tuple[str, datetime, int], BusinessCalendar] = {}
 _MAX_COMPILED = 256
 
 
-async def countdowns(session: AsyncSession, tickets: Sequence[TicketOut], now: datetime
-                     ) -> dict[uuid.UUID, Countdown | None]:
-    calendars = await calendars_by_name(
-        session, {t.sla.calendar for t in tickets if t.sla.calendar}, now)
-    return {
-        t.ticket_id: sla_countdown(
-            targets=t.sla.targets.values(), paused=t.sla.paused,
-            breach_state=t.sla.breach_state, now=now,
-            calendar=calendars.get(t.sla.calendar or ALWAYS.name, _WALL))
-        for t in tickets
-    }
+@dataclass(frozen=True, slots=True)
+class Clocks:
+    """A ticket's SLA clocks as its sla_targets row holds them."""
+
+    calendar: str
+    targets: Sequence[TargetClock]
+    paused: bool
+    breach_state: str
+
+
+async def countdowns(session: AsyncSession, tickets: Sequence[Clocks | None], now: datetime
+                     ) -> list[Countdown | None]:
+    """Each ticket's countdown, in order (None for a ticket without clocks)."""
+    calendars = await calendars_by_name(session, {c.calendar for c in tickets if c}, now)
+    return [
+        sla_countdown(targets=c.targets, paused=c.paused, breach_state=c.breach_state,
+                      now=now, calendar=calendars.get(c.calendar, _WALL))
+        if c is not None else None
+        for c in tickets
+    ]
 
 
 async def calendars_by_name(session: AsyncSession, names: Collection[str], now: datetime
