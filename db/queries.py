@@ -6,10 +6,11 @@ import base64
 import json
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, literal, select, tuple_, union_all
+from sqlalchemy import ColumnElement, bindparam, func, literal, select, tuple_, union_all
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -37,8 +38,14 @@ async def get_ticket(*, session: AsyncSession, key: str) -> Ticket | None:
     parsed = parse_ticket_key(key)
     if parsed is None:
         return None
-    column = Ticket.id if isinstance(parsed, uuid.UUID) else Ticket.public_ref
-    return await session.scalar(select(Ticket).where(column == parsed))
+    stmt = _TICKET_BY_ID if isinstance(parsed, uuid.UUID) else _TICKET_BY_REF
+    return await session.scalar(stmt, {"key": parsed})
+
+
+# Built once: every ticket request finds its ticket, and building the statement (and its
+# cache key) cost as much CPU as running it.
+_TICKET_BY_ID = select(Ticket).where(Ticket.id == bindparam("key"))
+_TICKET_BY_REF = select(Ticket).where(Ticket.public_ref == bindparam("key"))
 
 
 def to_snapshot(row: Ticket) -> TicketSnapshot:
@@ -187,6 +194,27 @@ async def internal_message_ids(*, session: AsyncSession, message_ids: Sequence[s
 async def list_audit(*, session: AsyncSession, ticket_id: uuid.UUID) -> Sequence[TicketAudit]:
     stmt = select(TicketAudit).where(TicketAudit.ticket_id == ticket_id).order_by(TicketAudit.seq)
     return (await session.scalars(stmt)).all()
+
+
+@dataclass(frozen=True)
+class AuditTail:
+    newest: Sequence[TicketAudit]  # newest first
+    total: int
+    merges: int  # "merged_in" entries among all of them
+
+
+async def latest_audit(*, session: AsyncSession, ticket_id: uuid.UUID, limit: int
+                       ) -> AuditTail:
+    """The newest `limit` audit entries and counts over the whole audit, in one statement
+    (a ticket page shows the newest; a long-lived ticket's whole audit is not read)."""
+    total = func.count().over()
+    merges = func.count().filter(TicketAudit.action == "merged_in").over()
+    rows = (await session.execute(
+        select(TicketAudit, total, merges).where(TicketAudit.ticket_id == ticket_id)
+        .order_by(TicketAudit.seq.desc()).limit(limit))).all()
+    if not rows:
+        return AuditTail([], 0, 0)
+    return AuditTail([r[0] for r in rows], rows[0][1], rows[0][2])
 
 
 async def get_message_by_message_id(

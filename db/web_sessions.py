@@ -10,8 +10,9 @@ import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import delete, func, literal_column, select, update
+from sqlalchemy import Select, bindparam, delete, func, literal_column, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Agent, AgentTeam, WebSession
@@ -47,15 +48,24 @@ async def create(*, session: AsyncSession, agent_id: uuid.UUID, ip: str | None,
     return secret
 
 
-async def lookup(*, session: AsyncSession, secret: str) -> SignedIn | None:
+def _lookup_statement() -> Select[Any]:
     teams = (select(func.coalesce(func.array_agg(AgentTeam.team_id),
                                   literal_column("'{}'::uuid[]")))
              .where(AgentTeam.agent_id == Agent.id).scalar_subquery())
+    return (select(WebSession.id, WebSession.last_seen_at, Agent.id, Agent.name, Agent.email,
+                   Agent.role, Agent.active, teams)
+            .join(Agent, Agent.id == WebSession.agent_id)
+            .where(WebSession.secret_hash == bindparam("secret_hash")))
+
+
+# Built once: every page request runs it, and building it (and its cache key) each time
+# cost as much CPU as running it.
+_LOOKUP = _lookup_statement()
+
+
+async def lookup(*, session: AsyncSession, secret: str) -> SignedIn | None:
     found = (await session.execute(
-        select(WebSession.id, WebSession.last_seen_at, Agent.id, Agent.name, Agent.email,
-               Agent.role, Agent.active, teams)
-        .join(Agent, Agent.id == WebSession.agent_id)
-        .where(WebSession.secret_hash == hash_token(secret)))).one_or_none()
+        _LOOKUP, {"secret_hash": hash_token(secret)})).one_or_none()
     if found is None:
         return None
     session_id, seen, agent_id, name, email, role, active, team_ids = found

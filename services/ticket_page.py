@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from urllib.parse import quote
 
 from pydantic import ValidationError
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db import lists as db_lists
@@ -109,20 +109,21 @@ async def open_ticket_page(desk: Desk, principal: Principal, ref: str, *,
     require_staff(principal)
     row = await live_ticket(desk.session, ref, principal)
     ticket = ticket_out(queries.to_snapshot(row))
-    audit = [AuditOut.model_validate(a, from_attributes=True)
-             for a in await queries.list_audit(session=desk.session, ticket_id=row.id)]
+    found = await queries.latest_audit(session=desk.session, ticket_id=row.id,
+                                       limit=AUDIT_SHOWN)
+    audit = [AuditOut.model_validate(a, from_attributes=True) for a in found.newest]
     return TicketPage(
         ticket=ticket, allowed=allowed_statuses(ticket),
         conversation=await page_of(desk, row) if with_conversation else None,
         clocks=await sla_clocks(desk.session, ticket, datetime.now(UTC)),
-        audit=list(reversed(audit))[:AUDIT_SHOWN], audit_total=len(audit),
+        audit=audit, audit_total=found.total,
         customer=await customer_panel(desk, principal, ticket),
         assign=await assign_choices(desk.session, principal, ticket),
         can_pause_sla=_may(lambda: require_lead(principal, "leads pause SLA clocks")),
         workflow_url=workflow_url(desk, principal, ticket.public_ref),
         # What the composer starts from: its collision check compares with this.
-        seen=Seen(ticket.counts.messages, audit[-1].seq if audit else 0),
-        merges=sum(1 for a in audit if a.action == "merged_in"))
+        seen=Seen(ticket.counts.messages, audit[0].seq if audit else 0),
+        merges=found.merges)
 
 
 async def sla_clocks(session: AsyncSession, ticket: TicketOut, now: datetime
@@ -169,16 +170,21 @@ async def assign_choices(session: AsyncSession, principal: Principal, ticket: Ti
                         assignee_id=str(ticket.assignee_id) if ticket.assignee_id else None,
                         customer_email=ticket.customer_email)
     allowed = _may(lambda: require_assign(principal, scope))
-    teams = [TeamOut(id=i, name=n) for i, n in
-             (await session.execute(select(Team.id, Team.name).order_by(Team.name))).all()]
+    teams = [TeamOut(id=i, name=n) for i, n in (await session.execute(_TEAMS)).all()]
     wanted = {uuid.UUID(t) for t in principal.team_ids} | (
         {ticket.team_id} if ticket.team_id else set())
-    found = await session.execute(
-        select(Agent.id, Agent.name, AgentTeam.team_id)
-        .join(AgentTeam, AgentTeam.agent_id == Agent.id)
-        .where(AgentTeam.team_id.in_(wanted), Agent.active).order_by(Agent.name))
+    found = await session.execute(_AGENTS_OF_TEAMS, {"teams": list(wanted)})
     return AssignChoices(allowed=allowed, teams=teams,
                          agents=[AgentChoice(*r) for r in found.all()])
+
+
+# Built once (every page load runs them): building a statement costs as much as running it.
+_TEAMS = select(Team.id, Team.name).order_by(Team.name)
+_AGENTS_OF_TEAMS = (
+    select(Agent.id, Agent.name, AgentTeam.team_id)
+    .join(AgentTeam, AgentTeam.agent_id == Agent.id)
+    .where(AgentTeam.team_id.in_(bindparam("teams", expanding=True)), Agent.active)
+    .order_by(Agent.name))
 
 
 def workflow_url(desk: Desk, principal: Principal, ref: str) -> str | None:
