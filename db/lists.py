@@ -12,7 +12,17 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar, cast
 
-from sqlalchemy import ColumnElement, Select, and_, func, select, true
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    and_,
+    bindparam,
+    func,
+    literal,
+    select,
+    true,
+    union_all,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db import ticket_filters as tf
@@ -163,18 +173,39 @@ async def agent_names(*, session: AsyncSession, agent_ids: Collection[uuid.UUID]
     return {agent_id: name for agent_id, name in rows}
 
 
-async def teams_within(*, session: AsyncSession, reach: Reach) -> list[tuple[uuid.UUID, str]]:
-    """The teams a caller reaches (id, name) by name: what a ticket may be handed to."""
-    stmt = select(Team.id, Team.name).order_by(Team.name, Team.id)
-    if reach is not None:
-        stmt = stmt.where(Team.id.in_(list(reach)))
-    return [(team_id, name) for team_id, name in await session.execute(stmt)]
+@dataclass(frozen=True)
+class Directory:
+    """Whom a caller may hand tickets to: the teams it reaches and their active agents,
+    each (id, name) by name."""
+
+    teams: list[tuple[uuid.UUID, str]]
+    agents: list[tuple[uuid.UUID, str]]
 
 
-async def agents_within(*, session: AsyncSession, reach: Reach) -> list[tuple[uuid.UUID, str]]:
-    """The active agents of the teams a caller reaches (id, name), by name."""
-    stmt = select(Agent.id, Agent.name).where(Agent.active).order_by(Agent.name, Agent.id)
-    if reach is not None:
-        members = select(AgentTeam.agent_id).where(AgentTeam.team_id.in_(list(reach)))
-        stmt = stmt.where(Agent.id.in_(members))
-    return [(agent_id, name) for agent_id, name in await session.execute(stmt)]
+async def directory_within(*, session: AsyncSession, reach: Reach) -> Directory:
+    """Every full list page shows it (the bulk bar): one statement, built once."""
+    if reach is None:
+        rows = await session.execute(_DIRECTORY)
+    else:
+        rows = await session.execute(_DIRECTORY_WITHIN, {"teams": list(reach),
+                                                         "member_of": list(reach)})
+    found = Directory([], [])
+    for kind, row_id, name in rows:
+        (found.teams if kind == "team" else found.agents).append((row_id, name))
+    return found
+
+
+def _directory_statement(*, within: bool) -> Select[Any]:
+    teams = select(literal("team").label("kind"), Team.id, Team.name)
+    agents = select(literal("agent").label("kind"), Agent.id, Agent.name).where(Agent.active)
+    if within:
+        teams = teams.where(Team.id.in_(bindparam("teams", expanding=True)))
+        members = select(AgentTeam.agent_id).where(
+            AgentTeam.team_id.in_(bindparam("member_of", expanding=True)))
+        agents = agents.where(Agent.id.in_(members))
+    both = union_all(teams, agents).subquery()
+    return select(both).order_by(both.c.name, both.c.id)
+
+
+_DIRECTORY = _directory_statement(within=False)
+_DIRECTORY_WITHIN = _directory_statement(within=True)

@@ -107,7 +107,6 @@ def _why(err: Problem) -> str:
 
 async def assign_targets(desk: Desk, principal: Principal) -> AssignTargets:
     require_staff(principal)
-    reach = caller_reach(principal)
-    teams = await stored_lists.teams_within(session=desk.session, reach=reach)
-    agents = await stored_lists.agents_within(session=desk.session, reach=reach)
-    return AssignTargets(teams=[Named(*t) for t in teams], agents=[Named(*a) for a in agents])
+    found = await stored_lists.directory_within(session=desk.session, reach=caller_reach(principal))
+    return AssignTargets(teams=[Named(*t) for t in found.teams],
+                         agents=[Named(*a) for a in found.agents])
