@@ -34,6 +34,7 @@ Reach = Collection[uuid.UUID] | None  # None: every team (an admin)
 
 
 Row = TypeVar("Row")
+Stmt = TypeVar("Stmt", bound=Select[*tuple[Any, ...]])
 
 
 @dataclass(frozen=True)
@@ -47,9 +48,13 @@ class Page(Generic[Row]):
 LIST_COLUMNS = (
     Ticket.id, Ticket.public_ref, Ticket.subject, Ticket.customer_name, Ticket.customer_email,
     Ticket.status, Ticket.priority, Ticket.assignee_id, Ticket.created_at, Ticket.updated_at,
-    Ticket.due_at, Ticket.priority_rank, SlaTarget.calendar.label("sla_calendar"),
-    SlaTarget.targets.label("sla_targets"), SlaTarget.paused_at.label("sla_paused_at"),
-    SlaTarget.breach_state.label("sla_breach_state"), Agent.name.label("assignee_name"),
+    Ticket.due_at, Ticket.priority_rank,
+)
+# ... and what it shows from elsewhere, joined to the page's rows only.
+LIST_JOINED = (
+    SlaTarget.calendar.label("sla_calendar"), SlaTarget.targets.label("sla_targets"),
+    SlaTarget.paused_at.label("sla_paused_at"), SlaTarget.breach_state.label("sla_breach_state"),
+    Agent.name.label("assignee_name"),
 )
 
 
@@ -63,14 +68,18 @@ async def page(*, session: AsyncSession, where: Sequence[ColumnElement[bool]], s
 
 async def list_rows(*, session: AsyncSession, where: Sequence[ColumnElement[bool]],
                     sort: Sort, limit: int, cursor: str | None) -> Page[Any]:
-    """The same page as `page`, as rows of LIST_COLUMNS."""
-    stmt = (select(*LIST_COLUMNS).outerjoin(SlaTarget, SlaTarget.ticket_id == Ticket.id)
-            .outerjoin(Agent, Agent.id == Ticket.assignee_id).where(*where))
-    rows = (await session.execute(_keyset(stmt, sort, limit, cursor))).all()
+    """The same page as `page`, as rows of LIST_COLUMNS and LIST_JOINED. The page is cut
+    first and joined after: an agent's 700 open tickets are sorted, not 700 joins."""
+    keyset = _keyset(select(*LIST_COLUMNS).where(*where), sort, limit, cursor).subquery()
+    stmt = (select(keyset, *LIST_JOINED)
+            .outerjoin(SlaTarget, SlaTarget.ticket_id == keyset.c.id)
+            .outerjoin(Agent, Agent.id == keyset.c.assignee_id)
+            .order_by(*tf.order(sort, keyset.c)))
+    rows = (await session.execute(stmt)).all()
     return _paged(rows, sort, limit)
 
 
-def _keyset(stmt: Select[Any], sort: Sort, limit: int, cursor: str | None) -> Select[Any]:
+def _keyset(stmt: Stmt, sort: Sort, limit: int, cursor: str | None) -> Stmt:
     if cursor:
         stmt = stmt.where(tf.after(sort, cursor))
     return stmt.order_by(*tf.order(sort)).limit(limit + 1)

@@ -90,11 +90,13 @@ def _assignee(values: list[str], me: uuid.UUID | None) -> ColumnElement[bool]:
 
 # ---- orders and cursors ---------------------------------------------------------------
 
-def order(sort: Sort) -> list[Any]:
+def order(sort: Sort, columns: Any = None) -> list[Any]:
+    """The ORDER BY of `sort`, over the tickets table or the same columns of a subquery."""
+    c = Ticket.__table__.c if columns is None else columns
     if sort is Sort.DUE:
-        return [Ticket.due_at, Ticket.priority_rank, Ticket.created_at, Ticket.id]
-    column = Ticket.created_at if sort is Sort.CREATED else Ticket.updated_at
-    return [column.desc(), Ticket.id.desc()]
+        return [c.due_at, c.priority_rank, c.created_at, c.id]
+    column = c.created_at if sort is Sort.CREATED else c.updated_at
+    return [column.desc(), c.id.desc()]
 
 
 def after(sort: Sort, cursor: str) -> ColumnElement[bool]:
