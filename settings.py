@@ -130,6 +130,14 @@ class Settings(BaseSettings):
     # 408 once no more of it came for this long, and its connection closed.
     body_timeout_seconds: float = Field(default=30.0, gt=0, le=3600,
                                         validation_alias="HELPDESK_BODY_TIMEOUT_SECONDS")
+    # Load shedding (api/admission.py), per API process: requests run at once, requests
+    # that may wait for a place, and how long; past that, 503 overloaded with Retry-After.
+    max_concurrent_requests: int = Field(default=32, ge=1, le=10_000,
+                                         validation_alias="HELPDESK_MAX_CONCURRENT_REQUESTS")
+    max_queued_requests: int = Field(default=128, ge=0, le=100_000,
+                                     validation_alias="HELPDESK_MAX_QUEUED_REQUESTS")
+    queue_wait_seconds: float = Field(default=5.0, gt=0, le=300,
+                                      validation_alias="HELPDESK_QUEUE_WAIT_SECONDS")
 
     # The agent workspace (/app). Where browsers reach the help desk: an https URL makes the
     # session and CSRF cookies Secure. Unset: http://HELPDESK_HOST:HELPDESK_PORT.

@@ -35,6 +35,7 @@ from api import (
     ticket_sla,
     tickets,
 )
+from api.admission import Admission
 from api.auth import authenticate
 from api.openapi import EVERY_API_CALL, install_openapi, operation_id
 from api.problems import DATABASE_UNAVAILABLE, install_problem_handlers
@@ -45,7 +46,7 @@ from db import tokens
 from db.engine import make_engine
 from services.rate_limits import RateLimits
 from settings import Settings
-from web.app import install_web
+from web.app import answer_problem, install_web
 from web.pages.ticket_commands import upload_limits
 
 MAX_REQUEST_BYTES = 1_048_576
@@ -91,6 +92,9 @@ def create_app(
                        patterns=upload_limits(settings, MAX_REQUEST_BYTES),
                        idle_seconds=settings.body_timeout_seconds)
     app.add_middleware(UnhandledErrors)
+    app.add_middleware(Admission, limit=settings.max_concurrent_requests,
+                       queue=settings.max_queued_requests,
+                       wait_seconds=settings.queue_wait_seconds, respond=answer_problem)
     app.add_middleware(metrics.RequestTelemetry)  # outermost: times even a refused body
     app.include_router(health.router)
     app.include_router(metrics.router)  # its own auth: the metrics token or an admin token

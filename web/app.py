@@ -5,12 +5,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from fastapi.staticfiles import StaticFiles
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.problems import problem_response
+from services.problems import Problem
 from settings import Settings
 from web.csrf import WorkspaceCsrf, csrf_options
+from web.errors import problem_page
 from web.pages import account, home, inbox, lists, live, macros, search, ticket
 
 STATIC = Path(__file__).parent / "static"
@@ -27,6 +31,14 @@ def install_web(app: FastAPI, settings: Settings) -> None:
         app.include_router(router)
     app.add_middleware(PageHeaders)
     app.add_middleware(WorkspaceCsrf, **csrf_options(settings))  # type: ignore[arg-type]
+
+
+def answer_problem(scope: Scope, receive: Receive, problem: Problem) -> Response:
+    """A refusal made before any route ran (api/admission.py): a page for the workspace's
+    pages, as their routes would show it; problem+json for everything else."""
+    if scope["path"].startswith("/app/"):
+        return problem_page(Request(scope, receive), problem)
+    return problem_response(problem)
 
 
 class PageHeaders:
