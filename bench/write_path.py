@@ -92,14 +92,20 @@ async def intake(http: httpx.AsyncClient, who: Writers, clients: int, tickets: i
             "latency": summarize_ms(samples)}, refs
 
 
-async def replies(http: httpx.AsyncClient, who: Writers, refs: list[str], count: int
-                  ) -> dict[str, Any]:
-    """Assign the tickets to the agent, then the agent replies, one call at a time."""
+async def assign_to_writer(http: httpx.AsyncClient, who: Writers, refs: list[str]) -> None:
     for ref in refs:
         assigned = await http.post(f"/api/v1/tickets/{ref}/assign",
                                    json={"agent_id": who.agent_id})
         if assigned.status_code != 200:
             raise RuntimeError(f"assign: {assigned.status_code} {assigned.text[:300]}")
+
+
+async def replies(http: httpx.AsyncClient, who: Writers, refs: list[str], count: int, *,
+                  assigned: bool = False) -> dict[str, Any]:
+    """Assign the tickets to the agent (unless `assigned`), then the agent replies, one call
+    at a time."""
+    if not assigned:
+        await assign_to_writer(http, who, refs)
     samples: list[float] = []
     for i in range(count):
         ref = refs[i % len(refs)]

@@ -15,6 +15,7 @@ from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
 
 from tests.replay.record_histories import HISTORIES
+from worker import workflow_runner
 from workflows.ticket import TicketWorkflow
 
 RECORDED = sorted(HISTORIES.glob("*.json"))
@@ -33,6 +34,7 @@ async def test_history_replays_deterministically(path: Path) -> None:
     history = WorkflowHistory.from_json(path.stem, path.read_text())
 
     # Raises on any non-determinism (a command the history does not have, or the reverse).
-    result = await Replayer(workflows=[TicketWorkflow]).replay_workflow(history)
+    replayer = Replayer(workflows=[TicketWorkflow], workflow_runner=workflow_runner())
+    result = await replayer.replay_workflow(history)
 
     assert result.replay_failure is None
