@@ -18,6 +18,7 @@ from tests.api.helpers import (
     assert_problem,
     assign,
     create_ticket,
+    eventually,
     make_agent,
     make_team,
     post_message,
@@ -337,6 +338,11 @@ async def test_messages_page_oldest_first_without_overlap(http):
         response = await post_message(http, ref, body=f"reply {n}", author_type=None,
                                       token=token)
         assert response.status_code == 201, response.text
+
+    async def projected() -> bool:  # an agent's reply is answered before it is projected
+        found = (await http.get(f"{TICKETS}/{ref}/messages", params={"limit": 10})).json()
+        return len(found["items"]) == 7
+    await eventually(projected)
 
     pages, cursor = [], None
     while True:
