@@ -160,6 +160,9 @@ async def push_overflow(env: WorkflowEnvironment, queue: str, engine: AsyncEngin
     is pushed to its agent, who does not start within 90 s, so it overflows back to the queue
     (the team has no generalist); then a person assigns it and work goes on."""
     team = await staff(engine)
+    async with engine.begin() as conn:  # teams assign by hand unless told otherwise
+        await conn.execute(text("UPDATE teams SET assignment_mode = 'least_loaded' "
+                                "WHERE id = :id"), {"id": team.team_id})
     handle = await start_workflow(env.client, queue, new_ticket(
         subject="Checkout down", priority="urgent", team_id=team.team_id,
         sla_plan=default_plan()))
