@@ -20,7 +20,12 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
+import cores
+
 MIN_ADMIN_TOKEN = 24
+# More processes than this on one machine is a misconfiguration (each holds its own
+# database pool), not a way to more throughput.
+MAX_PROCESSES = 64
 Port = Annotated[int, Field(ge=1, le=65_535)]
 Bytes = Annotated[int, Field(gt=0)]
 DATABASE_SCHEMES = ("postgresql+psycopg://", "postgresql://", "postgres://")
@@ -49,6 +54,13 @@ class Settings(BaseSettings):
     temporal_port: Port = Field(default=7233, validation_alias="HELPDESK_TEMPORAL_PORT")
     temporal_ui_port: Port = Field(default=8233, validation_alias="HELPDESK_TEMPORAL_UI_PORT")
     admin_token: str | None = Field(default=None, validation_alias="HELPDESK_ADMIN_TOKEN")
+    # Processes `helpdesk api` serves with (sharing its port) and `helpdesk worker` polls
+    # with (on the same task queue): Python runs one core per process. Defaults fit the
+    # machine: the API one per core, the worker one per two cores (cores.py says why).
+    api_processes: int = Field(default_factory=cores.default_api_processes,
+                               validation_alias="HELPDESK_API_PROCESSES")
+    worker_processes: int = Field(default_factory=cores.default_worker_processes,
+                                  validation_alias="HELPDESK_WORKER_PROCESSES")
     # Abuse limits, in the `limits` library's notation ("600/minute", "20/10 minutes").
     rate_limit_per_token: str = Field(
         default="1200/minute", validation_alias="HELPDESK_RATE_LIMIT_PER_TOKEN")
@@ -199,6 +211,15 @@ class Settings(BaseSettings):
             raise ValueError(f"HELPDESK_ADMIN_TOKEN must be at least {MIN_ADMIN_TOKEN} "
                              "characters (e.g. `python -c 'import secrets; "
                              "print(secrets.token_urlsafe(32))'`)")
+        return value
+
+    @field_validator("api_processes", "worker_processes")
+    @classmethod
+    def _is_process_count(cls, value: int) -> int:
+        if not 1 <= value <= MAX_PROCESSES:
+            raise ValueError(f"must be a number of processes from 1 to {MAX_PROCESSES} (one "
+                             f"per core is the most that helps; this machine has "
+                             f"{cores.usable_cores()}), got {value}")
         return value
 
     @field_validator("public_url", "temporal_ui_url")
