@@ -12,7 +12,7 @@ from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
 from limits import parse_many
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     EnvSettingsSource,
@@ -126,7 +126,8 @@ class Settings(BaseSettings):
     # Scrapes within this many seconds share one snapshot of the business metrics.
     metrics_cache_seconds: float = Field(default=5.0, ge=0,
                                          validation_alias="HELPDESK_METRICS_CACHE_SECONDS")
-    # `helpdesk worker` serves its process metrics (projection lag) on this port when set.
+    # `helpdesk worker` serves its process metrics (projection lag) on this port when set;
+    # with several worker processes, process i on this port + i.
     worker_metrics_port: Port | None = Field(default=None,
                                             validation_alias="HELPDESK_WORKER_METRICS_PORT")
     # json: one JSON object per line; text: for a human at a terminal; auto: text on a tty.
@@ -221,6 +222,14 @@ class Settings(BaseSettings):
                              f"per core is the most that helps; this machine has "
                              f"{cores.usable_cores()}), got {value}")
         return value
+
+    @model_validator(mode="after")
+    def _worker_metrics_ports_exist(self) -> Settings:
+        last = (self.worker_metrics_port or 0) + self.worker_processes - 1
+        if self.worker_metrics_port and last > 65_535:
+            raise ValueError(f"HELPDESK_WORKER_METRICS_PORT {self.worker_metrics_port} + "
+                             f"{self.worker_processes} worker processes passes port 65535")
+        return self
 
     @field_validator("public_url", "temporal_ui_url")
     @classmethod

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from types import FrameType
 
 from cli import demo, embedded
+from cli.children import stop_process, wait_or_kill
 from cli.embedded import DevError
 from db.migrate import upgrade
 from settings import Settings
@@ -152,7 +153,7 @@ def start_postgres(settings: Settings, started: ExitStack, watched: Watched) -> 
 def start_temporal(settings: Settings, started: ExitStack, watched: Watched) -> str:
     address = f"127.0.0.1:{settings.temporal_port}"
     process = embedded.start_temporal(settings)
-    started.callback(embedded.stop_process, "the Temporal dev server", process)
+    started.callback(stop_process, "the Temporal dev server", process)
     embedded.wait_for_temporal(settings, address, process)
     watched["the Temporal dev server"] = exit_reason(process)
     log.info("Temporal is up on %s", address)
@@ -171,7 +172,7 @@ def stop_children(children: dict[str, subprocess.Popen[bytes]]) -> None:
         if process.poll() is None:
             process.terminate()
     for name, process in children.items():
-        embedded.wait_or_kill(f"helpdesk {name}", process)
+        wait_or_kill(f"helpdesk {name}", process)
 
 
 def exit_reason(process: subprocess.Popen[bytes]) -> Callable[[], str | None]:
