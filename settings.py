@@ -66,9 +66,11 @@ class Settings(BaseSettings):
         default="1200/minute", validation_alias="HELPDESK_RATE_LIMIT_PER_TOKEN")
     rate_limit_per_sender: str = Field(
         default="20/10 minutes", validation_alias="HELPDESK_RATE_LIMIT_PER_SENDER")
-    # memory:// counts per API process; point several API processes at one redis:// to share.
-    rate_limit_storage: str = Field(
-        default="memory://", validation_alias="HELPDESK_RATE_LIMIT_STORAGE")
+    # Unset: counted in the help desk's PostgreSQL, one budget for every API process and
+    # host. redis://host:port/db shares through a Redis instead; memory:// counts per process
+    # (one API process only, or each multiplies every limit).
+    rate_limit_storage: str | None = Field(
+        default=None, validation_alias="HELPDESK_RATE_LIMIT_STORAGE")
 
     # Where customers write (comma-separated). Mail *from* these is our own coming back and
     # never becomes a ticket; the SMTP server accepts mail *to* these only.
@@ -260,10 +262,13 @@ class Settings(BaseSettings):
 
     @field_validator("rate_limit_storage")
     @classmethod
-    def _is_rate_limit_storage(cls, value: str) -> str:
+    def _is_rate_limit_storage(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
         scheme = value.split("://", 1)[0] if "://" in value else ""
         if scheme not in RATE_LIMIT_SCHEMES:
-            raise ValueError(f"must be memory:// or redis://host:port/db (scheme one of "
+            raise ValueError(f"must be unset (PostgreSQL), memory:// or redis://host:port/db "
+                             f"(scheme one of "
                              f"{', '.join(RATE_LIMIT_SCHEMES)}), got {mask_url(value)!r}")
         return value
 

@@ -19,7 +19,7 @@ from settings import Settings, mask_url
     ("HELPDESK_BODY_TIMEOUT_SECONDS", "0", "greater than 0"),
     ("HELPDESK_RATE_LIMIT_PER_TOKEN", "lots", "not one positive rate limit"),
     ("HELPDESK_RATE_LIMIT_PER_SENDER", "0/minute", "not one positive rate limit"),
-    ("HELPDESK_RATE_LIMIT_STORAGE", "memcached://cache:11211", "must be memory:// or redis://"),
+    ("HELPDESK_RATE_LIMIT_STORAGE", "memcached://cache:11211", "memory:// or redis://"),
     ("HELPDESK_SEARCH_LANGUAGE", "klingon; drop table tickets", "not a text search configuration"),
     ("DATABASE_URL", "mysql://root:hunter2@db/helpdesk", "must be a postgresql:// URL"),
     ("HELPDESK_TEMPORAL_UI_URL", "temporal-ui:8080", "must be an http:// or https:// URL"),
