@@ -16,6 +16,7 @@ import atexit
 import gc
 import logging
 import os
+import secrets
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -37,6 +38,7 @@ GRACEFUL_SHUTDOWN_SECONDS = 5
 
 def serve(settings: Settings) -> int:
     """Serve until SIGINT/SIGTERM; 1 when the app could not start."""
+    _share_a_secret_key(settings)
     with _shared_metrics_directory(settings.api_processes):
         config = uvicorn.Config(
             f"{__name__}:app_from_environment", factory=True, host=settings.host,
@@ -70,6 +72,14 @@ def app_from_environment() -> FastAPI:
     gc.collect()
     gc.freeze()
     return app
+
+
+def _share_a_secret_key(settings: Settings) -> None:
+    """With neither HELPDESK_SECRET_KEY nor HELPDESK_ADMIN_TOKEN (it derives from that), each
+    process would sign CSRF cookies with a random key of its own, and a form served by one
+    would be refused by the next: one random key for this run, handed to every process."""
+    if settings.api_processes > 1 and not (settings.secret_key or settings.admin_token):
+        os.environ["HELPDESK_SECRET_KEY"] = secrets.token_urlsafe(32)
 
 
 @contextmanager

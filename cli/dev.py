@@ -103,6 +103,9 @@ def start_everything(
         env.setdefault("HELPDESK_TEMPORAL_UI_URL",
                        f"http://127.0.0.1:{settings.temporal_ui_port}")
     env["HELPDESK_ADMIN_TOKEN"] = access.admin_token  # the API installs it at start-up
+    # The counts this process settled on (from the environment, else the machine's cores).
+    env["HELPDESK_API_PROCESSES"] = str(settings.api_processes)
+    env["HELPDESK_WORKER_PROCESSES"] = str(settings.worker_processes)
     # Local mail adapters hand mail in with the admin token unless given their own.
     env.setdefault("HELPDESK_INTAKE_TOKEN", access.admin_token)
     children = {name: spawn_helpdesk(name, env)
@@ -211,7 +214,9 @@ def service_lines(settings: Settings, api: str) -> list[str]:
         if settings.temporal_address
         else f"Temporal UI: http://127.0.0.1:{settings.temporal_ui_port}"
     )
-    lines = [f"  Workspace:   {settings.browser_url}/app", f"  API:         {api}",
+    lines = [f"  Workspace:   {settings.browser_url}/app",
+             f"  API:         {api} ({_processes(settings.api_processes)}; worker: "
+             f"{_processes(settings.worker_processes)})",
              f"  API docs:    {api}/docs", f"  {temporal}"]
     adapters = mail_adapters(settings)
     if "smtp" in adapters:
@@ -226,6 +231,10 @@ def service_lines(settings: Settings, api: str) -> list[str]:
     if not (settings.database_url and settings.temporal_address):
         lines.append(f"  Data:        {settings.data_dir.resolve()}")
     return lines
+
+
+def _processes(count: int) -> str:
+    return f"{count} process" + ("es" if count > 1 else "")
 
 
 def token_lines(settings: Settings, access: Access, api: str) -> list[str]:
