@@ -173,3 +173,21 @@ def check_metrics_count_every_process(via_one: list[HTTPConnection],
         for status_class, count in (("2xx", LIMIT), ("4xx", 2 * (LIMIT // 2 + 10) - LIMIT)):
             assert ('helpdesk_http_request_duration_seconds_count{method="GET",'
                     f'route="/api/v1/me",status="{status_class}"}} {float(count)}') in text, text
+
+
+def test_a_worker_process_that_dies_is_reported_and_stops_the_others(
+        tmp_path: Path, database_url: str, dev_client: Client, task_queue: str,
+        started: list[Started]) -> None:
+    started.append(worker := start("worker", environment(database_url, dev_client, task_queue),
+                                   tmp_path / "worker.log"))
+    deadline = time.monotonic() + START_SECONDS
+    while len(children := psutil.Process(worker.process.pid).children()) < PROCESSES:
+        assert time.monotonic() < deadline and worker.process.poll() is None, worker.tail()
+        time.sleep(0.1)
+    doomed, other = children
+
+    doomed.kill()
+
+    assert worker.process.wait(STOP_SECONDS) == 1, worker.tail()
+    assert f"(pid {doomed.pid}) exited with code -9 on its own" in worker.tail()
+    assert not other.is_running() or other.status() == psutil.STATUS_ZOMBIE
