@@ -12,7 +12,7 @@ from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
 from limits import parse_many
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     EnvSettingsSource,
@@ -20,7 +20,12 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
+import cores
+
 MIN_ADMIN_TOKEN = 24
+# More processes than this on one machine is a misconfiguration (each holds its own
+# database pool), not a way to more throughput.
+MAX_PROCESSES = 64
 Port = Annotated[int, Field(ge=1, le=65_535)]
 Bytes = Annotated[int, Field(gt=0)]
 DATABASE_SCHEMES = ("postgresql+psycopg://", "postgresql://", "postgres://")
@@ -49,14 +54,23 @@ class Settings(BaseSettings):
     temporal_port: Port = Field(default=7233, validation_alias="HELPDESK_TEMPORAL_PORT")
     temporal_ui_port: Port = Field(default=8233, validation_alias="HELPDESK_TEMPORAL_UI_PORT")
     admin_token: str | None = Field(default=None, validation_alias="HELPDESK_ADMIN_TOKEN")
+    # Processes `helpdesk api` serves with (sharing its port) and `helpdesk worker` polls
+    # with (on the same task queue): Python runs one core per process. Defaults fit the
+    # machine: the API one per core, the worker one per two cores (cores.py says why).
+    api_processes: int = Field(default_factory=cores.default_api_processes,
+                               validation_alias="HELPDESK_API_PROCESSES")
+    worker_processes: int = Field(default_factory=cores.default_worker_processes,
+                                  validation_alias="HELPDESK_WORKER_PROCESSES")
     # Abuse limits, in the `limits` library's notation ("600/minute", "20/10 minutes").
     rate_limit_per_token: str = Field(
         default="1200/minute", validation_alias="HELPDESK_RATE_LIMIT_PER_TOKEN")
     rate_limit_per_sender: str = Field(
         default="20/10 minutes", validation_alias="HELPDESK_RATE_LIMIT_PER_SENDER")
-    # memory:// counts per API process; point several API processes at one redis:// to share.
-    rate_limit_storage: str = Field(
-        default="memory://", validation_alias="HELPDESK_RATE_LIMIT_STORAGE")
+    # Unset: counted in the help desk's PostgreSQL, one budget for every API process and
+    # host. redis://host:port/db shares through a Redis instead; memory:// counts per process
+    # (one API process only, or each multiplies every limit).
+    rate_limit_storage: str | None = Field(
+        default=None, validation_alias="HELPDESK_RATE_LIMIT_STORAGE")
 
     # Where customers write (comma-separated). Mail *from* these is our own coming back and
     # never becomes a ticket; the SMTP server accepts mail *to* these only.
@@ -114,7 +128,8 @@ class Settings(BaseSettings):
     # Scrapes within this many seconds share one snapshot of the business metrics.
     metrics_cache_seconds: float = Field(default=5.0, ge=0,
                                          validation_alias="HELPDESK_METRICS_CACHE_SECONDS")
-    # `helpdesk worker` serves its process metrics (projection lag) on this port when set.
+    # `helpdesk worker` serves its process metrics (projection lag) on this port when set;
+    # with several worker processes, process i on this port + i.
     worker_metrics_port: Port | None = Field(default=None,
                                             validation_alias="HELPDESK_WORKER_METRICS_PORT")
     # json: one JSON object per line; text: for a human at a terminal; auto: text on a tty.
@@ -201,6 +216,23 @@ class Settings(BaseSettings):
                              "print(secrets.token_urlsafe(32))'`)")
         return value
 
+    @field_validator("api_processes", "worker_processes")
+    @classmethod
+    def _is_process_count(cls, value: int) -> int:
+        if not 1 <= value <= MAX_PROCESSES:
+            raise ValueError(f"must be a number of processes from 1 to {MAX_PROCESSES} (one "
+                             f"per core is the most that helps; this machine has "
+                             f"{cores.usable_cores()}), got {value}")
+        return value
+
+    @model_validator(mode="after")
+    def _worker_metrics_ports_exist(self) -> Settings:
+        last = (self.worker_metrics_port or 0) + self.worker_processes - 1
+        if self.worker_metrics_port and last > 65_535:
+            raise ValueError(f"HELPDESK_WORKER_METRICS_PORT {self.worker_metrics_port} + "
+                             f"{self.worker_processes} worker processes passes port 65535")
+        return self
+
     @field_validator("public_url", "temporal_ui_url")
     @classmethod
     def _is_http_url(cls, value: str | None) -> str | None:
@@ -230,10 +262,13 @@ class Settings(BaseSettings):
 
     @field_validator("rate_limit_storage")
     @classmethod
-    def _is_rate_limit_storage(cls, value: str) -> str:
+    def _is_rate_limit_storage(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
         scheme = value.split("://", 1)[0] if "://" in value else ""
         if scheme not in RATE_LIMIT_SCHEMES:
-            raise ValueError(f"must be memory:// or redis://host:port/db (scheme one of "
+            raise ValueError(f"must be unset (PostgreSQL), memory:// or redis://host:port/db "
+                             f"(scheme one of "
                              f"{', '.join(RATE_LIMIT_SCHEMES)}), got {mask_url(value)!r}")
         return value
 

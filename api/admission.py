@@ -33,8 +33,11 @@ Answer = Callable[[Scope, Receive, Problem], Response]
 
 SHED = Counter("helpdesk_requests_shed_total",
                "Requests answered 503 overloaded, by why", ["reason"])
-IN_FLIGHT = Gauge("helpdesk_requests_in_flight", "Requests running now (streams excepted)")
-QUEUED = Gauge("helpdesk_requests_queued", "Requests waiting for a place (streams excepted)")
+# livesum: with several API processes (cli/api_server.py), the sum over those running.
+IN_FLIGHT = Gauge("helpdesk_requests_in_flight", "Requests running now (streams excepted)",
+                  multiprocess_mode="livesum")
+QUEUED = Gauge("helpdesk_requests_queued", "Requests waiting for a place (streams excepted)",
+               multiprocess_mode="livesum")
 
 
 class Admission:

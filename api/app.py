@@ -65,13 +65,14 @@ def create_app(
         app.state.engine = engine or make_engine(settings.sqlalchemy_url())
         app.state.sessions = async_sessionmaker(app.state.engine, expire_on_commit=False)
         app.state.temporal = temporal or await _connect(settings)
-        app.state.rate_limits = RateLimits.from_settings(settings)
+        app.state.rate_limits = RateLimits.from_settings(settings, database=app.state.engine.url)
         await _bootstrap_admin_token(app.state.engine, settings)
         await _check_search_language(app.state.engine, settings)
         try:
             yield
         finally:
             await live.stop_live_hub(app)  # started by the first stream, if any
+            await app.state.rate_limits.close()
             if own_engine:
                 await app.state.engine.dispose()
 

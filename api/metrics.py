@@ -4,12 +4,17 @@ Business metrics come from PostgreSQL (db/metrics.py), which every API and worke
 shares, so any API process answers for the whole desk. Process metrics (CPU, memory, request
 durations, projection lag when a worker runs in this process) come from prometheus_client's
 default registry and describe this process only: Prometheus tells processes apart by target.
+When `helpdesk api` serves with several processes on one port (one target), they share
+prometheus_client's multiprocess directory instead: request durations and load shedding are
+then summed over every process whichever answers, and the per-process CPU and memory
+families are left out (they would describe one process at random).
 """
 
 from __future__ import annotations
 
 import asyncio
 import hmac
+import os
 import re
 import time
 from collections.abc import Iterator, Mapping
@@ -23,6 +28,7 @@ from prometheus_client import (
     CollectorRegistry,
     Histogram,
     generate_latest,
+    multiprocess,
 )
 from prometheus_client.core import (
     CounterMetricFamily,
@@ -111,7 +117,15 @@ class _Exported:
                                  "How long the last snapshot of the business metrics took")
         took.add_metric([], self.took)
         yield took
-        yield from REGISTRY.collect()
+        yield from _process_metrics().collect()
+
+
+def _process_metrics() -> CollectorRegistry:
+    if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        return REGISTRY
+    every_process = CollectorRegistry()
+    multiprocess.MultiProcessCollector(every_process)
+    return every_process
 
 
 def _business_families(s: metrics.Snapshot) -> Iterator[Metric]:

@@ -37,6 +37,7 @@ from bench.common import ADMIN_TOKEN, postgres_database
 from bench.seed_scale import FULL, SMOKE, Seed, seed
 from bench.write_path import Writers, assign_to_writer, intake, make_writers, replies
 from cli import embedded
+from cli.children import stop_process, wait_or_kill
 from settings import Settings
 
 HEALTH_TIMEOUT_SECONDS = 60
@@ -65,7 +66,7 @@ def temporal_server(data_dir: Path) -> Iterator[tuple[str, Popen[bytes]]]:
         embedded.wait_for_temporal(settings, address, process)
         yield address, process
     finally:
-        embedded.stop_process("the Temporal dev server", process)
+        stop_process("the Temporal dev server", process)
 
 
 @contextlib.asynccontextmanager
@@ -89,7 +90,7 @@ async def deployed(url: str, database: str) -> AsyncIterator[Stack]:
             log_file = started.enter_context((data_dir / f"{role}.log").open("ab"))
             children[role] = embedded.spawn(
                 [sys.executable, "-m", "cli.main", role], env=env, stdout=log_file)
-            started.callback(embedded.wait_or_kill, f"helpdesk {role}", children[role])
+            started.callback(wait_or_kill, f"helpdesk {role}", children[role])
             started.callback(children[role].terminate)
         base_url = f"http://127.0.0.1:{port}"
         await _healthy(base_url, children, data_dir)

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from types import FrameType
 
 from cli import demo, embedded
+from cli.children import stop_process, wait_or_kill
 from cli.embedded import DevError
 from db.migrate import upgrade
 from settings import Settings
@@ -102,6 +103,9 @@ def start_everything(
         env.setdefault("HELPDESK_TEMPORAL_UI_URL",
                        f"http://127.0.0.1:{settings.temporal_ui_port}")
     env["HELPDESK_ADMIN_TOKEN"] = access.admin_token  # the API installs it at start-up
+    # The counts this process settled on (from the environment, else the machine's cores).
+    env["HELPDESK_API_PROCESSES"] = str(settings.api_processes)
+    env["HELPDESK_WORKER_PROCESSES"] = str(settings.worker_processes)
     # Local mail adapters hand mail in with the admin token unless given their own.
     env.setdefault("HELPDESK_INTAKE_TOKEN", access.admin_token)
     children = {name: spawn_helpdesk(name, env)
@@ -152,7 +156,7 @@ def start_postgres(settings: Settings, started: ExitStack, watched: Watched) -> 
 def start_temporal(settings: Settings, started: ExitStack, watched: Watched) -> str:
     address = f"127.0.0.1:{settings.temporal_port}"
     process = embedded.start_temporal(settings)
-    started.callback(embedded.stop_process, "the Temporal dev server", process)
+    started.callback(stop_process, "the Temporal dev server", process)
     embedded.wait_for_temporal(settings, address, process)
     watched["the Temporal dev server"] = exit_reason(process)
     log.info("Temporal is up on %s", address)
@@ -171,7 +175,7 @@ def stop_children(children: dict[str, subprocess.Popen[bytes]]) -> None:
         if process.poll() is None:
             process.terminate()
     for name, process in children.items():
-        embedded.wait_or_kill(f"helpdesk {name}", process)
+        wait_or_kill(f"helpdesk {name}", process)
 
 
 def exit_reason(process: subprocess.Popen[bytes]) -> Callable[[], str | None]:
@@ -210,7 +214,9 @@ def service_lines(settings: Settings, api: str) -> list[str]:
         if settings.temporal_address
         else f"Temporal UI: http://127.0.0.1:{settings.temporal_ui_port}"
     )
-    lines = [f"  Workspace:   {settings.browser_url}/app", f"  API:         {api}",
+    lines = [f"  Workspace:   {settings.browser_url}/app",
+             f"  API:         {api} ({_processes(settings.api_processes)}; worker: "
+             f"{_processes(settings.worker_processes)})",
              f"  API docs:    {api}/docs", f"  {temporal}"]
     adapters = mail_adapters(settings)
     if "smtp" in adapters:
@@ -225,6 +231,10 @@ def service_lines(settings: Settings, api: str) -> list[str]:
     if not (settings.database_url and settings.temporal_address):
         lines.append(f"  Data:        {settings.data_dir.resolve()}")
     return lines
+
+
+def _processes(count: int) -> str:
+    return f"{count} process" + ("es" if count > 1 else "")
 
 
 def token_lines(settings: Settings, access: Access, api: str) -> list[str]:

@@ -10,27 +10,24 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ctypes
-import functools
 import json
 import logging
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import sys
 import time
 import warnings
-from collections.abc import Callable
 from pathlib import Path
-from typing import IO, TYPE_CHECKING
+from typing import TYPE_CHECKING
 
 import psutil
 import psycopg
 from psycopg import sql
 from temporalio.client import Client
 
+from cli.children import spawn
 from settings import Settings
 from worker import ensure_search_attributes
 from workflows.search_attributes import CLI_TYPES
@@ -42,7 +39,6 @@ log = logging.getLogger("helpdesk.dev")
 
 DATABASE_NAME = "helpdesk"
 TEMPORAL_START_TIMEOUT_SECONDS = 30.0
-STOP_TIMEOUT_SECONDS = 10.0
 
 
 class DevError(RuntimeError):
@@ -178,57 +174,6 @@ def log_tail(path: Path, lines: int = 20) -> str:
 
 
 # --- processes and ports ------------------------------------------------------------------------
-
-
-def spawn(
-    command: list[str], *, env: dict[str, str] | None = None, stdout: IO[bytes] | None = None
-) -> subprocess.Popen[bytes]:
-    """Start something `helpdesk dev` owns.
-
-    In its own process group, so a terminal's Ctrl-C reaches only the supervisor, which then
-    stops the children in order (API and worker before Temporal and PostgreSQL), not all at once.
-    On Linux the child also gets SIGTERM if the supervisor dies without cleaning up (SIGKILL).
-    """
-    return subprocess.Popen(
-        command, env=env, stdin=subprocess.DEVNULL, stdout=stdout,
-        stderr=subprocess.STDOUT if stdout else None,
-        process_group=0, preexec_fn=_die_with_parent_hook(),
-    )
-
-
-def _die_with_parent_hook() -> Callable[[], None] | None:
-    if not sys.platform.startswith("linux"):
-        return None
-    prctl, pr_set_pdeathsig = _libc_prctl(), 1
-
-    def die_with_parent() -> None:
-        prctl(pr_set_pdeathsig, signal.SIGTERM)
-
-    return die_with_parent
-
-
-@functools.cache
-def _libc_prctl() -> Callable[..., int]:
-    # Looked up in the parent: after fork, with the Temporal client's threads in the parent, the
-    # child must not dlopen (it could deadlock on a loader lock held by another thread).
-    return ctypes.CDLL(None, use_errno=True).prctl
-
-
-def stop_process(name: str, process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        log.info("stopping %s", name)
-        process.terminate()
-    wait_or_kill(name, process)
-
-
-def wait_or_kill(name: str, process: subprocess.Popen[bytes]) -> None:
-    """Wait for a process told to stop; SIGKILL it if it has not gone within the time limit."""
-    try:
-        process.wait(STOP_TIMEOUT_SECONDS)
-    except subprocess.TimeoutExpired:
-        log.warning("%s did not stop within %.0f s; killing it", name, STOP_TIMEOUT_SECONDS)
-        process.kill()
-        process.wait()
 
 
 def ensure_port_free(host: str, port: int, what: str, variable: str) -> None:

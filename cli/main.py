@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import gc
 import logging
 import signal
 import sys
@@ -98,24 +97,16 @@ def run_imap(settings: Settings, _args: argparse.Namespace) -> int:
 
 
 def run_api(settings: Settings, _args: argparse.Namespace) -> int:
-    import uvicorn
+    from cli.api_server import serve
 
-    from api.app import create_app
-
-    # log_config=None: keep our logging format instead of uvicorn's own. uvicorn handles SIGINT
-    # and SIGTERM itself; the graceful timeout stops a lingering keep-alive from holding it up.
-    app = create_app(settings)
-    # What is imported and built by now lives as long as the process: frozen, a full
-    # collection no longer walks it (such a pass stalled one page load in fifty by about
-    # 200 ms in bench/workspace_pages.py).
-    gc.collect()
-    gc.freeze()
-    uvicorn.run(app, host=settings.host, port=settings.port,
-                log_config=None, timeout_graceful_shutdown=5)
-    return 0
+    return serve(settings)
 
 
 def run_worker(settings: Settings, _args: argparse.Namespace) -> int:
+    if settings.worker_processes > 1:
+        from cli.worker_processes import supervise_workers
+
+        return supervise_workers(settings)
     if settings.worker_metrics_port:  # projection lag and process metrics, for Prometheus
         from prometheus_client import start_http_server
 

@@ -695,3 +695,19 @@ class TicketPresence(Base):
     __table_args__ = (
         CheckConstraint("state IN ('viewing','replying')", name="ck_ticket_presence_state"),
     )
+
+
+class RateLimitWindow(Base):
+    """One rate-limited key's sliding window counter (services/postgres_rate_limits.py):
+    the hits of its current fixed window and of the one before, shared by every API process.
+    UNLOGGED (see migration 0016): cheap to write on every request, emptied by a crash."""
+
+    __tablename__ = "rate_limit_windows"
+    key: Mapped[str] = mapped_column(Text, primary_key=True)
+    # floor(epoch seconds / window length): the window current_count counts in.
+    window_index: Mapped[int] = mapped_column(BigInteger)
+    previous_count: Mapped[int] = mapped_column(Integer)
+    current_count: Mapped[int] = mapped_column(Integer)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = {"prefixes": ["UNLOGGED"]}

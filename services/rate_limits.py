@@ -8,10 +8,12 @@ import time
 
 from limits import RateLimitItem, parse_many
 from limits.aio.storage import Storage
-from limits.aio.strategies import MovingWindowRateLimiter
+from limits.aio.strategies import SlidingWindowCounterRateLimiter
 from limits.errors import ConfigurationError
 from limits.storage import storage_from_string
+from sqlalchemy.engine import URL
 
+from services.postgres_rate_limits import PostgresSlidingWindows, rate_limit_engine
 from services.problems import Problem
 from settings import Settings
 
@@ -19,27 +21,39 @@ log = logging.getLogger("helpdesk.api")
 
 
 class RateLimits:
-    def __init__(self, *, per_token: str, per_sender: str, storage_uri: str,
-                 sign_in_per_address: str = "5/15 minutes",
+    def __init__(self, *, per_token: str, per_sender: str, storage_uri: str | None,
+                 database: URL | None = None, sign_in_per_address: str = "5/15 minutes",
                  sign_in_per_ip: str = "30/15 minutes") -> None:
+        """Counted in `storage_uri` (memory://, redis://...) or, when that is None, in the
+        PostgreSQL at `database`, which every API process shares."""
         self._per_token = _parse_limit("HELPDESK_RATE_LIMIT_PER_TOKEN", per_token)
         self._per_sender = _parse_limit("HELPDESK_RATE_LIMIT_PER_SENDER", per_sender)
         self._failed_sign_ins = (
             (_parse_limit("HELPDESK_SIGNIN_LIMIT_PER_ADDRESS", sign_in_per_address), "signin"),
             (_parse_limit("HELPDESK_SIGNIN_LIMIT_PER_IP", sign_in_per_ip), "signin-ip"))
-        # Moving window: exact (no double burst at a window edge, as fixed windows allow) and
-        # its reset time is when the oldest counted hit expires, so Retry-After is honest.
-        self._limiter = _moving_window_limiter(storage_uri)
+        # Sliding window counter, whatever the storage: the hits of the current fixed window
+        # plus the previous window's weighted by how much of it still overlaps the last
+        # `period`. No double burst at a window edge (as plain fixed windows allow), and two
+        # counts per key, so a check in PostgreSQL is one small row update. A moving window
+        # is exact but stores every hit (1,200 timestamps per token at the default limit),
+        # too heavy to share through PostgreSQL on every request. The price: it assumes the
+        # previous window's hits were spread evenly, so a limit may bend by a hit or two.
+        self._storage = _storage(storage_uri, database)
+        self._limiter = SlidingWindowCounterRateLimiter(self._storage)
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> RateLimits:
+    def from_settings(cls, settings: Settings, *, database: URL | None = None) -> RateLimits:
         return cls(
             per_token=settings.rate_limit_per_token,
             per_sender=settings.rate_limit_per_sender,
-            storage_uri=settings.rate_limit_storage,
+            storage_uri=settings.rate_limit_storage, database=database,
             sign_in_per_address=settings.signin_limit_per_address,
             sign_in_per_ip=settings.signin_limit_per_ip,
         )
+
+    async def close(self) -> None:
+        if isinstance(self._storage, PostgresSlidingWindows):
+            await self._storage.engine.dispose()
 
     async def hit_token(self, token_id: str) -> None:
         await self._hit(self._per_token, "token", token_id, what="this token")
@@ -100,13 +114,19 @@ def _parse_limit(setting: str, value: str) -> RateLimitItem:
     return items[0]
 
 
-def _moving_window_limiter(uri: str) -> MovingWindowRateLimiter:
+def _storage(uri: str | None, database: URL | None) -> Storage:
+    if uri is None:
+        if database is None:
+            raise ValueError("HELPDESK_RATE_LIMIT_STORAGE is unset (PostgreSQL) but no database "
+                             "was given to count in")
+        return PostgresSlidingWindows(rate_limit_engine(database))
     # Settings use the plain URIs people know (memory://, redis://); `limits` wants async+ ones.
     async_uri = uri if uri.startswith("async+") else f"async+{uri}"
     try:
         storage = storage_from_string(async_uri)
         if not isinstance(storage, Storage):
             raise ConfigurationError(f"{async_uri} is not an async storage")
-        return MovingWindowRateLimiter(storage)  # raises if the backend has no moving window
+        SlidingWindowCounterRateLimiter(storage)  # raises if the backend has no such counter
+        return storage
     except (ConfigurationError, NotImplementedError, ValueError) as exc:
         raise ValueError(f"HELPDESK_RATE_LIMIT_STORAGE={uri!r} is not usable: {exc}") from None

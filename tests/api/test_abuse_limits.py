@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -91,6 +92,9 @@ async def test_a_flood_from_one_sender_is_slowed_and_keeps_what_was_accepted(
 async def test_a_token_over_its_request_rate_gets_429_then_recovers(token_limited):
     limited = token_limited
     adapter = await issue_token(limited, "integration")
+    # Limits are sliding window counters: across a window edge the previous second's hits
+    # count a little less, so one more may pass. Start the burst just after an edge.
+    await asyncio.sleep(1.02 - time.time() % 1)
     answers = [await limited.get("/api/v1/me", headers=as_(adapter)) for _ in range(6)]
 
     assert [a.status_code for a in answers[:4]] == [200] * 4

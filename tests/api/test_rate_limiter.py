@@ -1,4 +1,5 @@
-"""Abuse limits per API token and per sender address, in memory and shared through Redis."""
+"""Abuse limits per API token and per sender address: in memory, and shared through
+PostgreSQL (the default) or Redis."""
 
 from __future__ import annotations
 
@@ -6,9 +7,11 @@ import asyncio
 import os
 import socket
 import uuid
+from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from api.problems import Problem
 from services.rate_limits import RateLimits
@@ -96,10 +99,57 @@ async def test_from_settings_uses_the_configured_limits() -> None:
 def test_bad_configuration_fails_at_construction_naming_the_setting(
     kwargs: dict[str, str], setting: str, bad: str
 ) -> None:
-    config = {"per_token": "1/minute", "per_sender": "1/minute", "storage_uri": "memory://"}
+    config: dict[str, Any] = {"per_token": "1/minute", "per_sender": "1/minute",
+                              "storage_uri": "memory://"}
     with pytest.raises(ValueError) as error:
         RateLimits(**{**config, **kwargs})
     assert setting in str(error.value) and bad in str(error.value)
+
+
+def postgres_limits(engine: AsyncEngine, *, per_token: str) -> RateLimits:
+    """Counted in the test's database, as every API process counts by default."""
+    return RateLimits(per_token=per_token, per_sender="3/minute", storage_uri=None,
+                      database=engine.url)
+
+
+async def test_api_processes_sharing_postgresql_share_one_budget(engine: AsyncEngine) -> None:
+    one, two = (postgres_limits(engine, per_token="3/hour") for _ in range(2))
+    try:
+        for limits in (one, two, one):
+            await limits.hit_token("shared")
+        with pytest.raises(Problem) as refused:
+            await two.hit_token("shared")
+        assert refused.value.status == 429
+        assert 1 <= refused.value.extra["retry_after_seconds"] <= 3600
+        await one.hit_token("another")  # its own budget
+    finally:
+        await one.close()
+        await two.close()
+
+
+async def test_concurrent_hits_in_postgresql_never_pass_the_limit(engine: AsyncEngine) -> None:
+    limits = postgres_limits(engine, per_token="10/hour")
+    try:
+        results = await asyncio.gather(*(limits.hit_token("busy") for _ in range(30)),
+                                       return_exceptions=True)
+    finally:
+        await limits.close()
+    assert sum(result is None for result in results) == 10
+    assert all(isinstance(r, Problem) and r.status == 429 for r in results if r is not None)
+
+
+async def test_in_postgresql_waiting_the_announced_retry_after_lets_the_caller_back_in(
+        engine: AsyncEngine) -> None:
+    limits = postgres_limits(engine, per_token="2/second")
+    try:
+        await limits.hit_token("tok-1")
+        await limits.hit_token("tok-1")
+        with pytest.raises(Problem) as refused:
+            await limits.hit_token("tok-1")
+        await asyncio.sleep(refused.value.extra["retry_after_seconds"])
+        await limits.hit_token("tok-1")
+    finally:
+        await limits.close()
 
 
 def _redis_url() -> str:
