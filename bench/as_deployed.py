@@ -70,7 +70,8 @@ def temporal_server(data_dir: Path) -> Iterator[tuple[str, Popen[bytes]]]:
 
 
 @contextlib.asynccontextmanager
-async def deployed(url: str, database: str) -> AsyncIterator[Stack]:
+async def deployed(url: str, database: str, processes: dict[str, str] | None = None
+                   ) -> AsyncIterator[Stack]:
     """Temporal, `helpdesk worker` and `helpdesk api`, started and stopped around the run."""
     with tempfile.TemporaryDirectory(prefix="helpdesk-deployed-") as data, \
             contextlib.ExitStack() as started:
@@ -84,7 +85,7 @@ async def deployed(url: str, database: str) -> AsyncIterator[Stack]:
             # One adapter token carries the whole load here.
             "HELPDESK_RATE_LIMIT_PER_TOKEN": "1000000/minute",
             "HELPDESK_RATE_LIMIT_PER_SENDER": "1000000/minute",
-        }
+        } | (processes or {})
         children: dict[str, Popen[bytes]] = {}
         for role in ("worker", "api"):
             log_file = started.enter_context((data_dir / f"{role}.log").open("ab"))
@@ -95,8 +96,8 @@ async def deployed(url: str, database: str) -> AsyncIterator[Stack]:
         base_url = f"http://127.0.0.1:{port}"
         await _healthy(base_url, children, data_dir)
         yield Stack(base_url, database=database, processes={
-            "api": [psutil.Process(children["api"].pid)],
-            "worker": [psutil.Process(children["worker"].pid)],
+            "api": _with_children(children["api"].pid),
+            "worker": _with_children(children["worker"].pid),
             "temporal": [psutil.Process(temporal.pid)],
             "postgres": _postgres_processes(database),
         })
@@ -115,6 +116,12 @@ async def _healthy(base_url: str, children: dict[str, Popen[bytes]], data_dir: P
                     return
             await asyncio.sleep(0.25)
     raise RuntimeError("the API did not become healthy")
+
+
+def _with_children(pid: int) -> list[psutil.Process]:
+    """A command and the processes it runs (HELPDESK_API_PROCESSES, _WORKER_PROCESSES)."""
+    parent = psutil.Process(pid)
+    return [parent, *parent.children(recursive=True)]
 
 
 def _postgres_processes(database: str) -> list[psutil.Process]:
@@ -215,7 +222,10 @@ async def _main(args: argparse.Namespace) -> dict[str, Any]:
         seeded = None
         if args.scale != "empty":
             seeded = await seed(url, FULL if args.scale == "full" else SMOKE)
-        async with deployed(url, url.rsplit("/", 1)[-1].split("?")[0]) as stack:
+        counts = {"HELPDESK_API_PROCESSES": str(args.api_processes),
+                  "HELPDESK_WORKER_PROCESSES": str(args.worker_processes)}
+        async with deployed(url, url.rsplit("/", 1)[-1].split("?")[0],
+                            {k: v for k, v in counts.items() if v != "0"}) as stack:
             result = await measure(stack, tickets=args.tickets, reply_count=args.replies,
                                    levels=tuple(args.clients), peak_seconds=args.peak_seconds,
                                    seeded=seeded)
@@ -228,6 +238,8 @@ def main() -> None:
     parser.add_argument("--tickets", type=int, default=200, help="per concurrency level")
     parser.add_argument("--replies", type=int, default=200)
     parser.add_argument("--clients", type=int, nargs="+", default=[1, 8])
+    parser.add_argument("--api-processes", type=int, default=0, help="0: the default")
+    parser.add_argument("--worker-processes", type=int, default=0, help="0: the default")
     parser.add_argument("--peak-seconds", type=float, default=0,
                         help="then the enterprise peak, open loop, this long (design: 180)")
     args = parser.parse_args()
