@@ -193,6 +193,11 @@ class Ticket(Base):
               postgresql_include=["assignee_id", "breach_state", "priority", "channel", "tags",
                                   "customer_email", "created_at", "updated_at"],
               postgresql_where=text(OPEN_STATUSES_SQL)),
+        # The counts of views that are not about open tickets only: every ticket of a team.
+        Index("ix_tickets_team_counts", "team_id",
+              postgresql_include=["status", "assignee_id", "breach_state", "priority",
+                                  "channel", "tags", "customer_email", "created_at",
+                                  "updated_at"]),
         Index("ix_tickets_tags", "tags", postgresql_using="gin"),
         Index("ix_tickets_search", "search_tsv", postgresql_using="gin"),
         # "Team queue": a team's open tickets, oldest first.
