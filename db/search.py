@@ -46,9 +46,9 @@ CANDIDATES = 200
 # Within teams, a search first walks each team's newest rows: WINDOW messages and
 # SUBJECT_WINDOW tickets. COMMON matches among them make the word common enough to rank
 # those; fewer, and the GIN index answers (cheap then: the word is rarer).
-WINDOW = 1500
-SUBJECT_WINDOW = 1000
-COMMON = 50
+WINDOW = 600
+SUBJECT_WINDOW = 400
+COMMON = 25
 SUBJECT_WEIGHT = 2.0  # a word in the subject says more about a ticket than one in a reply
 MAX_PREFIXES = 8
 # ts_headline marks matches with these; the text is escaped, then they become <mark>.

@@ -7,6 +7,7 @@ from typing import Any
 
 import httpx
 
+from db import search as db_search
 from tests.api.helpers import (
     assert_problem,
     assign,
@@ -206,6 +207,19 @@ async def test_an_agent_never_finds_another_teams_tickets(http):
     assert await desk.found("kangaroo", token) == []
     assert await desk.found("kangaroo") == ["team_b"]  # the admin finds it
     assert await desk.found("kangaroo", token, team_id=desk.team_b) == []
+
+
+async def test_an_agents_common_words_come_from_its_teams_newest_messages(http, monkeypatch):
+    monkeypatch.setattr(db_search, "COMMON", 1)  # every word is common: the walk answers
+    desk = await build_desk(http)
+    token = desk.agent_a["token"]
+
+    assert await desk.found("refunds", token) == ["damaged", "twice"]
+    assert await desk.found('"shipping label"', token) == ["label"]
+    assert await desk.found("subscr*", token) == ["subscription"]
+    assert await desk.found("refund -damaged", token) == ["twice"]
+    assert await desk.found("kangaroo", token) == []
+    assert await desk.found("refunds", token, customer="twice@example.com") == ["twice"]
 
 
 async def test_a_ticket_moved_to_another_team_is_found_by_that_team_only(http):
