@@ -210,7 +210,8 @@ async def test_an_agent_never_finds_another_teams_tickets(http):
 
 
 async def test_an_agents_common_words_come_from_its_teams_newest_messages(http, monkeypatch):
-    monkeypatch.setattr(db_search, "COMMON", 1)  # every word is common: the walk answers
+    monkeypatch.setattr(db_search, "WALK_FROM", 0.0)  # every word is walked
+    monkeypatch.setattr(db_search, "COMMON", 1)  # and common: the walk answers
     desk = await build_desk(http)
     token = desk.agent_a["token"]
 
