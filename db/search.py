@@ -2,10 +2,11 @@
 
 How a search stays fast at a million messages: a GIN bitmap cannot stop early, so it only
 answers words rare enough for their bitmap to be small. An agent's search (bounded by its
-teams) first walks each team's newest messages and tickets (WINDOW, SUBJECT_WINDOW rows,
-newest first, by btree): when a word is common (COMMON matches there) the newest matches are
-the candidates, found after a few hundred rows; otherwise the GIN indexes find them. Admins
-and customers go to the indexes directly. Only a bounded candidate set (CANDIDATES messages,
+teams) for a word the planner estimates common (WALK_FROM of the messages) first walks each
+team's newest messages and tickets (WINDOW, SUBJECT_WINDOW rows, newest first, by btree):
+when COMMON of them match, the newest matches are the candidates, found after a few hundred
+rows; otherwise, and for rarer words, the GIN indexes find them. Admins and customers go to
+the indexes directly. Only a bounded candidate set (CANDIDATES messages,
 CANDIDATES subjects, within the caller's reach and filters) is ranked with ts_rank_cd and
 grouped per ticket; ts_headline, the costly part, runs for the returned page only. A query
 matching more than CANDIDATES messages ranks the newest CANDIDATES of a team, or an arbitrary
