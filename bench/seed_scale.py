@@ -219,7 +219,9 @@ class Seeder:
             with mconn.cursor().copy(
                     "COPY ticket_messages (id, ticket_id, seq, message_id, in_reply_to, "
                     "direction, visibility, author_type, author_id, body, created_at, "
-                    "delivery_status, delivery_attempts, delivered_at, search_config) "
+                    "delivery_status, delivery_attempts, delivered_at, search_config, "
+                    # The load bypasses triggers (replica role): the team the trigger would copy.
+                    "team_id) "
                     "FROM STDIN") as mcopy:
                 ticket_rows = self.ticket_rows(plan, message_rows, sla_rows, mcopy)
                 _copy(tconn, "tickets", TICKET_COLUMNS, ticket_rows)
@@ -300,7 +302,7 @@ class Seeder:
                 f"{'internal' if kind == 'note' else 'public'}\t"
                 f"{'customer' if kind == 'customer' else 'agent'}\t{author}\t{body}\t{_ts(at)}\t"
                 f"{'sent' if sent else NULL}\t{1 if sent else 0}\t{_ts(at + 2) if sent else NULL}"
-                f"\t{message.config}\n")
+                f"\t{message.config}\t{self.team_ids[ticket.team]}\n")
             previous = message_id
         if ticket.count == 1:
             ticket.updated = ticket.created

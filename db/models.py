@@ -193,6 +193,11 @@ class Ticket(Base):
               postgresql_include=["assignee_id", "breach_state", "priority", "channel", "tags",
                                   "customer_email", "created_at", "updated_at"],
               postgresql_where=text(OPEN_STATUSES_SQL)),
+        # The counts of views that are not about open tickets only: every ticket of a team.
+        Index("ix_tickets_team_counts", "team_id",
+              postgresql_include=["status", "assignee_id", "breach_state", "priority",
+                                  "channel", "tags", "customer_email", "created_at",
+                                  "updated_at"]),
         Index("ix_tickets_tags", "tags", postgresql_using="gin"),
         Index("ix_tickets_search", "search_tsv", postgresql_using="gin"),
         # "Team queue": a team's open tickets, oldest first.
@@ -231,9 +236,13 @@ class TicketMessage(Base):
     search_config: Mapped[str] = _search_config()
     search_tsv: Mapped[str | None] = _search_vector(
         "to_tsvector(search_config, left(body, 200000))")
+    # Its ticket's team, kept by triggers (migration 0016) so that a search walks a team's
+    # messages newest first (db/search.py). Never an access check: the ticket's team_id is.
+    team_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
 
     __table_args__ = (
         Index("ix_ticket_messages_search", "search_tsv", postgresql_using="gin"),
+        Index("ix_ticket_messages_team_newest", "team_id", "created_at"),
         Index("ix_ticket_messages_delivery", "delivery_status",
               postgresql_where=text("delivery_status IS NOT NULL")),
         Index("ix_ticket_messages_ticket_order", "ticket_id", "created_at", "seq"),

@@ -1,11 +1,16 @@
 """Full-text search over tickets: subjects and messages, one ranked row per ticket.
 
-How a search stays fast at a million messages: the GIN indexes find the matching rows; only a
-bounded candidate set of them (the first CANDIDATES message matches and the best CANDIDATES
-subject matches, within the caller's reach and filters) is ranked with ts_rank_cd and grouped
-per ticket; ts_headline, the costly part, runs for the returned page only. A query matching
-more than CANDIDATES messages ranks an arbitrary CANDIDATES of them (the rare, specific words
-people search for stay exact).
+How a search stays fast at a million messages: a GIN bitmap cannot stop early, so it only
+answers words rare enough for their bitmap to be small. An agent's search (bounded by its
+teams) for a word the planner estimates common (WALK_FROM of the messages) first walks each
+team's newest messages and tickets (WINDOW, SUBJECT_WINDOW rows, newest first, by btree):
+when COMMON of them match, the newest matches are the candidates, found after a few hundred
+rows; otherwise, and for rarer words, the GIN indexes find them. Admins and customers go to
+the indexes directly. Only a bounded candidate set (CANDIDATES messages,
+CANDIDATES subjects, within the caller's reach and filters) is ranked with ts_rank_cd and
+grouped per ticket; ts_headline, the costly part, runs for the returned page only. A query
+matching more than CANDIDATES messages ranks the newest CANDIDATES of a team, or an arbitrary
+CANDIDATES from the index (the rare, specific words people search for stay exact).
 
 Pages are keyset over (score, ticket id): a later page may shift when new matches arrive.
 """
@@ -19,7 +24,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Float, cast, func, literal, null, select, tuple_, union_all
+from sqlalchemy import (
+    ColumnElement,
+    Float,
+    Select,
+    cast,
+    func,
+    literal,
+    null,
+    select,
+    tuple_,
+    union_all,
+)
 from sqlalchemy.dialects.postgresql import ARRAY, REGCONFIG, TSQUERY, UUID, aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
@@ -27,7 +43,15 @@ from sqlalchemy.orm import InstrumentedAttribute
 from db.models import Ticket, TicketMessage
 from db.queries import decode_cursor, encode_cursor
 
-CANDIDATES = 1000
+CANDIDATES = 200
+# Within teams, a search first walks each team's newest rows: WINDOW messages and
+# SUBJECT_WINDOW tickets, when the planner estimates the word in WALK_FROM of the messages
+# or more. COMMON matches among them make the word common enough to rank those; fewer, and
+# the GIN index answers (cheap then: the word is rarer).
+WINDOW = 600
+WALK_FROM = 0.02  # the share of messages (estimated) from which a word is walked
+SUBJECT_WINDOW = 400
+COMMON = 25
 SUBJECT_WEIGHT = 2.0  # a word in the subject says more about a ticket than one in a reply
 MAX_PREFIXES = 8
 # ts_headline marks matches with these; the text is escaped, then they become <mark>.
@@ -134,18 +158,30 @@ def cursor_of(hit: Hit) -> str:
 async def search(
     *, session: AsyncSession, query: ColumnElement[Any], bounds: list[ColumnElement[bool]],
     public_only: bool, limit: int, position: tuple[float, uuid.UUID] | None = None,
+    teams: Sequence[uuid.UUID] | None = None,
 ) -> list[Hit]:
     """A page of tickets matching `query` within `bounds` (conditions on Ticket), best first.
-    `public_only`: internal notes neither match nor show (customers)."""
+    `public_only`: internal notes neither match nor show (customers). `teams`: the bounds
+    keep to these teams' tickets, so their messages may be walked newest first."""
+    if teams and await match_share(session=session, query=query) < WALK_FROM:
+        teams = None  # a rare word: the index answers at once, a walk would be wasted
     rows = await session.execute(statement(query=query, bounds=bounds, public_only=public_only,
-                                           limit=limit, position=position))
+                                           limit=limit, position=position, teams=teams))
     return [Hit(ticket=t, score=score, snippet=marked(text), message_id=mid, visibility=vis)
             for t, score, mid, vis, text in rows.all()]
 
 
+async def match_share(*, session: AsyncSession, query: ColumnElement[Any]) -> float:
+    """The planner's estimate of the share of messages matching `query` (migration 0017's
+    function: EXPLAIN over the column's statistics, about a millisecond)."""
+    share = await session.scalar(select(func.ticket_messages_match_share(query)))
+    return float(share or 0.0)
+
+
 def statement(*, query: ColumnElement[Any], bounds: list[ColumnElement[bool]],
-              public_only: bool, limit: int, position: tuple[float, uuid.UUID] | None) -> Any:
-    scored = _scored(query, bounds, public_only)
+              public_only: bool, limit: int, position: tuple[float, uuid.UUID] | None,
+              teams: Sequence[uuid.UUID] | None = None) -> Any:
+    scored = _scored(query, bounds, public_only, teams)
     page = select(scored).order_by(scored.c.score.desc(), scored.c.ticket_id.desc())
     if position is not None:
         page = page.where(tuple_(scored.c.score, scored.c.ticket_id) < position)
@@ -167,25 +203,92 @@ def _unmarked(text: ColumnElement[str] | InstrumentedAttribute[str]) -> ColumnEl
     return func.translate(text, _START + _STOP, "")
 
 
-def _scored(query: ColumnElement[Any], bounds: list[ColumnElement[bool]],
-            public_only: bool) -> Any:
-    """Per ticket: its score and its best-matching message (None when only the subject)."""
+def _by_index(query: ColumnElement[Any], bounds: list[ColumnElement[bool]],
+              public_only: bool) -> Select[Any]:
+    """Message matches from the GIN index: LIMIT without ORDER BY, its first CANDIDATES
+    matches, each ranked once. Every match is in the bitmap first: cheap for rare words."""
     m = TicketMessage
     visible = [m.visibility == "public"] if public_only else []
-    # LIMIT without ORDER BY: the index's first CANDIDATES matches, each ranked once.
-    in_messages = (
+    return (
         select(m.ticket_id, m.id.label("message_id"),
                cast(func.ts_rank_cd(m.search_tsv, query), Float).label("rank"))
         .join(Ticket, Ticket.id == m.ticket_id)
         .where(m.search_tsv.op("@@")(query), *visible, *bounds)
         .limit(CANDIDATES))
-    # Subjects likewise: ranking every match of a common word visited up to 15,000 scattered
-    # ticket rows (70 ms at 150,000 tickets); the first CANDIDATES are ranked instead.
-    subject_rank = cast(func.ts_rank_cd(Ticket.search_tsv, query), Float) * SUBJECT_WEIGHT
-    in_subjects = (
-        select(Ticket.id.label("ticket_id"), null().label("message_id"), subject_rank)
-        .where(Ticket.search_tsv.op("@@")(query), *bounds)
-        .limit(CANDIDATES))
+
+
+def _newest_messages(team: uuid.UUID, query: ColumnElement[Any],
+                     bounds: list[ColumnElement[bool]], public_only: bool) -> Select[Any]:
+    """The team's newest matching messages: its last WINDOW messages walked newest first
+    (ix_ticket_messages_team_newest), stopping at CANDIDATES matches. A common word stops
+    after a few hundred rows, where its GIN bitmap would hold a hundred thousand."""
+    m = TicketMessage
+    walk = (select(m.id, m.ticket_id, m.search_tsv, m.visibility)
+            .where(m.team_id == team).order_by(m.created_at.desc()).limit(WINDOW)
+            .subquery("walk"))
+    visible = [walk.c.visibility == "public"] if public_only else []
+    rank = cast(func.ts_rank_cd(walk.c.search_tsv, query), Float)
+    matched = (select(walk.c.ticket_id, walk.c.id.label("message_id"), rank.label("rank"))
+               .where(walk.c.search_tsv.op("@@")(query), *visible)
+               .limit(CANDIDATES).subquery("matched"))
+    # The bounds after the LIMIT, so they never keep the walk going: bounds that drop some
+    # of these (a status filter) leave fewer than COMMON, and the index answers instead.
+    return (select(matched).join(Ticket, Ticket.id == matched.c.ticket_id).where(*bounds))
+
+
+def _newest_subjects(team: uuid.UUID, query: ColumnElement[Any],
+                     bounds: list[ColumnElement[bool]]) -> Select[Any]:
+    """Like _newest_messages: the team's last SUBJECT_WINDOW tickets by activity
+    (ix_tickets_team_updated), walked newest first."""
+    walk = (select(Ticket.id, Ticket.search_tsv).where(Ticket.team_id == team)
+            .order_by(Ticket.updated_at.desc()).limit(SUBJECT_WINDOW).subquery("walk_subjects"))
+    matched = (select(walk.c.id.label("ticket_id"), _NO_MESSAGE,
+                      _subject_rank(walk.c.search_tsv, query))
+               .where(walk.c.search_tsv.op("@@")(query)).limit(CANDIDATES)
+               .subquery("matched_subjects"))
+    return (select(matched).join(Ticket, Ticket.id == matched.c.ticket_id).where(*bounds))
+
+
+def _subjects_by_index(query: ColumnElement[Any], bounds: list[ColumnElement[bool]]
+                       ) -> Select[Any]:
+    # Ranking every match of a common word visited up to 15,000 scattered ticket rows
+    # (70 ms at 150,000 tickets); the first CANDIDATES are ranked instead.
+    return (select(Ticket.id.label("ticket_id"), _NO_MESSAGE,
+                   _subject_rank(Ticket.search_tsv, query))
+            .where(Ticket.search_tsv.op("@@")(query), *bounds)
+            .limit(CANDIDATES))
+
+
+# A subject match names no message (typed: in a CTE an untyped NULL would be text).
+_NO_MESSAGE: ColumnElement[Any] = cast(null(), UUID(as_uuid=True)).label("message_id")
+
+
+def _subject_rank(tsv: Any, query: ColumnElement[Any]) -> ColumnElement[float]:
+    return (cast(func.ts_rank_cd(tsv, query), Float) * SUBJECT_WEIGHT).label("rank")
+
+
+def _newest_else_indexed(newest: list[Select[Any]], by_index: Select[Any], name: str) -> Any:
+    """The newest matches when the walks found COMMON of them (a common word: ranking
+    the newest is as good as any and stops early), else the index's (a rarer word: complete).
+    Both conditions are constants: PostgreSQL runs only the branch whose one-time filter
+    holds, and the walks once (a CTE read twice is materialized)."""
+    found = union_all(*newest).cte(name)
+    enough = select(func.count()).select_from(found).scalar_subquery() >= COMMON
+    return union_all(select(found).where(enough), by_index.where(~enough))
+
+
+def _scored(query: ColumnElement[Any], bounds: list[ColumnElement[bool]],
+            public_only: bool, teams: Sequence[uuid.UUID] | None) -> Any:
+    """Per ticket: its score and its best-matching message (None when only the subject)."""
+    in_messages: Any = _by_index(query, bounds, public_only)
+    in_subjects: Any = _subjects_by_index(query, bounds)
+    if teams:  # bounded by teams: walk each team's newest rows first
+        in_subjects = _newest_else_indexed(
+            [_newest_subjects(t, query, bounds) for t in teams], in_subjects,
+            "newest_subjects")
+        in_messages = _newest_else_indexed(
+            [_newest_messages(t, query, bounds, public_only) for t in teams], in_messages,
+            "newest_messages")
     hits = union_all(in_messages, in_subjects).subquery("hits")
     # The ticket's best message: the first of its matching messages ordered by rank.
     best_message = func.array_agg(aggregate_order_by(hits.c.message_id, hits.c.rank.desc()),

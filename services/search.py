@@ -94,7 +94,8 @@ async def search_tickets(desk: Desk, principal: Principal, *, q: str, filters: T
               *ticket_filters.conditions(filters, me=_me(principal))]
     hits = await db_search.search(session=desk.session, query=query, bounds=bounds,
                                   public_only=principal.kind is TokenKind.CUSTOMER,
-                                  limit=limit + 1, position=position)
+                                  limit=limit + 1, position=position,
+                                  teams=_team_bound(principal))
     page = hits[:limit]
     next_cursor = db_search.cursor_of(page[-1]) if len(hits) > limit else None
     if is_customer(principal):
@@ -119,6 +120,14 @@ async def _reach(session: AsyncSession, p: Principal) -> ColumnElement[bool]:
     if p.is_admin:
         return ticket_filters.reach(None)
     return ticket_filters.reach([uuid.UUID(t) for t in p.team_ids])
+
+
+def _team_bound(p: Principal) -> list[uuid.UUID] | None:
+    """An agent's teams, whose messages a search walks newest first; None for admins (every
+    team) and customers (bound to their own tickets, reached by ticket instead)."""
+    if p.kind is TokenKind.CUSTOMER or p.is_admin:
+        return None
+    return [uuid.UUID(t) for t in p.team_ids]
 
 
 async def _portal_reach(session: AsyncSession, p: Principal) -> ColumnElement[bool]:

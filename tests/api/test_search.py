@@ -7,8 +7,10 @@ from typing import Any
 
 import httpx
 
+from db import search as db_search
 from tests.api.helpers import (
     assert_problem,
+    assign,
     create_ticket,
     eventually,
     issue_token,
@@ -110,6 +112,20 @@ async def test_phrases_prefixes_exclusion_and_or(http):
     assert (await desk.search("pass:* & ! | ( refu*")).status_code == 200
 
 
+async def test_a_phrase_needs_its_words_side_by_side_wherever_they_stand(http):
+    desk = await build_desk(http)
+    # An agent's search walks its team's newest messages first; an admin's uses the index.
+    for token in (None, desk.agent_a["token"]):
+        assert await desk.found('"label for my return"', token) == ["label"]  # stop words
+        assert await desk.found('"shipping was paid"', token) == ["scattered"]
+        assert await desk.found('"paid shipping"', token) == []  # not in that order
+        assert await desk.found('"billing address" "invoice 4411"', token) == ["invoice"]
+        assert await desk.found('"billing address" "invoice 4412"', token) == []
+        assert set(await desk.found('"shipping label" or expired', token)) == {
+            "label", "password"}
+        assert await desk.found("subscr*", token) == ["subscription"]
+
+
 async def test_a_german_text_is_found_with_a_german_query(http):
     desk = await build_desk(http)
 
@@ -191,6 +207,31 @@ async def test_an_agent_never_finds_another_teams_tickets(http):
     assert await desk.found("kangaroo", token) == []
     assert await desk.found("kangaroo") == ["team_b"]  # the admin finds it
     assert await desk.found("kangaroo", token, team_id=desk.team_b) == []
+
+
+async def test_an_agents_common_words_come_from_its_teams_newest_messages(http, monkeypatch):
+    monkeypatch.setattr(db_search, "WALK_FROM", 0.0)  # every word is walked
+    monkeypatch.setattr(db_search, "COMMON", 1)  # and common: the walk answers
+    desk = await build_desk(http)
+    token = desk.agent_a["token"]
+
+    assert await desk.found("refunds", token) == ["damaged", "twice"]
+    assert await desk.found('"shipping label"', token) == ["label"]
+    assert await desk.found("subscr*", token) == ["subscription"]
+    assert await desk.found("refund -damaged", token) == ["twice"]
+    assert await desk.found("kangaroo", token) == []
+    assert await desk.found("refunds", token, customer="twice@example.com") == ["twice"]
+
+
+async def test_a_ticket_moved_to_another_team_is_found_by_that_team_only(http):
+    desk = await build_desk(http)
+    agent_b = await make_agent(http, team="B", email="b@helpdesk.example", name="Bea")
+    moved = await assign(http, desk.refs["label"], None, team_id=desk.team_b, reason="shipping")
+    assert moved.status_code == 200, moved.text
+
+    await eventually(lambda: _finds(desk, '"shipping label"', agent_b["token"], 1))
+    assert await desk.found('"shipping label"', desk.agent_a["token"]) == []
+    assert await desk.found("kangaroo", agent_b["token"]) == ["team_b"]
 
 
 async def test_a_customer_finds_only_public_text_of_its_own_ticket(http):

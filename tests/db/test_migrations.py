@@ -125,3 +125,39 @@ def test_0009_backfills_what_customers_see_from_messages_and_audit(empty_databas
     engine.dispose()
     assert seen_at == datetime(2026, 1, 1, 11, tzinfo=UTC)  # the status change
     assert numbers == [1, None, 2, None]
+
+
+
+def test_0017_gives_existing_messages_their_team_and_keeps_it_as_tickets_move(
+        empty_database_url):
+    upgrade(empty_database_url, "0015")
+    ticket, team, other_team = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    insert_message = text(
+        "INSERT INTO ticket_messages (id, ticket_id, seq, message_id, direction, visibility, "
+        "author_type, body, created_at) VALUES (:id, :t, :seq, :mid, 'inbound', 'public', "
+        "'customer', 'Any news?', now())")
+    engine = create_engine(to_sqlalchemy_url(empty_database_url))
+    try:
+        with engine.begin() as conn:
+            conn.execute(text(
+                "INSERT INTO tickets (id, public_ref, subject, status, priority, channel, "
+                "customer_email, team_id, created_at, updated_at, public_updated_at, "
+                "version) VALUES (:id, 'TKT-1', 'Hi', 'new', 'medium', 'email', "
+                "'ada@example.com', :team, now(), now(), now(), 1)"),
+                {"id": ticket, "team": team})
+            conn.execute(insert_message, {"id": uuid.uuid4(), "t": ticket, "seq": 1,
+                                          "mid": "<1@x>"})
+
+        upgrade(empty_database_url)
+
+        with engine.begin() as conn:
+            conn.execute(insert_message, {"id": uuid.uuid4(), "t": ticket, "seq": 2,
+                                          "mid": "<2@x>"})
+            teams = conn.execute(text(
+                "SELECT team_id FROM ticket_messages ORDER BY seq")).scalars().all()
+            conn.execute(text("UPDATE tickets SET team_id = :team"), {"team": other_team})
+            moved = conn.execute(text("SELECT team_id FROM ticket_messages")).scalars().all()
+    finally:
+        engine.dispose()
+    assert teams == [team, team]  # the backfilled one, and one inserted after
+    assert moved == [other_team, other_team]
