@@ -162,7 +162,7 @@ async def with_cpu(stack: Stack, operations: int, run: Callable[[], Awaitable[An
 
 
 async def measure(stack: Stack, *, tickets: int, reply_count: int,
-                  levels: tuple[int, ...], peak_seconds: float = 0,
+                  levels: tuple[int, ...], peak_seconds: float = 0, peak_scale: float = 1.0,
                   seeded: Seed | None = None) -> dict[str, Any]:
     result: dict[str, Any] = {"create": {}}
     async with httpx.AsyncClient(base_url=stack.base_url, timeout=120,
@@ -183,19 +183,21 @@ async def measure(stack: Stack, *, tickets: int, reply_count: int,
         result["reply"] = row | {"cpu_ms_per_op": cpu}
         print(f"reply: {json.dumps(result['reply'])}", flush=True)
         if peak_seconds:
-            result["peak"] = await _peak(stack, http, who, refs[:50], seeded, peak_seconds)
+            result["peak"] = await _peak(stack, http, who, refs[:50], seeded, peak_seconds,
+                                         peak_scale)
     return result
 
 
 async def _peak(stack: Stack, http: httpx.AsyncClient, who: Writers, refs: list[str],
-                seeded: Seed | None, seconds: float) -> dict[str, Any]:
+                seeded: Seed | None, seconds: float, scale: float) -> dict[str, Any]:
     readers = [peak.Reader({"Authorization": f"Bearer {a.token}"}, a.team_ids[0])
                for a in (seeded.agents[:200] if seeded else []) if a.team_ids]
     readers = readers or [peak.Reader(who.agent, who.team_id)]
-    # Its own connection pool: an open loop must not wait for a free connection.
-    async with httpx.AsyncClient(base_url=stack.base_url, timeout=120,
-                                 limits=httpx.Limits(max_connections=400)) as loose:
-        streams = peak.streams(loose, who, refs, readers)
+    async with contextlib.AsyncExitStack() as opened:
+        clients = [await opened.enter_async_context(httpx.AsyncClient(
+            base_url=stack.base_url, timeout=120, limits=httpx.Limits(max_connections=64)))
+            for _ in range(3)]
+        streams = peak.streams(clients, who, refs, readers, scale=scale)
         operations = sum(int(s.per_second * seconds) for s in streams)
         result, cpu = await with_cpu(stack, operations, functools.partial(
             peak.open_loop, streams, seconds))
@@ -228,7 +230,7 @@ async def _main(args: argparse.Namespace) -> dict[str, Any]:
                             {k: v for k, v in counts.items() if v != "0"}) as stack:
             result = await measure(stack, tickets=args.tickets, reply_count=args.replies,
                                    levels=tuple(args.clients), peak_seconds=args.peak_seconds,
-                                   seeded=seeded)
+                                   peak_scale=args.peak_scale, seeded=seeded)
     return {"counts": seeded.counts if seeded else {}} | result
 
 
@@ -242,6 +244,8 @@ def main() -> None:
     parser.add_argument("--worker-processes", type=int, default=0, help="0: the default")
     parser.add_argument("--peak-seconds", type=float, default=0,
                         help="then the enterprise peak, open loop, this long (design: 180)")
+    parser.add_argument("--peak-scale", type=float, default=1.0,
+                        help="that peak's rates times this (0.5: half the peak)")
     args = parser.parse_args()
     result = asyncio.run(_main(args))
     print(json.dumps(result))

@@ -53,21 +53,24 @@ class Reader:
     team_id: str
 
 
-def streams(http: httpx.AsyncClient, who: Writers, refs: Sequence[str],
+def streams(clients: Sequence[httpx.AsyncClient], who: Writers, refs: Sequence[str],
             readers: Sequence[Reader], *, scale: float = 1.0) -> list[Stream]:
     """Creates by the integration token, replies by the writer agent on its tickets, and
-    reads spread over `readers`: their open tickets, their team's queue, a ticket."""
+    reads spread over `readers`: their open tickets, their team's queue, a ticket. One HTTP
+    client each (`clients`: three): httpx scans its pool on every request, so one pool
+    holding every connection costs the client CPU the servers need."""
     reader_cycle = itertools.cycle(readers)
+    creates, replies, reads = clients
 
     async def create(i: int) -> httpx.Response:
-        return await http.post("/api/v1/tickets", headers={
+        return await creates.post("/api/v1/tickets", headers={
             "Idempotency-Key": str(uuid.uuid4())} | who.integration, json={
             "subject": SUBJECTS[i % len(SUBJECTS)], "team_id": who.team_id,
             "body": "Hello, my order has not arrived and the tracking has not moved in days.",
             "customer_email": f"p{uuid.uuid4().hex[:12]}@example.com"})
 
     async def reply(i: int) -> httpx.Response:
-        return await http.post(f"/api/v1/tickets/{refs[i % len(refs)]}/messages",
+        return await replies.post(f"/api/v1/tickets/{refs[i % len(refs)]}/messages",
                                headers=who.agent, json={"body": REPLY_BODY})
 
     async def read(i: int) -> httpx.Response:
@@ -75,7 +78,7 @@ def streams(http: httpx.AsyncClient, who: Writers, refs: Sequence[str],
         path = ("/api/v1/me/tickets?limit=50",
                 f"/api/v1/teams/{reader.team_id}/queue?limit=50",
                 f"/api/v1/tickets/{refs[i % len(refs)]}")[i % 3]
-        return await http.get(path, headers=reader.headers if i % 3 < 2 else who.agent)
+        return await reads.get(path, headers=reader.headers if i % 3 < 2 else who.agent)
 
     return [Stream("create", CREATES_PER_S * scale, create),
             Stream("reply", REPLIES_PER_S * scale, reply),
@@ -86,9 +89,9 @@ async def open_loop(all_streams: Sequence[Stream], seconds: float) -> dict[str, 
     """Send every stream on its schedule for `seconds`; then wait for the last answers."""
     outcomes = {s.name: Outcome() for s in all_streams}
     start = time.perf_counter() + 0.5
+    in_flight: set[asyncio.Task[None]] = set()
 
     async def fire(stream: Stream, i: int, due: float) -> None:
-        await asyncio.sleep(max(0.0, due - time.perf_counter()))
         sent = time.perf_counter()
         outcome = outcomes[stream.name]
         outcome.late_ms.append((sent - due) * 1000)
@@ -99,12 +102,20 @@ async def open_loop(all_streams: Sequence[Stream], seconds: float) -> dict[str, 
         outcome.statuses[status] += 1
         outcome.latency_ms.append((time.perf_counter() - due) * 1000)
 
-    tasks = [asyncio.create_task(fire(s, i, start + i / s.per_second))
-             for s in all_streams for i in range(int(s.per_second * seconds))]
-    await asyncio.gather(*tasks)
+    async def schedule(stream: Stream) -> None:
+        # One task per request, made when it is due: thousands of sleeping tasks made up
+        # front cost the client more CPU than the servers it measures.
+        for i in range(int(stream.per_second * seconds)):
+            due = start + i / stream.per_second
+            await asyncio.sleep(max(0.0, due - time.perf_counter()))
+            task = asyncio.create_task(fire(stream, i, due))
+            in_flight.add(task)
+            task.add_done_callback(in_flight.discard)
+
+    await asyncio.gather(*(schedule(s) for s in all_streams))
+    await asyncio.gather(*list(in_flight))
     drained_s = time.perf_counter() - start
-    return {name: _summary(stream, outcomes[name], seconds, drained_s)
-            for name, stream in ((s.name, s) for s in all_streams)}
+    return {s.name: _summary(s, outcomes[s.name], seconds, drained_s) for s in all_streams}
 
 
 def _summary(stream: Stream, outcome: Outcome, seconds: float, drained_s: float
