@@ -2,8 +2,9 @@
 
 Besides `Problem` (raised on purpose), errors of a class are mapped here once, whatever
 route raises them: the database being unreachable (503 with Retry-After: nothing was
-accepted, retrying is safe), a write the database refuses as a duplicate or a dangling
-reference (409/422 naming the field), and a value it cannot hold (422).
+accepted, retrying is safe), Temporal unreachable or overloaded (503 with Retry-After), a
+write the database refuses as a duplicate or a dangling reference (409/422 naming the
+field), and a value it cannot hold (422).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from temporalio.service import RPCError, RPCStatusCode
 
 from domain.access import AccessDenied
 from services.problems import Problem, not_found
@@ -25,6 +27,7 @@ __all__ = ["Problem", "not_found", "problem_response", "install_problem_handlers
 
 PROBLEM_JSON = "application/problem+json"
 DATABASE_RETRY_AFTER_SECONDS = 5
+WORKFLOWS_RETRY_AFTER_SECONDS = 2
 log = logging.getLogger("helpdesk.api")
 
 # Connection refused or lost, a pool or connect timeout, a cancelled statement: the database
@@ -46,6 +49,20 @@ def database_unavailable() -> Problem:
     return Problem(503, "database-unavailable", "Database unavailable",
                    "the database did not answer; nothing was changed, retry later",
                    retry_after_seconds=DATABASE_RETRY_AFTER_SECONDS)
+
+
+# Temporal unreachable, overloaded, or dropping a command it could not run (it aborts updates
+# when it drops a workflow task under load): a retry of the same command is safe, since
+# commands carry their own ids. Any other status is a bug and stays a logged 500.
+WORKFLOWS_UNAVAILABLE = frozenset({RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED,
+                                   RPCStatusCode.RESOURCE_EXHAUSTED, RPCStatusCode.ABORTED,
+                                   RPCStatusCode.CANCELLED})
+
+
+def workflows_unavailable() -> Problem:
+    return Problem(503, "workflows-unavailable", "Workflow service unavailable",
+                   "the workflow service did not take the command; it may still apply, and "
+                   "retrying it is safe", retry_after_seconds=WORKFLOWS_RETRY_AFTER_SECONDS)
 
 
 _KEY_COLUMNS = re.compile(r"Key \(([^)]*)\)=")
@@ -109,12 +126,22 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     for unavailable in DATABASE_UNAVAILABLE:
         app.add_exception_handler(unavailable, _database_down)
+    app.add_exception_handler(RPCError, _workflows_down)
 
 
 async def _database_down(request: Request, exc: Exception) -> JSONResponse:
     log.error("database unavailable in %s %s: %s", request.method, request.url.path,
               _first_line(exc))
     return problem_response(database_unavailable())
+
+
+async def _workflows_down(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RPCError)
+    if exc.status not in WORKFLOWS_UNAVAILABLE:
+        raise exc  # a bug: the unhandled-error middleware logs it and answers 500
+    log.error("workflow service unavailable in %s %s: %s %s", request.method,
+              request.url.path, exc.status.name if exc.status else "?", _first_line(exc))
+    return problem_response(workflows_unavailable())
 
 
 def _first_line(exc: BaseException) -> str:
