@@ -21,7 +21,7 @@ RUN pip install --require-hashes --no-deps -r requirements.lock
 
 # Only what the package is made of, so local state (.venv, .helpdesk-data) never reaches the
 # image. tests/test_docker_image.py builds the package from exactly these files.
-COPY pyproject.toml README.md LICENSE settings.py worker.py logs.py ./
+COPY pyproject.toml README.md LICENSE settings.py worker.py logs.py cores.py ./
 COPY activities/ activities/
 COPY adapters/ adapters/
 COPY api/ api/

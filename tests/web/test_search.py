@@ -65,6 +65,10 @@ async def test_a_word_of_an_internal_note_is_found_highlighted_and_opened_by_key
         assert note.status_code == 201, note.text
         await indexed(api, "quokka", 1)
     await sign_in(page, workspace)
+    # The shortcut works once the list page's script has run: a key pressed while the
+    # sign-in's redirect is still loading goes nowhere (CI caught that race).
+    await page.wait_for_url("**/app/tickets")
+    await page.wait_for_load_state("load")
 
     await page.keyboard.press("/")
     await expect(page.get_by_label("Search tickets")).to_be_focused()
