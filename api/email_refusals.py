@@ -18,7 +18,7 @@ from sqlalchemy import exc as db
 from temporalio.client import WorkflowUpdateRPCTimeoutOrCancelledError
 from temporalio.service import RPCError, RPCStatusCode
 
-from api.problems import Problem
+from api.problems import WORKFLOWS_UNAVAILABLE, Problem
 from domain.threading import Outcome
 
 RETRY_AFTER_SECONDS = 60
@@ -26,9 +26,8 @@ MAX_REASON = 1_000
 
 _OUTAGES = (OSError, TimeoutError, db.OperationalError, db.InterfaceError, db.TimeoutError,
             db.DisconnectionError, WorkflowUpdateRPCTimeoutOrCancelledError)
-_UNAVAILABLE = frozenset({RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED,
-                          RPCStatusCode.RESOURCE_EXHAUSTED, RPCStatusCode.ABORTED,
-                          RPCStatusCode.INTERNAL, RPCStatusCode.CANCELLED})
+# A mail is deferred (4xx, the sender's server retries) on an internal error too.
+_UNAVAILABLE = WORKFLOWS_UNAVAILABLE | {RPCStatusCode.INTERNAL}
 
 
 def empty_message() -> Problem:

@@ -12,7 +12,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from email.message import EmailMessage
 from pathlib import Path
@@ -117,17 +117,25 @@ def start_dev(data_dir: Path, ports: Ports, log: Path, *, command: list[str] | N
 
 
 def wait_until_healthy(run: DevRun, ports: Ports) -> None:
-    deadline = time.monotonic() + START_TIMEOUT_SECONDS
+    wait_for_health(f"http://127.0.0.1:{ports.api}", run.process, run.log_tail,
+                    START_TIMEOUT_SECONDS)
+
+
+def wait_for_health(base_url: str, process: subprocess.Popen[bytes], tail: Callable[[], str],
+                    seconds: float) -> None:
+    """Poll /healthz until it answers 200; fail with the log's tail if `process` exits or
+    the time runs out."""
+    deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
-        if run.process.poll() is not None:
-            pytest.fail(f"helpdesk dev exited with {run.process.returncode}:\n{run.log_tail()}")
+        if process.poll() is not None:
+            pytest.fail(f"{process.args!r} exited with {process.returncode}:\n{tail()}")
         try:
-            if httpx.get(f"http://127.0.0.1:{ports.api}/healthz", timeout=2).status_code == 200:
+            if httpx.get(f"{base_url}/healthz", timeout=2).status_code == 200:
                 return
         except httpx.TransportError:
             pass
-        time.sleep(0.3)
-    pytest.fail(f"/healthz did not answer 200 within {START_TIMEOUT_SECONDS} s:\n{run.log_tail()}")
+        time.sleep(0.25)
+    pytest.fail(f"/healthz did not answer 200 within {seconds} s:\n{tail()}")
 
 
 def postmaster_pid(data_dir: Path) -> int | None:

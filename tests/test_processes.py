@@ -18,12 +18,11 @@ from dataclasses import dataclass
 from http.client import HTTPConnection
 from pathlib import Path
 
-import httpx
 import psutil
 import pytest
 from temporalio.client import Client
 
-from tests.dev_run import free_port, helpdesk_command
+from tests.dev_run import free_port, helpdesk_command, wait_for_health
 from tests.served_processes import (
     connections_to_each,
     events,
@@ -88,16 +87,7 @@ def started() -> Iterator[list[Started]]:
 
 
 def wait_until_healthy(api: Started, port: int) -> None:
-    deadline = time.monotonic() + START_SECONDS
-    while time.monotonic() < deadline:
-        assert api.process.poll() is None, api.tail()
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    pytest.fail(f"/healthz did not answer within {START_SECONDS} s:\n{api.tail()}")
+    wait_for_health(f"http://127.0.0.1:{port}", api.process, api.tail, START_SECONDS)
 
 
 def test_two_api_processes_share_limits_metrics_and_streams_and_all_stop_on_sigterm(
