@@ -720,3 +720,24 @@ class RateLimitWindow(Base):
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
     __table_args__ = {"prefixes": ["UNLOGGED"]}
+
+
+class Site(Base):
+    """A website of the company's own that embeds our help form or chat widget: which origins
+    may frame the form and call the chat endpoints from a browser (CORS and frame-ancestors),
+    the team its chats go to, and the secret its server signs visitors' addresses with."""
+
+    __tablename__ = "sites"
+    id: Mapped[uuid.UUID] = _uuid_pk()
+    # The public name a page uses (data-site="..."): not a secret, visible in the page.
+    key: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    allowed_origins: Mapped[list[str]] = mapped_column(ARRAY(Text), server_default="{}")
+    team_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("teams.id",
+                                                                ondelete="SET NULL"))
+    # Kept in clear: checking an HMAC needs the key itself. Shown once, when (re)made.
+    identity_secret: Mapped[str] = mapped_column(Text)
+    # Refuse a chat whose address the site's server did not sign.
+    require_verified_identity: Mapped[bool] = mapped_column(server_default=text("false"))
+    created_at: Mapped[datetime] = _created()
+    updated_at: Mapped[datetime] = _created()

@@ -1,5 +1,6 @@
 """/api/v1/admin: the directory (teams, agents, customers), API tokens and their audit,
-business-hours calendars, SLA policies and routing rules.
+business-hours calendars, SLA policies, routing rules and the sites that embed our form
+and chat widget.
 
 Every route here is admin-only; the check sits on the router so no route can forget it.
 """
@@ -15,6 +16,7 @@ from api.admin import (
     customers,
     kb_articles,
     routing_rules,
+    sites,
     sla_policies,
     teams,
     tokens,
@@ -25,5 +27,5 @@ from api.openapi import problems
 # Each admin resource may answer these (bad cursor, unknown id, taken name or in use, invalid).
 router = APIRouter(dependencies=[Depends(admin_only)], responses=problems(400, 404, 409, 422))
 for module in (teams, agents, customers, tokens, audit_log, calendars, sla_policies,
-               routing_rules, kb_articles):
+               routing_rules, kb_articles, sites):
     router.include_router(module.router)
