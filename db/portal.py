@@ -11,7 +11,7 @@ from __future__ import annotations
 import secrets
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import and_, delete, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -19,6 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from db.models import Customer, PortalLink, PortalSession, Ticket
 from db.tokens import hash_token
 
+# A spent link is kept a day, so its page can still offer to mail the same address anew.
+KEEP_SPENT = timedelta(days=1)
 LINK_PREFIX = "hdl_"
 SESSION_PREFIX = "hdc_"
 
@@ -56,6 +58,8 @@ async def add_link(*, session: AsyncSession, request_id: str, email: str,
     Earlier links of the same request (an earlier, failed attempt to mail) are voided."""
     await session.execute(update(PortalLink).where(
         PortalLink.request_id == request_id, PortalLink.used_at.is_(None)).values(used_at=now))
+    # Each mailing sweeps links long past use, so the table stays as small as its traffic.
+    await session.execute(delete(PortalLink).where(PortalLink.expires_at < now - KEEP_SPENT))
     token = new_link_token()
     session.add(PortalLink(id=uuid.uuid4(), token_hash=hash_token(token), request_id=request_id,
                            email=email.strip().lower(), ticket_ref=ticket_ref, created_at=now,
@@ -85,8 +89,13 @@ async def consume_link(*, session: AsyncSession, token: str, now: datetime
     return (found[0], found[1]) if found else None
 
 
-async def create_session(*, session: AsyncSession, email: str, now: datetime) -> str:
-    """A new customer session (added, not committed); the cookie's secret, never stored."""
+async def create_session(*, session: AsyncSession, email: str, now: datetime,
+                         idle_since: datetime | None = None) -> str:
+    """A new customer session (added, not committed); the cookie's secret, never stored.
+    This customer's sessions idle since `idle_since` are swept meanwhile."""
+    if idle_since is not None:
+        await session.execute(delete(PortalSession).where(
+            PortalSession.email == email, PortalSession.last_seen_at < idle_since))
     secret = SESSION_PREFIX + secrets.token_urlsafe(32)
     session.add(PortalSession(id=uuid.uuid4(), secret_hash=hash_token(secret), email=email,
                               created_at=now, last_seen_at=now))

@@ -85,7 +85,8 @@ async def use_link(desk: Desk, token: str, *, now: datetime | None = None) -> Si
         await desk.session.rollback()
         raise link_gone()
     email, ticket_ref = used
-    secret = await portal.create_session(session=desk.session, email=email, now=now)
+    secret = await portal.create_session(session=desk.session, email=email, now=now,
+                                         idle_since=now - _idle(desk))
     await desk.session.commit()
     return SignedIn(secret=secret, ticket_ref=ticket_ref)
 
@@ -96,7 +97,7 @@ async def signed_in(desk: Desk, secret: str) -> Principal | None:
     if found is None:
         return None
     now = datetime.now(UTC)
-    if now - found.last_seen_at > timedelta(hours=desk.settings.session_idle_hours):
+    if now - found.last_seen_at > _idle(desk):
         await portal.end_session(session=desk.session, session_id=found.session_id)
         await desk.session.commit()
         return None
@@ -105,6 +106,11 @@ async def signed_in(desk: Desk, secret: str) -> Principal | None:
         await desk.session.commit()
     return Principal(token_id=f"portal-{found.session_id}", kind=TokenKind.CUSTOMER,
                      customer_email=found.email)
+
+
+def _idle(desk: Desk) -> timedelta:
+    """Customers' sessions end after as long without a request as agents' do."""
+    return timedelta(hours=desk.settings.session_idle_hours)
 
 
 async def sign_out(desk: Desk, principal: Principal) -> None:

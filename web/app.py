@@ -27,6 +27,7 @@ from web.pages import (
     search,
     ticket,
 )
+from web.portal import problem_page as portal_problem_page
 
 STATIC = Path(__file__).parent / "static"
 # Scripts and styles only from our own origin (htmx included), no inline script or style,
@@ -52,6 +53,8 @@ def answer_problem(scope: Scope, receive: Receive, problem: Problem) -> Response
     pages, as their routes would show it; problem+json for everything else."""
     if scope["path"].startswith("/app/"):
         return problem_page(Request(scope, receive), problem)
+    if scope["path"].startswith("/help/tickets"):
+        return portal_problem_page(Request(scope, receive), problem)
     return problem_response(problem)
 
 

@@ -87,7 +87,8 @@ async def reply(ref: str, request: Request, desk: DeskDep, customer: CurrentCust
     created = await tickets.post_message(
         desk, customer, ref, MessageCreate(body=body, visibility=Visibility.PUBLIC),
         attachments=await uploads(request))
-    return redirect(request, f"{PATH}/{created.ticket.public_ref}#message-{created.id}")
+    # No #fragment: on the same page it would only scroll, not show the new message.
+    return redirect(request, f"{PATH}/{created.ticket.public_ref}")
 
 
 @router.post("/{ref:ticket}/{action}")
