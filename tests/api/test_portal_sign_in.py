@@ -17,6 +17,9 @@ from activities.mail import MailSender
 from activities.portal_mail import PortalMailActivities
 from adapters.email.smtp_client import SmtpConfig
 from db import portal
+from domain.access import Principal, TokenKind
+from services.desk import Desk
+from services.portal_tickets import list_tickets
 from tests.api.helpers import create_ticket, post_message, rows, scalar, set_status
 from tests.mail_sink import HOST, MailSink, free_port, listening
 from workflows.portal_link import PortalLinkRequest
@@ -196,3 +199,29 @@ async def test_an_expired_link_offers_to_mail_the_same_address_again(
     used = await http.post(f"/help/tickets/link/{token}", headers=await csrf(http))
     assert used.status_code == 410 and "helpdesk_portal" not in used.headers.get("set-cookie", "")
     assert await scalar(engine, "SELECT count(*) FROM portal_sessions") == 0
+
+
+async def test_the_list_pages_by_the_latest_change_the_customer_saw(
+        http: httpx.AsyncClient, engine: AsyncEngine) -> None:
+    refs = [(await create_ticket(http, customer_email="ada@example.com",
+                                 subject=f"Question {n}"))["public_ref"] for n in range(3)]
+    await post_message(http, refs[0], body="One more thing")  # now Ada's latest
+    await post_message(http, refs[1], body="Desk-only", author_type=None,
+                       visibility="internal")  # a note moves nothing she sees
+    principal = Principal(token_id="portal-test", kind=TokenKind.CUSTOMER,
+                          customer_email="ada@example.com")
+    seen: list[str] = []
+    cursor = None
+    async with AsyncSession(engine, expire_on_commit=False) as session:
+        desk = Desk(session=session, engine=engine, temporal=None,  # type: ignore[arg-type]
+                    settings=None, limits=None)  # type: ignore[arg-type]
+        while True:
+            page = await list_tickets(desk, principal, cursor=cursor, limit=2)
+            seen += [t.public_ref for t in page.items]
+            if not (cursor := page.next_cursor):
+                break
+    assert seen == [refs[0], refs[2], refs[1]]
+
+    await signed_in_as(http, engine, "ada@example.com")
+    bad = await http.get("/help/tickets?cursor=garbage")
+    assert bad.status_code == 400 and "Bad cursor" in bad.text

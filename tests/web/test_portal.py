@@ -123,11 +123,17 @@ async def test_a_customer_signs_in_by_mail_reads_replies_and_marks_solved(
     await expect(mine_now).to_contain_text("You")
     await expect(mine_now.get_by_role("link", name="jam.txt")).to_be_visible()
     await page.screenshot(path=SCREENSHOTS / "portal-ticket.png", full_page=True)
+    download = await page.request.get(
+        ws.url + str(await mine_now.get_by_role("link", name="jam.txt").get_attribute("href")))
+    assert download.ok and await download.body() == b"paper everywhere"
 
     await page.get_by_role("button", name="Mark as solved").click()
     await expect(page.locator("#ticket-status")).to_have_text("Solved")
     await expect(page.get_by_role("button", name="Reopen")).to_be_visible()
     await expect(page.get_by_role("button", name="Mark as solved")).to_have_count(0)
+    await page.get_by_role("button", name="Reopen").click()
+    await expect(page.locator("#ticket-status")).to_have_text("Open")
+    await expect(page.get_by_role("button", name="Mark as solved")).to_be_visible()
 
     # Another customer's ticket reads exactly as one that does not exist.
     answers = []
