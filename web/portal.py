@@ -87,6 +87,13 @@ class PortalRoute(APIRoute):
         handler = super().get_route_handler()
 
         async def route(request: Request) -> Response:
+            response = await answer(request)
+            # A customer's conversation is theirs alone: no shared cache or back-button copy
+            # after signing out (a download keeps the headers it was given).
+            response.headers.setdefault("Cache-Control", "no-store")
+            return response
+
+        async def answer(request: Request) -> Response:
             try:
                 return await handler(request)
             except CustomerSignInRequired as err:

@@ -138,6 +138,7 @@ async def test_portal_pages_carry_the_security_headers(http: httpx.AsyncClient) 
     policy = page.headers["content-security-policy"]
     assert "frame-ancestors 'none'" in policy and "script-src 'self'" in policy
     assert "unsafe-inline" not in policy
+    assert page.headers["cache-control"] == "no-store"
 
 
 async def signed_in_as(http: httpx.AsyncClient, engine: AsyncEngine, email: str) -> None:
