@@ -16,12 +16,14 @@ from activities.assignment import AssignmentActivities
 from activities.escalation import EscalationActivities
 from activities.mail import MailActivities, MailSender
 from activities.notifications import NotificationActivities
+from activities.portal_mail import PortalMailActivities
 from activities.projection import ProjectionActivities
 from activities.vacation_handover import HandoverActivities
 from adapters.email.smtp_client import SmtpConfig
 from db.engine import make_engine
 from settings import Settings
 from workflows import search_attributes
+from workflows.portal_link import PortalLinkWorkflow
 from workflows.ticket import TicketWorkflow
 from workflows.vacation_handover import VacationHandoverWorkflow
 
@@ -67,16 +69,17 @@ def build_worker(client: Client, engine: AsyncEngine, task_queue: str,
     assignment = AssignmentActivities(engine)
     mail = MailActivities(engine, mail_sender)
     handover = HandoverActivities(engine, client)
+    portal_mail = PortalMailActivities(engine, mail_sender)
     return Worker(
         client,
         task_queue=task_queue,
-        workflows=[TicketWorkflow, VacationHandoverWorkflow],
+        workflows=[TicketWorkflow, VacationHandoverWorkflow, PortalLinkWorkflow],
         workflow_runner=workflow_runner(),
         activities=[projection.project_ticket, projection.record_projection_failure,
                     notifications.send_notification,
                     escalation.find_escalation_target, mail.send_email, assignment.pick_agent,
                     handover.plan_vacation_handover, handover.hand_over_ticket,
-                    handover.notify_vacation_handover],
+                    handover.notify_vacation_handover, portal_mail.send_portal_link],
     )
 
 

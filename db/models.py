@@ -204,6 +204,8 @@ class Ticket(Base):
         Index("ix_tickets_team_open", "team_id", "status", "created_at",
               postgresql_where=text(OPEN_STATUSES_SQL)),
         Index("ix_tickets_customer_email", "customer_email", "updated_at", "id"),
+        # The portal's list: a customer's tickets by what they saw change last.
+        Index("ix_tickets_customer_public", "customer_email", "public_updated_at", "id"),
         Index("ix_tickets_merged_into", "merged_into",
               postgresql_where=text("merged_into IS NOT NULL")),
         Index("ix_tickets_status_updated", "status", "updated_at"),
@@ -741,3 +743,34 @@ class Site(Base):
     require_verified_identity: Mapped[bool] = mapped_column(server_default=text("false"))
     created_at: Mapped[datetime] = _created()
     updated_at: Mapped[datetime] = _created()
+
+
+class PortalLink(Base):
+    """A one-time sign-in link mailed to a customer (the portal): its token only as SHA-256.
+    Valid until expires_at and while used_at is NULL; consuming it sets used_at."""
+
+    __tablename__ = "portal_links"
+    id: Mapped[uuid.UUID] = _uuid_pk()
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    request_id: Mapped[str] = mapped_column(String(80))
+    email: Mapped[str] = mapped_column(String(320))
+    ticket_ref: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[datetime] = _created()
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (Index("ix_portal_links_request", "request_id"),
+                      Index("ix_portal_links_expires", "expires_at"))
+
+
+class PortalSession(Base):
+    """A customer signed in to the portal in a browser: the cookie's secret as SHA-256."""
+
+    __tablename__ = "portal_sessions"
+    id: Mapped[uuid.UUID] = _uuid_pk()
+    secret_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    email: Mapped[str] = mapped_column(String(320))
+    created_at: Mapped[datetime] = _created()
+    last_seen_at: Mapped[datetime] = _created()
+
+    __table_args__ = (Index("ix_portal_sessions_email", "email"),)

@@ -10,6 +10,8 @@ Pure rules: the API resolves a bearer token to a `Principal` and the facts of a 
   integration token  opens tickets and adds customer messages (a channel adapter), nothing else
   customer token     one ticket (and what it became: its merge target and follow-ups, when they
                      are the same customer's): reads public messages, replies as that customer
+  customer session   (the portal, signed in by a mailed link: `ticket_id` None) every ticket
+                     whose customer_email is the session's address, and no other
 """
 
 from __future__ import annotations
@@ -50,7 +52,9 @@ class Principal:
     agent_id: str | None = None
     role: Role | None = None
     team_ids: frozenset[str] = field(default_factory=frozenset)
-    ticket_id: str | None = None  # customer token: the ticket it was issued for
+    # Customer token: the ticket it was issued for. A customer principal without one is a
+    # portal session: all of its customer's own tickets (customer_email), nothing else.
+    ticket_id: str | None = None
     customer_email: str | None = None
     name: str | None = None  # the agent's name, when the caller is signed in to the workspace
 
@@ -122,10 +126,13 @@ def require_post(p: Principal, t: TicketScope, *, bound_merged_into: str | None 
 
 
 def _portal_reaches(p: Principal, t: TicketScope, bound_merged_into: str | None) -> bool:
+    same_customer = bool(p.customer_email) and \
+        t.customer_email.lower() == (p.customer_email or "").lower()
+    if p.ticket_id is None:  # a portal session: the customer's own tickets, whatever they are
+        return same_customer
     if t.ticket_id == p.ticket_id:
         return True
     # What the customer's ticket became, but only while it is still this customer's own.
-    same_customer = t.customer_email.lower() == (p.customer_email or "").lower()
     became = t.parent_ticket_id == p.ticket_id or t.ticket_id == bound_merged_into
     return same_customer and became
 

@@ -72,7 +72,8 @@ async def open_ticket(
     new = _new_ticket(claim.ticket_id, claim.public_ref, body, parent_ticket_id, plan, routed)
     if acknowledge_with is not None:
         new.acknowledgement = acknowledgement(acknowledge_with, claim.ticket_id,
-                                              claim.public_ref, body.subject, body.customer_name)
+                                              claim.public_ref, body.subject, body.customer_name,
+                                              str(body.customer_email))
     ticket = await start_ticket(client, task_queue=task_queue, new=new)
     if ticket is not None and ticket.ticket_id != str(claim.ticket_id):
         raise _ref_taken(claim)

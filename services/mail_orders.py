@@ -6,6 +6,7 @@ The workflow only carries the decision (a MailOrder); settings stay out of workf
 from __future__ import annotations
 
 import uuid
+from urllib.parse import quote
 
 from domain.lifecycle import AuthorType, Visibility
 from settings import Settings
@@ -16,6 +17,7 @@ ACK_TEMPLATE = (
     "Thank you for writing to {desk}. We received your request \"{subject}\" as ticket {ref}; "
     "a member of our team will answer you.\n\n"
     "To add anything, reply to this mail and keep [{ref}] in the subject.\n\n"
+    "Follow it, reply or mark it solved on the web:\n{portal}\n\n"
     "(This is an automatic message.)\n"
 )
 
@@ -36,13 +38,22 @@ def outbound_message_id(settings: Settings, message_uuid: uuid.UUID) -> str:
     return f"<{message_uuid}@{domain}>"
 
 
+def portal_link(settings: Settings, ref: str, customer_email: str | None = None) -> str:
+    """The ticket in the customer portal: shown at once to a signed-in customer, else its
+    sign-in page with the address filled in."""
+    url = f"{settings.browser_url}/help/tickets/{ref}"
+    return f"{url}?email={quote(customer_email, safe='@')}" if customer_email else url
+
+
 def acknowledgement(settings: Settings, ticket_id: uuid.UUID, ref: str, subject: str,
-                    customer_name: str | None) -> AcknowledgementIn | None:
+                    customer_name: str | None, customer_email: str | None = None
+                    ) -> AcknowledgementIn | None:
     if not settings.mail_acknowledge or settings.mail_from_address is None:
         return None
     message_uuid = uuid.uuid5(ticket_id, "acknowledgement")  # a retried create: the same
     body = ACK_TEMPLATE.format(name=customer_name or "there", desk=settings.mail_from_name,
-                               subject=subject, ref=ref)
+                               subject=subject, ref=ref,
+                               portal=portal_link(settings, ref, customer_email))
     return AcknowledgementIn(id=str(message_uuid), body=body, mail=_order(settings,
                              "acknowledgement"),
                              message_id=outbound_message_id(settings, message_uuid))

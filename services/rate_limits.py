@@ -76,6 +76,15 @@ class RateLimits:
                 await self._refuse(limit, namespace, key,
                                    what="failed sign-ins for this address or from here")
 
+    async def hit_sign_in_link(self, address: str, ip: str) -> None:
+        """429 once this address or this client has asked for too many portal sign-in links
+        lately (the workspace's sign-in limits, counted apart): every request counts, known
+        address or not, so the limit tells nothing about which addresses have tickets."""
+        for (limit, namespace), key in zip(self._failed_sign_ins, (address.strip().lower(), ip),
+                                           strict=True):
+            await self._hit(limit, f"portal-{namespace}", key,
+                            what="sign-in links for this address or from here")
+
     async def sign_in_failed(self, address: str, ip: str) -> None:
         for (limit, namespace), key in zip(self._failed_sign_ins, (address.lower(), ip),
                                            strict=True):

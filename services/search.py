@@ -14,7 +14,7 @@ import uuid
 from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import ColumnElement, and_, func, or_, select
+from sqlalchemy import ColumnElement, and_, false, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db import search as db_search
@@ -132,13 +132,16 @@ def _team_bound(p: Principal) -> list[uuid.UUID] | None:
 
 async def _portal_reach(session: AsyncSession, p: Principal) -> ColumnElement[bool]:
     """The token's ticket, and what it became while still the same customer's (as
-    domain.access reads it): its follow-ups and the ticket it was merged into."""
+    domain.access reads it): its follow-ups and the ticket it was merged into. A portal
+    session (no ticket) reaches every ticket of its customer."""
+    same_customer = func.lower(Ticket.customer_email) == (p.customer_email or "").lower()
+    if p.ticket_id is None:
+        return same_customer if p.customer_email else false()
     bound = uuid.UUID(str(p.ticket_id))
     merged_into = await session.scalar(select(Ticket.merged_into).where(Ticket.id == bound))
     became = [Ticket.parent_ticket_id == bound]
     if merged_into is not None:
         became.append(Ticket.id == merged_into)
-    same_customer = func.lower(Ticket.customer_email) == (p.customer_email or "").lower()
     return or_(Ticket.id == bound, and_(same_customer, or_(*became)))
 
 

@@ -15,7 +15,19 @@ from services.problems import Problem
 from settings import Settings
 from web.csrf import WorkspaceCsrf, csrf_options
 from web.errors import problem_page
-from web.pages import account, home, inbox, lists, live, macros, search, ticket
+from web.pages import (
+    account,
+    home,
+    inbox,
+    lists,
+    live,
+    macros,
+    portal_sign_in,
+    portal_tickets,
+    search,
+    ticket,
+)
+from web.portal import problem_page as portal_problem_page
 
 STATIC = Path(__file__).parent / "static"
 # Scripts and styles only from our own origin (htmx included), no inline script or style,
@@ -27,7 +39,10 @@ PAGE_POLICY = ("default-src 'self'; img-src 'self' data:; style-src 'self'; scri
 def install_web(app: FastAPI, settings: Settings) -> None:
     app.mount("/app/static", StaticFiles(directory=STATIC), name="app-static")
     for router in (account.router, home.router, lists.router, live.router, macros.router,
-                   search.router, inbox.router, ticket.router):
+                   search.router, inbox.router, ticket.router,
+                   # The customer portal (/help/tickets): sign-in first, its fixed paths
+                   # before the ticket pages' /{ref}.
+                   portal_sign_in.router, portal_tickets.router):
         app.include_router(router)
     app.add_middleware(PageHeaders)
     app.add_middleware(WorkspaceCsrf, **csrf_options(settings))  # type: ignore[arg-type]
@@ -38,7 +53,14 @@ def answer_problem(scope: Scope, receive: Receive, problem: Problem) -> Response
     pages, as their routes would show it; problem+json for everything else."""
     if scope["path"].startswith("/app/"):
         return problem_page(Request(scope, receive), problem)
+    if scope["path"].startswith("/help/tickets"):
+        return portal_problem_page(Request(scope, receive), problem)
     return problem_response(problem)
+
+
+# The workspace and the customer portal: neither is ever framed (the help form, meant to
+# be embedded, is not under these).
+_WITH_HEADERS = ("/app", "/help/tickets")
 
 
 class PageHeaders:
@@ -48,7 +70,7 @@ class PageHeaders:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not scope["path"].startswith("/app"):
+        if scope["type"] != "http" or not scope["path"].startswith(_WITH_HEADERS):
             await self.app(scope, receive, send)
             return
 

@@ -213,6 +213,8 @@ async def test_an_acknowledgement_is_marked_automatic_and_threads_back(desk, sin
             assert ack["Subject"] == f"My order is wrong [{ref}]"
             assert ack["In-Reply-To"] == "<ack-me@mail.example>"
             assert ref in ack.get_content()
+            # The customer portal's page of this ticket, its sign-in form filled in.
+            assert f"/help/tickets/{ref}?email=ada@example.com" in ack.get_content()
 
             reply = await deliver(room, reply_to(ack, "Thanks!"))
             assert (reply["outcome"], reply["public_ref"]) == ("threaded_in_reply_to", ref)

@@ -52,12 +52,14 @@ Reason = Annotated[str, Form(max_length=MAX_REASON)]
 _CONTENT_TYPE = re.compile(r"^[\w.+-]{1,100}/[\w.+-]{1,150}$")
 # The composer posts its files with the message: a body as large as a mail may be.
 COMPOSER_PATH = re.compile(r"^/app/tickets/[^/]+/messages$")
+# So does the customer portal's reply form (web/pages/portal_tickets.py).
+PORTAL_REPLY_PATH = re.compile(r"^/help/tickets/[^/]+/messages$")
 
 
 def upload_limits(settings: Settings, text_bytes: int) -> list[tuple[re.Pattern[str], int]]:
     """Request body limits (api/request_body.py) of the pages that take files."""
     files = max(settings.email_max_bytes, settings.attachment_max_bytes)
-    return [(COMPOSER_PATH, files + text_bytes)]
+    return [(COMPOSER_PATH, files + text_bytes), (PORTAL_REPLY_PATH, files + text_bytes)]
 
 
 @router.post("/{ref:ticket}/messages", response_class=HTMLResponse)
@@ -75,7 +77,7 @@ async def send_message(
         raise unstorable_problem([("body", "body")])
     result = await composer.send(
         desk, agent, ref, MessageCreate(body=body, visibility=visibility),
-        attachments=await _uploads(request), then_status=_status(then_status),
+        attachments=await uploads(request), then_status=_status(then_status),
         seen=Seen.parse(seen))
     if isinstance(result, Collision):
         return TEMPLATES.TemplateResponse(
@@ -172,8 +174,9 @@ async def pause_sla(ref: str, action: str, request: Request, desk: DeskDep,
     return await render_parts(request, desk, agent, ref)
 
 
-async def _uploads(request: Request) -> list[Upload]:
-    """The files the composer sent (none chosen: an empty part, left out)."""
+async def uploads(request: Request) -> list[Upload]:
+    """The files a form sent (none chosen: an empty part, left out): the composer's, and the
+    customer portal's reply form's."""
     files = [f for f in (await request.form()).getlist("files")
              if isinstance(f, UploadFile) and (f.filename or f.size)]
     if len(files) > tickets.MAX_ATTACHMENTS:
