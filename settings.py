@@ -174,6 +174,13 @@ class Settings(BaseSettings):
     signin_limit_per_ip: str = Field(default="30/15 minutes",
                                      validation_alias="HELPDESK_SIGNIN_LIMIT_PER_IP")
 
+    # Satisfaction (CSAT). Ask the customer to rate each resolution of their ticket (the
+    # resolution mail's links, the portal, the chat); off: no mail asks, ratings refused.
+    csat_enabled: bool = Field(default=True, validation_alias="HELPDESK_CSAT")
+    # How long the rating links in a resolution mail stay valid (signed with the secret key).
+    csat_link_days: int = Field(default=30, ge=1, le=365,
+                                validation_alias="HELPDESK_CSAT_LINK_DAYS")
+
     @classmethod
     def settings_customise_sources(
         cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
