@@ -58,7 +58,8 @@ class SatisfactionRules:
             comment=cmd.comment, rated_at=now, resolved_at=t.resolved_at, team_id=t.team_id,
             assignee_id=t.assignee_id, priority=t.priority))
         self.audit(now, "satisfaction", self.status, self.status, AuthorType.CUSTOMER,
-                   cmd.customer_email or t.customer_email, f"rated {cmd.rating}",
+                   cmd.customer_email or t.customer_email,
+                   f"{cmd.rating}: {cmd.comment}" if cmd.comment else cmd.rating,
                    detail={"rating": cmd.rating, "comment": cmd.comment,
                            "resolution": str(cmd.resolution)})
         self._touch(now)

@@ -74,6 +74,7 @@ async def test_a_customer_rates_each_resolution_once(http, engine):
     [row] = [a for a in audit if a["action"] == "satisfaction"]
     assert (row["actor_type"], row["actor_id"]) == ("customer", "ada@example.com")
     assert row["detail"] == {"rating": "bad", "comment": "Took three days.", "resolution": "1"}
+    assert row["reason"] == "bad: Took three days."
 
     # The customer answers: reopened, resolved again, and this resolution is rated anew.
     reply = await post_message(http, ref, body="Still broken", author_type=None, token=token)
