@@ -15,7 +15,18 @@ from services.problems import Problem
 from settings import Settings
 from web.csrf import WorkspaceCsrf, csrf_options
 from web.errors import problem_page
-from web.pages import account, home, inbox, lists, live, macros, rating, search, ticket
+from web.pages import (
+    account,
+    home,
+    inbox,
+    lists,
+    live,
+    macros,
+    rating,
+    reports,
+    search,
+    ticket,
+)
 
 STATIC = Path(__file__).parent / "static"
 # Scripts and styles only from our own origin (htmx included), no inline script or style,
@@ -27,7 +38,8 @@ PAGE_POLICY = ("default-src 'self'; img-src 'self' data:; style-src 'self'; scri
 def install_web(app: FastAPI, settings: Settings) -> None:
     app.mount("/app/static", StaticFiles(directory=STATIC), name="app-static")
     for router in (account.router, home.router, lists.router, live.router, macros.router,
-                   search.router, inbox.router, ticket.router, rating.router):
+                   search.router, inbox.router, ticket.router, rating.router,
+                   reports.router):
         app.include_router(router)
     app.add_middleware(PageHeaders)
     app.add_middleware(WorkspaceCsrf, **csrf_options(settings))  # type: ignore[arg-type]

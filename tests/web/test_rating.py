@@ -123,4 +123,24 @@ async def test_the_mailed_link_rates_once_and_the_agent_sees_it(desk: MailingDes
     await expect(panel).to_contain_text("Bad")
     await expect(panel).to_contain_text("Took three days.")
     await expect(desk_page.locator(".timeline")).to_contain_text("rated the resolution")
+    # The report is a lead's: Sam is refused, Lee sees Sam's bad rating counted.
+    await desk_page.goto(f"{ws.url}/app/reports/csat")
+    await expect(desk_page.get_by_role("heading", name="Not allowed")).to_be_visible()
     await agent.close()
+
+    lead = await browser.new_context()
+    report = await lead.new_page()
+    await sign_in(report, ws, "lee")
+    await expect(report.locator("#results")).to_be_visible()
+    await report.get_by_role("link", name="Satisfaction").click()
+    await expect(report.get_by_role("heading", name="Customer satisfaction")).to_be_visible()
+    await expect(report.locator("#csat-overall dd")).to_have_text(["0 %", "0", "1", "1",
+                                                                   "100 %"])
+    row = report.locator("#csat-by-agent tr", has_text="Sam Rivera")
+    await expect(row.locator("td")).to_have_text(["0", "1", "1", "0 %", "1", "100 %"])
+    # A period with nothing resolved in it.
+    await report.get_by_label("From").fill("2020-01-01")
+    await report.get_by_label("To").fill("2020-01-31")
+    await report.get_by_role("button", name="Show").click()
+    await expect(report.locator("#csat-by-team")).to_contain_text("No resolutions")
+    await lead.close()
