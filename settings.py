@@ -157,8 +157,8 @@ class Settings(BaseSettings):
     # The agent workspace (/app). Where browsers reach the help desk: an https URL makes the
     # session and CSRF cookies Secure. Unset: http://HELPDESK_HOST:HELPDESK_PORT.
     public_url: str | None = Field(default=None, validation_alias="HELPDESK_PUBLIC_URL")
-    # Signs the CSRF cookie; every API process must share it. Unset: derived from
-    # HELPDESK_ADMIN_TOKEN (itself shared), else random per process (one process only).
+    # Signs the CSRF cookie and the rating links; every API process must share it. Unset:
+    # derived from HELPDESK_ADMIN_TOKEN (itself shared), else random per process (one only).
     secret_key: str | None = Field(default=None, min_length=32,
                                    validation_alias="HELPDESK_SECRET_KEY")
     # A workspace session ends after this long without a request (and at sign-out, at a

@@ -55,7 +55,8 @@ class MailOrder:
     The retry bounds travel with the order so the worker's policy is the API's settings
     (and a test can make the give-up point short)."""
 
-    kind: str = "reply"  # reply (an agent's public message) or acknowledgement (automatic)
+    # reply (an agent's public message), acknowledgement or resolution (both automatic)
+    kind: str = "reply"
     max_attempts: int = 30
     first_retry_seconds: float = 10.0
 
