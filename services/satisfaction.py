@@ -96,7 +96,7 @@ async def rate_ticket(desk: Desk, principal: Principal, ticket: str, body: Ratin
     if principal.kind is not TokenKind.CUSTOMER:
         raise AccessDenied("a ticket is rated by its customer (a customer token)")
     row = await live_ticket(desk.session, ticket, principal)
-    return await _rate(desk, row, row.resolution_count, body)
+    return await _rate(desk, row, None, body)
 
 
 async def rate_by_link(desk: Desk, token: str, body: RatingCreate) -> RatingOut:
@@ -184,7 +184,9 @@ async def _linked_ticket(desk: Desk, token: str) -> tuple[Ticket, RatingClaim]:
     return row, claim
 
 
-async def _rate(desk: Desk, row: Ticket, resolution: int, body: RatingCreate) -> RatingOut:
+async def _rate(desk: Desk, row: Ticket, resolution: int | None, body: RatingCreate
+                ) -> RatingOut:
+    """Rate `resolution` (a link's), or the latest one as the workflow counts them (None)."""
     if not desk.settings.csat_enabled:
         raise Problem(422, "not-rateable", "Ratings are off",
                       "this help desk does not take ratings (HELPDESK_CSAT=false)")
@@ -193,7 +195,8 @@ async def _rate(desk: Desk, row: Ticket, resolution: int, body: RatingCreate) ->
                        customer_email=row.customer_email)
     try:
         # Checked here first: a ticket closed for good has no workflow left to ask.
-        check_rateable(_target(row), resolution, datetime.now(UTC))
+        check_rateable(_target(row), resolution if resolution is not None
+                       else row.resolution_count, datetime.now(UTC))
         snapshot = await send_update(desk.temporal, row.public_ref, TicketWorkflow.rate,
                                      command)
     except WorkflowGone as err:

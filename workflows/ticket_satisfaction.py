@@ -46,23 +46,27 @@ class SatisfactionRules:
             raise NotRateable(f"a rating is good or bad, not {cmd.rating!r}")
         if cmd.comment is not None and len(cmd.comment) > MAX_COMMENT:
             raise NotRateable(f"a comment has at most {MAX_COMMENT} characters")
-        check_rateable(rating_target(self.ticket), cmd.resolution, now)
+        check_rateable(rating_target(self.ticket), self._rated(cmd), now)
 
     def apply_rating(self, cmd: RatingIn, now: datetime) -> None:
         t = self.ticket
+        resolution = self._rated(cmd)
         assert t.resolved_at is not None  # checked: only a resolved or closed ticket
-        t.satisfaction = SatisfactionView(resolution=cmd.resolution, rating=cmd.rating,
+        t.satisfaction = SatisfactionView(resolution=resolution, rating=cmd.rating,
                                           comment=cmd.comment, rated_at=now)
         self.state.outbox.ratings.append(SatisfactionRecord(
-            ticket_id=t.ticket_id, resolution=cmd.resolution, rating=cmd.rating,
+            ticket_id=t.ticket_id, resolution=resolution, rating=cmd.rating,
             comment=cmd.comment, rated_at=now, resolved_at=t.resolved_at, team_id=t.team_id,
             assignee_id=t.assignee_id, priority=t.priority))
         self.audit(now, "satisfaction", self.status, self.status, AuthorType.CUSTOMER,
                    cmd.customer_email or t.customer_email,
                    f"{cmd.rating}: {cmd.comment}" if cmd.comment else cmd.rating,
                    detail={"rating": cmd.rating, "comment": cmd.comment,
-                           "resolution": str(cmd.resolution)})
+                           "resolution": str(resolution)})
         self._touch(now)
+
+    def _rated(self, cmd: RatingIn) -> int:
+        return cmd.resolution if cmd.resolution is not None else self.ticket.resolution_count
 
     def ask_for_rating(self, mail: ResolutionMailIn | None, now: datetime) -> None:
         """Just resolved: queue the mail that asks the customer, if the API sent one for

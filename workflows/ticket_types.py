@@ -104,8 +104,10 @@ class ResolutionMailIn:
 class RatingIn:
     """The customer rates a resolution of their ticket (good or bad, a comment or none)."""
 
-    resolution: int
     rating: str
+    # The resolution rated (a rating link names one); None: the ticket's latest, as counted
+    # here (a customer's token rates what they see now).
+    resolution: int | None = None
     comment: str | None = None
     customer_email: str | None = None
 

@@ -3,10 +3,17 @@ shows on the ticket, in its audit and in the CSAT report."""
 
 from __future__ import annotations
 
+import uuid
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 
+from db.models import Ticket
+from domain.satisfaction import read_rating_link
+from services.satisfaction import rating_prompt
+from services.signing_keys import signing_secret
+from settings import Settings
 from tests.api.helpers import (
     TICKETS,
     as_,
@@ -131,3 +138,28 @@ async def test_the_csat_report_counts_by_team_agent_and_priority(http):
     assert_problem(await http.get("/api/v1/reports/csat",
                                   params={"start": "2026-02-01", "end": "2026-01-01"},
                                   headers=as_(lead["token"])), 422, "invalid-range")
+
+
+def test_the_portal_and_the_chat_are_told_when_to_ask():
+    """rating_prompt: a token for the ticket's latest resolution while it may be rated."""
+    settings = Settings(HELPDESK_SECRET_KEY="s" * 40, HELPDESK_CSAT_LINK_DAYS="7")
+    now = datetime.now(UTC)
+    row = Ticket(id=uuid.uuid4(), public_ref="TKT-9", status="resolved", resolution_count=2,
+                 resolved_at=now - timedelta(hours=1), closed_at=None,
+                 satisfaction_rating=None, satisfaction_resolution=None,
+                 satisfaction_rated_at=None, satisfaction_comment=None)
+    token = rating_prompt(settings, row, now=now)
+    assert token is not None
+    claim = read_rating_link(signing_secret(settings, "rating"), token, now)
+    assert (claim.ticket_id, claim.resolution) == (row.id, 2)
+    assert claim.expires_at - now < timedelta(days=7, seconds=1)
+
+    row.satisfaction_rating, row.satisfaction_resolution = "good", 2
+    row.satisfaction_rated_at = now
+    assert rating_prompt(settings, row, now=now) is None  # rated already
+    row.status = "in_progress"
+    assert rating_prompt(settings, row, now=now) is None
+    row.status, row.resolution_count = "resolved", 3
+    off = Settings(HELPDESK_SECRET_KEY="s" * 40, HELPDESK_CSAT="false")
+    assert rating_prompt(off, row, now=now) is None
+    assert rating_prompt(settings, row, now=now) is not None  # the new resolution

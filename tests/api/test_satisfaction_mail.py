@@ -52,6 +52,10 @@ async def test_resolving_mails_a_rating_question_whose_link_rates_once(desk, sin
             assert "script-src 'self'" in page.headers["content-security-policy"]
             assert (await room.http.get(f"{TICKETS}/{ref}")).json()["satisfaction"] is None
 
+            unchosen = await room.http.post(urlsplit(bad).path, data={"comment": "Hm."})
+            assert unchosen.status_code == 422 and "Please choose Good or Bad" in unchosen.text
+            assert ">Hm.</textarea>" in unchosen.text  # kept, to send again
+
             form = {"rating": "bad", "comment": "Slow."}
             sent = await room.http.post(urlsplit(bad).path, data=form)
             assert sent.status_code == 200, sent.text

@@ -7,7 +7,11 @@ Create Date: 2026-12-04
 ticket_satisfaction holds every rating (one per ticket and resolution) with what the CSAT
 report groups it by; the tickets row carries the latest one (the ticket body's
 `satisfaction`) and how many times the ticket was resolved, as its workflow counts them.
-Tickets resolved before this count from 0 (their current resolution is number 0).
+resolution_count starts as the number of resolutions their audit shows: what their
+workflows count when a worker with this code replays their histories, so that the first
+resolution mail after the upgrade names the resolution the workflow expects. (A ticket that
+continued-as-new before the upgrade counts only from that run: its mismatch lasts until its
+next projection write, and at worst skips one resolution mail.)
 """
 
 from __future__ import annotations
@@ -27,6 +31,13 @@ WHEN = sa.DateTime(timezone=True)
 def upgrade() -> None:
     op.add_column("tickets", sa.Column("resolution_count", sa.Integer(), nullable=False,
                                        server_default="0"))
+    op.execute("""
+        UPDATE tickets t SET resolution_count = r.n
+        FROM (SELECT ticket_id, count(*) AS n FROM ticket_audit
+              WHERE to_status = 'resolved' AND from_status IS DISTINCT FROM 'resolved'
+              GROUP BY ticket_id) r
+        WHERE r.ticket_id = t.id
+    """)
     op.add_column("tickets", sa.Column("satisfaction_resolution", sa.Integer()))
     op.add_column("tickets", sa.Column("satisfaction_rating", sa.String(8)))
     op.add_column("tickets", sa.Column("satisfaction_comment", sa.Text()))
