@@ -24,6 +24,7 @@ from typing import Any, TypeVar
 from domain.errors import AlreadyRated, NotRateable
 from domain.lifecycle import Status, reopen_deadline
 from domain.records import SatisfactionView
+from domain.text import storable
 
 MAX_COMMENT = 2000
 K = TypeVar("K")
@@ -73,8 +74,9 @@ def rating_due(t: RatingTarget, now: datetime) -> bool:
 
 
 def clean_comment(comment: str | None) -> str | None:
-    """Blank is no comment; past MAX_COMMENT the caller is refused (never cut silently)."""
-    text = (comment or "").strip()
+    """Blank is no comment, and nothing PostgreSQL cannot store (NUL) gets through; past
+    MAX_COMMENT the caller is refused (never cut silently)."""
+    text = storable(comment or "").strip()
     return text or None
 
 
