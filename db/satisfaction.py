@@ -1,4 +1,5 @@
-"""CSAT report queries: resolutions and ratings in a period, by team, agent and priority.
+"""CSAT queries: resolutions and ratings in a period, by team, agent and priority (the
+report), and a rating written after its ticket's workflow has ended.
 
 A resolution is a ticket_audit row moving a ticket to resolved; its team, assignee and
 priority are the ones its workflow recorded then (rows from before ratings existed carry
@@ -9,14 +10,16 @@ it rates, so `rated / resolutions` is a response rate over one population.
 from __future__ import annotations
 
 import uuid
+from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, String, case, cast, func, select
-from sqlalchemy.dialects.postgresql import UUID
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import Select, String, case, cast, func, select, update
+from sqlalchemy.dialects.postgresql import UUID, insert
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from db.models import Agent, Team, Ticket, TicketAudit, TicketSatisfaction
+from domain.records import SatisfactionRecord
 from domain.satisfaction import CsatCell, CsatKey
 
 
@@ -79,3 +82,33 @@ async def _names(session: AsyncSession, model: type[Team] | type[Agent],
         return {}
     found = await session.execute(select(model.id, model.name).where(model.id.in_(wanted)))
     return {row.id: row.name for row in found}
+
+
+async def record_late_rating(engine: AsyncEngine, *, record: SatisfactionRecord, status: str,
+                             actor_id: str, reason: str, detail: dict[str, str | None]
+                             ) -> bool:
+    """A rating of a ticket whose workflow has completed (closed past its reopen window):
+    the rating, its audit row and the ticket's latest rating, in one transaction, as its
+    projection would have written them. False when that resolution is rated already.
+
+    Only once Temporal says the workflow is gone: a live one numbers its own audit rows,
+    and a row numbered here could take the number of one it writes later."""
+    ticket_id = uuid.UUID(record.ticket_id)
+    async with engine.begin() as conn:
+        await conn.execute(select(Ticket.id).where(Ticket.id == ticket_id).with_for_update())
+        stored = await conn.execute(insert(TicketSatisfaction).values(asdict(record))
+                                    .on_conflict_do_nothing()
+                                    .returning(TicketSatisfaction.ticket_id))
+        if stored.first() is None:
+            return False
+        seq = await conn.scalar(select(func.coalesce(func.max(TicketAudit.seq), 0) + 1)
+                                .where(TicketAudit.ticket_id == ticket_id))
+        await conn.execute(insert(TicketAudit).values(
+            ticket_id=ticket_id, seq=seq, action="satisfaction", from_status=status,
+            to_status=status, actor_type="customer", actor_id=actor_id, reason=reason,
+            detail=detail, created_at=record.rated_at))
+        await conn.execute(update(Ticket).where(Ticket.id == ticket_id).values(
+            satisfaction_resolution=record.resolution, satisfaction_rating=record.rating,
+            satisfaction_comment=record.comment, satisfaction_rated_at=record.rated_at,
+            updated_at=record.rated_at, version=Ticket.version + 1))
+    return True

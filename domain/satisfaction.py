@@ -3,8 +3,8 @@
 A customer rates each *resolution* of their ticket once, good or bad, with an optional
 comment: a ticket resolved, reopened and resolved again may be rated again. A resolution
 is numbered by the ticket's `resolution_count` when it happened; only the current one is
-rateable, and only while the ticket is resolved or closed and still takes commands (its
-reopen window has not ended). Pure rules: no I/O, the time comes in as `now`.
+rateable, and only while the ticket is resolved or closed (closed for good too: a rating
+link lives longer than the reopen window). Pure rules: no I/O, the time comes in as `now`.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from enum import StrEnum
 from typing import Any, TypeVar
 
 from domain.errors import AlreadyRated, NotRateable
-from domain.lifecycle import Status, reopen_deadline
+from domain.lifecycle import Status
 from domain.records import SatisfactionView
 from domain.text import storable
 
@@ -56,12 +56,16 @@ def check_rateable(t: RatingTarget, resolution: int, now: datetime) -> None:
     if resolution != t.resolution_count:
         raise NotRateable(f"{t.public_ref} was reopened and resolved again since; rate its "
                           "latest resolution", current=t.status)
-    if t.closed_at is not None and now > reopen_deadline(t.closed_at):
-        raise NotRateable(f"{t.public_ref} is closed for good and can no longer be rated",
-                          current=t.status)
     if t.satisfaction is not None and t.satisfaction.resolution == resolution:
         raise AlreadyRated(f"{t.public_ref} is already rated for this resolution",
                            rating=t.satisfaction.rating)
+
+
+def rating_audit(rating: str, comment: str | None, resolution: int
+                 ) -> tuple[str, dict[str, str | None]]:
+    """The audit row's reason and detail for a rating (the workflow's and a late one alike)."""
+    reason = f"{rating}: {comment}" if comment else rating
+    return reason, {"rating": rating, "comment": comment, "resolution": str(resolution)}
 
 
 def rating_due(t: RatingTarget, now: datetime) -> bool:

@@ -4,7 +4,8 @@ portal and the chat widget show (`rating_prompt`).
 
 A rating goes to the ticket's workflow (update `rate`), which checks the rules of
 domain/satisfaction.py against its own state and projects the rating, its audit row and
-the ticket's `satisfaction` in one transaction.
+the ticket's `satisfaction` in one transaction. A ticket closed for good has no workflow
+left: its rating is written here, in the same one transaction (db/satisfaction.py).
 """
 
 from __future__ import annotations
@@ -18,9 +19,10 @@ from pydantic import BaseModel, Field
 from db import queries
 from db.models import Ticket
 from db.reports import MOST_URGENT_FIRST
-from db.satisfaction import csat_cells
+from db.satisfaction import csat_cells, record_late_rating
 from domain.access import AccessDenied, Principal, TokenKind, require_lead
 from domain.errors import AlreadyRated, NotRateable, TicketError
+from domain.records import SatisfactionRecord
 from domain.satisfaction import (
     MAX_COMMENT,
     BadRatingLink,
@@ -31,6 +33,7 @@ from domain.satisfaction import (
     RatingTarget,
     check_rateable,
     clean_comment,
+    rating_audit,
     rating_due,
     read_rating_link,
     sign_rating_link,
@@ -199,15 +202,34 @@ async def _rate(desk: Desk, row: Ticket, resolution: int | None, body: RatingCre
                        else row.resolution_count, datetime.now(UTC))
         snapshot = await send_update(desk.temporal, row.public_ref, TicketWorkflow.rate,
                                      command)
-    except WorkflowGone as err:
-        raise Problem(422, "not-rateable", "Cannot be rated",
-                      f"{row.public_ref} has ended and can no longer be rated") from err
+    except WorkflowGone:
+        return await _rate_after_end(desk, row, command)
     except TicketError as err:
         raise _problem(err) from err
     assert snapshot.satisfaction is not None
     s = snapshot.satisfaction
     return RatingOut(ticket_id=row.id, public_ref=row.public_ref, resolution=s.resolution,
                      rating=Rating(s.rating), comment=s.comment, rated_at=s.rated_at)
+
+
+async def _rate_after_end(desk: Desk, row: Ticket, cmd: RatingIn) -> RatingOut:
+    """The ticket closed for good and its workflow completed (a rating link outlives the
+    reopen window): nothing else will write to it, so the rating is stored here."""
+    assert row.resolved_at is not None  # checked: a resolved or closed ticket
+    resolution = cmd.resolution if cmd.resolution is not None else row.resolution_count
+    now = datetime.now(UTC)
+    record = SatisfactionRecord(
+        ticket_id=str(row.id), resolution=resolution, rating=cmd.rating, comment=cmd.comment,
+        rated_at=now, resolved_at=row.resolved_at,
+        team_id=str(row.team_id) if row.team_id else None,
+        assignee_id=str(row.assignee_id) if row.assignee_id else None, priority=row.priority)
+    reason, detail = rating_audit(cmd.rating, cmd.comment, resolution)
+    if not await record_late_rating(desk.engine, record=record, status=row.status,
+                                    actor_id=row.customer_email, reason=reason, detail=detail):
+        raise Problem(409, "already-rated", "Already rated",
+                      f"{row.public_ref} is already rated for this resolution")
+    return RatingOut(ticket_id=row.id, public_ref=row.public_ref, resolution=resolution,
+                     rating=Rating(cmd.rating), comment=cmd.comment, rated_at=now)
 
 
 def _problem(err: TicketError) -> Problem:

@@ -12,7 +12,13 @@ from typing import TYPE_CHECKING
 from domain.errors import NotRateable
 from domain.lifecycle import AuthorType, Status, Visibility
 from domain.records import SatisfactionRecord, SatisfactionView
-from domain.satisfaction import MAX_COMMENT, Rating, RatingTarget, check_rateable
+from domain.satisfaction import (
+    MAX_COMMENT,
+    Rating,
+    RatingTarget,
+    check_rateable,
+    rating_audit,
+)
 from workflows.ticket_sla import SYSTEM
 from workflows.ticket_types import MessageIn, RatingIn, ResolutionMailIn
 
@@ -58,11 +64,9 @@ class SatisfactionRules:
             ticket_id=t.ticket_id, resolution=resolution, rating=cmd.rating,
             comment=cmd.comment, rated_at=now, resolved_at=t.resolved_at, team_id=t.team_id,
             assignee_id=t.assignee_id, priority=t.priority))
+        reason, detail = rating_audit(cmd.rating, cmd.comment, resolution)
         self.audit(now, "satisfaction", self.status, self.status, AuthorType.CUSTOMER,
-                   cmd.customer_email or t.customer_email,
-                   f"{cmd.rating}: {cmd.comment}" if cmd.comment else cmd.rating,
-                   detail={"rating": cmd.rating, "comment": cmd.comment,
-                           "resolution": str(resolution)})
+                   cmd.customer_email or t.customer_email, reason, detail=detail)
         self._touch(now)
 
     def _rated(self, cmd: RatingIn) -> int:

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+from temporalio.client import WorkflowExecutionStatus
 
 from db.models import Ticket
 from domain.satisfaction import read_rating_link
@@ -20,6 +21,7 @@ from tests.api.helpers import (
     assert_problem,
     assign,
     create_ticket,
+    eventually,
     make_agent,
     post_message,
     rows,
@@ -163,3 +165,32 @@ def test_the_portal_and_the_chat_are_told_when_to_ask():
     off = Settings(HELPDESK_SECRET_KEY="s" * 40, HELPDESK_CSAT="false")
     assert rating_prompt(off, row, now=now) is None
     assert rating_prompt(settings, row, now=now) is not None  # the new resolution
+
+
+async def test_a_ticket_closed_for_good_still_takes_its_rating(skipping_http,
+                                                               time_skipping_env, engine):
+    """The rating link outlives the reopen window: once the ticket's workflow has completed
+    the rating is stored all the same, with its audit row after the last one."""
+    http = skipping_http
+    agent = await make_agent(http)
+    ref = await worked_on(http, agent)
+    await resolve(http, ref)
+    token = await portal_token(http, ref, agent)
+    # 72 hours to auto-close, 7 days of reopen window: then the workflow completes.
+    await time_skipping_env.sleep(timedelta(days=10, minutes=1))
+    handle = time_skipping_env.client.get_workflow_handle(ref)
+
+    async def completed() -> bool:
+        return (await handle.describe()).status == WorkflowExecutionStatus.COMPLETED
+    await eventually(completed)
+
+    rated = await rate(http, ref, token, "good", "Fine in the end.")
+    assert rated.status_code == 201, rated.text
+    assert (rated.json()["resolution"], rated.json()["rating"]) == (1, "good")
+    assert_problem(await rate(http, ref, token, "bad"), 409, "already-rated")
+    ticket = (await http.get(f"{TICKETS}/{ref}")).json()
+    assert ticket["status"] == "closed"
+    assert ticket["satisfaction"]["comment"] == "Fine in the end."
+    audit = (await http.get(f"{TICKETS}/{ref}/audit")).json()["items"]
+    assert [a["action"] for a in audit[-2:]] == ["reopen_window_expired", "satisfaction"]
+    assert audit[-1]["seq"] == audit[-2]["seq"] + 1
