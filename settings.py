@@ -157,8 +157,8 @@ class Settings(BaseSettings):
     # The agent workspace (/app). Where browsers reach the help desk: an https URL makes the
     # session and CSRF cookies Secure. Unset: http://HELPDESK_HOST:HELPDESK_PORT.
     public_url: str | None = Field(default=None, validation_alias="HELPDESK_PUBLIC_URL")
-    # Signs the CSRF cookie; every API process must share it. Unset: derived from
-    # HELPDESK_ADMIN_TOKEN (itself shared), else random per process (one process only).
+    # Signs the CSRF cookie and the rating links; every API process must share it. Unset:
+    # derived from HELPDESK_ADMIN_TOKEN (itself shared), else random per process (one only).
     secret_key: str | None = Field(default=None, min_length=32,
                                    validation_alias="HELPDESK_SECRET_KEY")
     # A workspace session ends after this long without a request (and at sign-out, at a
@@ -173,6 +173,13 @@ class Settings(BaseSettings):
                                           validation_alias="HELPDESK_SIGNIN_LIMIT_PER_ADDRESS")
     signin_limit_per_ip: str = Field(default="30/15 minutes",
                                      validation_alias="HELPDESK_SIGNIN_LIMIT_PER_IP")
+
+    # Satisfaction (CSAT). Ask the customer to rate each resolution of their ticket (the
+    # resolution mail's links, the portal, the chat); off: no mail asks, ratings refused.
+    csat_enabled: bool = Field(default=True, validation_alias="HELPDESK_CSAT")
+    # How long the rating links in a resolution mail stay valid (signed with the secret key).
+    csat_link_days: int = Field(default=30, ge=1, le=365,
+                                validation_alias="HELPDESK_CSAT_LINK_DAYS")
 
     @classmethod
     def settings_customise_sources(

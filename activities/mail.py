@@ -22,6 +22,8 @@ from db.mail_out import SENT, MailContext, mail_context, mark_retrying, mark_sen
 from workflows.ticket_types import PERMANENT_MAIL_ERROR, OutboundEmail
 
 ACKNOWLEDGEMENT = "acknowledgement"
+# Mail the desk writes by itself (Auto-Submitted, so autoresponders stay quiet).
+AUTOMATIC_KINDS = frozenset({ACKNOWLEDGEMENT, "resolution"})
 
 
 @dataclass(frozen=True)
@@ -65,12 +67,12 @@ class MailActivities:
 
 
 def outgoing(ctx: MailContext, mail: OutboundEmail, sender: MailSender) -> OutgoingMail:
-    automatic = mail.kind == ACKNOWLEDGEMENT
+    automatic = mail.kind in AUTOMATIC_KINDS
     # "Ana Silva (Acme Support)": a person answers, on the desk's address.
     from_name = f"{ctx.author_name} ({sender.from_name})" if ctx.author_name else sender.from_name
     return OutgoingMail(
         message_id=mail.message_id, public_ref=mail.public_ref,
-        ticket_subject=ctx.ticket.subject, body=ctx.message.body,
+        ticket_subject=ctx.ticket.subject, body=ctx.message.body + mail.footer,
         to_address=ctx.ticket.customer_email, to_name=ctx.ticket.customer_name,
         from_address=sender.from_address, from_name=from_name,
         date=datetime.now(UTC), in_reply_to=_answering(ctx),

@@ -27,6 +27,7 @@ from db.models import (
     Ticket,
     TicketAudit,
     TicketMessage,
+    TicketSatisfaction,
 )
 from db.models import ProjectionFailure as FailureRow
 from domain.customer_view import public_change, public_seqs
@@ -37,6 +38,7 @@ from domain.records import (
     MessageRecord,
     ProjectionBatch,
     ProjectionFailure,
+    SatisfactionView,
     TicketSnapshot,
 )
 from domain.search_language import search_config
@@ -103,6 +105,8 @@ class ProjectionActivities:
             await _insert_messages(conn, batch.messages, public_seqs(batch))
             await _insert_ignoring_duplicates(conn, TicketAudit, batch.audits)
             await _insert_ignoring_duplicates(conn, Assignment, batch.assignments)
+            # A rating lands with its audit row, in this one transaction.
+            await _insert_ignoring_duplicates(conn, TicketSatisfaction, batch.ratings)
             await _mark_failed_deliveries(conn, batch.delivery_failures)
             if batch.repairs_failure:
                 await conn.execute(delete(FailureRow)
@@ -151,6 +155,7 @@ async def _upsert_ticket(conn: AsyncConnection, ticket: TicketSnapshot, *, publi
     values["due_at"] = next_due(ticket.sla)
     values["breach_state"] = ticket.sla.breach_state if ticket.sla else "ok"
     values["search_config"] = search_config(ticket.subject)
+    values |= satisfaction_columns(ticket.satisfaction)
     values["customer_id"] = (
         select(Customer.id).where(Customer.email == ticket.customer_email).scalar_subquery()
     )
@@ -164,6 +169,14 @@ async def _upsert_ticket(conn: AsyncConnection, ticket: TicketSnapshot, *, publi
         index_elements=[Ticket.id], set_=changes, where=Ticket.version < stmt.excluded.version,
     ).returning(Ticket.public_updated_at)
     return (await conn.execute(upsert)).scalar_one_or_none()
+
+
+def satisfaction_columns(rating: SatisfactionView | None) -> dict[str, Any]:
+    """The latest rating, flat on the tickets row (all None until the first one)."""
+    return {"satisfaction_resolution": rating.resolution if rating else None,
+            "satisfaction_rating": rating.rating if rating else None,
+            "satisfaction_comment": rating.comment if rating else None,
+            "satisfaction_rated_at": rating.rated_at if rating else None}
 
 
 async def _upsert_sla_targets(conn: AsyncConnection, ticket: TicketSnapshot) -> None:

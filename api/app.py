@@ -30,6 +30,7 @@ from api import (
     portal_tokens,
     queue,
     reports,
+    satisfaction,
     saved_views,
     search,
     ticket_sla,
@@ -105,7 +106,7 @@ def create_app(
                    directory.router, me.router, notifications.router, reports.router,
                    email_intake.router, queue.router, out_of_office.router,
                    agent_lists.router, saved_views.router, search.router, kb.router,
-                   live.router, macros.router):
+                   live.router, macros.router, satisfaction.router):
         app.include_router(router, prefix="/api/v1", dependencies=authenticated,
                            responses=EVERY_API_CALL)
     app.include_router(admin.router, prefix="/api/v1/admin", dependencies=authenticated,

@@ -9,6 +9,7 @@ from uuid import UUID
 from pydantic import AfterValidator, BaseModel, BeforeValidator, Field
 
 from domain.instants import as_utc
+from domain.satisfaction import CsatReport, CsatTally
 from domain.sla import Priority
 
 
@@ -136,3 +137,54 @@ class KbReportOut(BaseModel):
     deflected: int = Field(description="shown and no ticket opened with them")
     deflection_rate: float | None = Field(description="deflected / shown; null when none")
     articles: list[KbArticleCount]
+
+
+class CsatRate(BaseModel):
+    good: int
+    bad: int
+    rated: int = Field(description="good + bad")
+    satisfaction_rate: float | None = Field(description="good / rated; null when none rated")
+    resolutions: int = Field(description="times tickets were resolved in the period")
+    response_rate: float | None = Field(
+        description="rated / resolutions: the share of resolutions the customer rated; null "
+                    "when there were none")
+
+    @classmethod
+    def of(cls, t: CsatTally) -> CsatRate:
+        return cls(good=t.good, bad=t.bad, rated=t.rated, satisfaction_rate=t.satisfaction_rate,
+                   resolutions=t.resolutions, response_rate=t.response_rate)
+
+
+class TeamCsat(CsatRate):
+    team_id: UUID | None
+    team_name: str | None
+
+
+class AgentCsat(CsatRate):
+    agent_id: UUID | None = Field(description="the assignee when the ticket was resolved")
+    agent_name: str | None
+
+
+class PriorityCsat(CsatRate):
+    priority: str
+
+
+class CsatReportOut(BaseModel):
+    start: datetime | None = Field(description="resolutions at or after this instant")
+    end: datetime | None = Field(description="resolutions before this instant")
+    overall: CsatRate
+    by_team: list[TeamCsat]
+    by_agent: list[AgentCsat]
+    by_priority: list[PriorityCsat]
+
+    @classmethod
+    def of(cls, report: CsatReport) -> CsatReportOut:
+        return cls(
+            start=report.start, end=report.end, overall=CsatRate.of(report.overall),
+            by_team=[TeamCsat(team_id=k, team_name=report.team_names.get(k),
+                              **CsatRate.of(t).model_dump()) for k, t in report.by_team.items()],
+            by_agent=[AgentCsat(agent_id=k, agent_name=report.agent_names.get(k),
+                                **CsatRate.of(t).model_dump())
+                      for k, t in report.by_agent.items()],
+            by_priority=[PriorityCsat(priority=k, **CsatRate.of(t).model_dump())
+                         for k, t in report.by_priority.items()])

@@ -10,12 +10,13 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from api.auth import CurrentPrincipal
-from api.deps import SessionDep
+from api.deps import DeskDep, SessionDep
 from api.openapi import problems
 from api.problems import Problem
 from api.report_schemas import (
     BreachRate,
     BreachRates,
+    CsatReportOut,
     EmailReportFilters,
     EmailReportOut,
     KbArticleCount,
@@ -34,6 +35,7 @@ from db import email_intake, kb, reports, routing
 from domain.access import require_lead, require_staff
 from domain.sla import Priority
 from domain.threading import Outcome, is_reply_subject
+from services import satisfaction
 from workflows.ticket_types import AssignmentKind
 
 router = APIRouter(prefix="/reports", tags=["reports"], responses=problems(422))
@@ -131,6 +133,21 @@ async def kb_report(
                        deflected=deflected,
                        deflection_rate=deflected / found.shown if found.shown else None,
                        articles=[KbArticleCount.model_validate(a) for a in found.per_article])
+
+
+@router.get("/csat", response_model=CsatReportOut, responses=problems(403))
+async def csat_report(
+    desk: DeskDep, principal: CurrentPrincipal,
+    start: Annotated[ReportBound | None, Query(
+        description="resolutions at or after this date or datetime")] = None,
+    end: Annotated[ReportBound | None, Query(
+        description="resolutions before this date or datetime")] = None,
+) -> CsatReportOut:
+    """Customer satisfaction: good and bad ratings of the resolutions in the period, the
+    satisfaction rate (good / rated) and the response rate (rated / resolutions), for the
+    whole desk and by team, agent (the assignee at resolution) and priority."""
+    return CsatReportOut.of(await satisfaction.csat_report(desk, principal, start=start,
+                                                           end=end))
 
 
 def _require_range(start: datetime | None, end: datetime | None) -> None:

@@ -161,6 +161,12 @@ class Ticket(Base):
     public_message_count: Mapped[int] = mapped_column(Integer, server_default="0")
     internal_note_count: Mapped[int] = mapped_column(Integer, server_default="0")
     version: Mapped[int] = mapped_column(Integer)
+    # Satisfaction (migration 0021): resolutions so far and the latest rating of one.
+    resolution_count: Mapped[int] = mapped_column(Integer, server_default="0")
+    satisfaction_resolution: Mapped[int | None] = mapped_column(Integer)
+    satisfaction_rating: Mapped[str | None] = mapped_column(String(8))
+    satisfaction_comment: Mapped[str | None] = mapped_column(Text)
+    satisfaction_rated_at: Mapped[datetime | None]
     # Sort keys of the agent lists, kept on the row so no list joins sla_targets: the next
     # running SLA deadline (9999-01-01 when none runs: keyset cursors never compare NULLs).
     due_at: Mapped[datetime] = mapped_column(
@@ -318,6 +324,26 @@ class TicketAudit(Base):
     reason: Mapped[str | None] = mapped_column(Text)
     detail: Mapped[dict[str, Any]] = mapped_column(server_default=text("'{}'::jsonb"))
     created_at: Mapped[datetime]
+
+
+class TicketSatisfaction(Base):
+    """A customer's rating of one resolution of their ticket, as the ticket stood then."""
+
+    __tablename__ = "ticket_satisfaction"
+    ticket_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tickets.id"), primary_key=True)
+    resolution: Mapped[int] = mapped_column(Integer, primary_key=True)
+    rating: Mapped[str] = mapped_column(String(8))
+    comment: Mapped[str | None] = mapped_column(Text)
+    rated_at: Mapped[datetime]
+    resolved_at: Mapped[datetime]
+    team_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    assignee_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    priority: Mapped[str] = mapped_column(String(16))
+
+    __table_args__ = (
+        CheckConstraint("rating IN ('good','bad')", name="ck_ticket_satisfaction_rating"),
+        Index("ix_ticket_satisfaction_resolved_at", "resolved_at"),
+    )
 
 
 class IntakeKey(Base):

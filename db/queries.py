@@ -15,7 +15,7 @@ from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Agent, AgentTeam, SlaTarget, Team, Ticket, TicketAudit, TicketMessage
-from domain.records import SlaTargetView, SlaView, TicketSnapshot
+from domain.records import SatisfactionView, SlaTargetView, SlaView, TicketSnapshot
 from domain.sla import TargetKind
 from domain.text import is_storable
 
@@ -64,8 +64,17 @@ def to_snapshot(row: Ticket) -> TicketSnapshot:
         parent_ticket_id=text(row.parent_ticket_id), merged_into=text(row.merged_into),
         message_count=row.message_count, public_message_count=row.public_message_count,
         internal_note_count=row.internal_note_count, sla=sla_view(row.sla),
-        version=row.version,
+        version=row.version, resolution_count=row.resolution_count,
+        satisfaction=satisfaction_view(row),
     )
+
+
+def satisfaction_view(row: Ticket) -> SatisfactionView | None:
+    if row.satisfaction_rating is None or row.satisfaction_rated_at is None:
+        return None
+    return SatisfactionView(resolution=row.satisfaction_resolution or 0,
+                            rating=row.satisfaction_rating, comment=row.satisfaction_comment,
+                            rated_at=row.satisfaction_rated_at)
 
 
 def sla_view(row: SlaTarget | None) -> SlaView | None:

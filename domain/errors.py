@@ -8,6 +8,8 @@
     ├── ClaimLost               a pull-queue claim went stale: another agent or an assignment won
     ├── ReopenWindowExpired     customer reply to a ticket closed for > 7 days (new ticket)
     ├── InvalidTags             a tag change the ticket cannot take (too many tags) (422)
+    ├── NotRateable             a rating of an unresolved ticket or an old resolution (422)
+    ├── AlreadyRated            a second rating of the same resolution (409)
     └── TicketDegraded          its projection cannot be written: commands wait for a repair (503)
 """
 
@@ -69,8 +71,17 @@ class TicketDegraded(TicketError):
     type_name = "TicketDegraded"
 
 
+class NotRateable(TicketError):
+    type_name = "NotRateable"
+
+
+class AlreadyRated(TicketError):
+    type_name = "AlreadyRated"
+
+
 ERRORS_BY_TYPE: dict[str, type[TicketError]] = {
     cls.type_name: cls
     for cls in (InvalidTransition, InvalidMessage, InvalidAssignment, TicketEnded,
-                ReopenWindowExpired, ClaimLost, TicketDegraded, InvalidTags)
+                ReopenWindowExpired, ClaimLost, TicketDegraded, InvalidTags,
+                NotRateable, AlreadyRated)
 }

@@ -44,6 +44,33 @@ class SlaView:
 
 
 @dataclass
+class SatisfactionView:
+    """The customer's rating of one resolution of their ticket, as the ticket shows it."""
+
+    resolution: int  # which resolution (the ticket's resolution_count when it was rated)
+    rating: str  # good or bad
+    comment: str | None
+    rated_at: datetime
+
+
+@dataclass
+class SatisfactionRecord:
+    """A ticket_satisfaction row: a rating with what the report groups it by, as the ticket
+    stood when it was rated (a resolved ticket keeps its team and assignee: no assignment
+    reaches a ticket that is not open)."""
+
+    ticket_id: str
+    resolution: int
+    rating: str
+    comment: str | None
+    rated_at: datetime
+    resolved_at: datetime
+    team_id: str | None
+    assignee_id: str | None
+    priority: str
+
+
+@dataclass
 class TicketSnapshot:
     """A ticket as of one version: the projection row and the API body's core."""
 
@@ -72,6 +99,10 @@ class TicketSnapshot:
     internal_note_count: int = 0
     sla: SlaView | None = None  # None only for tickets opened before SLA clocks existed
     required_skills: list[str] = field(default_factory=list)
+    # How many times it was resolved (0 in tickets resolved before ratings existed), and
+    # the customer's latest rating (domain/satisfaction.py): each resolution is rated once.
+    resolution_count: int = 0
+    satisfaction: SatisfactionView | None = None
     # Bumped by every accepted command; the projection keeps only the highest it has seen.
     version: int = 0
 
@@ -137,6 +168,7 @@ class ProjectionBatch:
     audits: list[AuditRecord] = field(default_factory=list)
     assignments: list[AssignmentRecord] = field(default_factory=list)
     delivery_failures: list[DeliveryFailure] = field(default_factory=list)
+    ratings: list[SatisfactionRecord] = field(default_factory=list)
     # Set on the first batch written after the ticket was degraded: it ends the degradation.
     repairs_failure: bool = False
 

@@ -29,7 +29,7 @@ def reply_order(settings: Settings, author: AuthorType, visibility: Visibility
     if settings.mail_from_address is None or author is AuthorType.CUSTOMER \
             or visibility is not Visibility.PUBLIC:
         return None
-    return _order(settings, "reply")
+    return mail_order(settings, "reply")
 
 
 def outbound_message_id(settings: Settings, message_uuid: uuid.UUID) -> str:
@@ -54,11 +54,11 @@ def acknowledgement(settings: Settings, ticket_id: uuid.UUID, ref: str, subject:
     body = ACK_TEMPLATE.format(name=customer_name or "there", desk=settings.mail_from_name,
                                subject=subject, ref=ref,
                                portal=portal_link(settings, ref, customer_email))
-    return AcknowledgementIn(id=str(message_uuid), body=body, mail=_order(settings,
+    return AcknowledgementIn(id=str(message_uuid), body=body, mail=mail_order(settings,
                              "acknowledgement"),
                              message_id=outbound_message_id(settings, message_uuid))
 
 
-def _order(settings: Settings, kind: str) -> MailOrder:
+def mail_order(settings: Settings, kind: str) -> MailOrder:
     return MailOrder(kind=kind, max_attempts=settings.mail_max_attempts,
                      first_retry_seconds=settings.mail_first_retry_seconds)

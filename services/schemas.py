@@ -148,6 +148,16 @@ class CountsOut(BaseModel):
     internal: int
 
 
+class SatisfactionOut(BaseModel):
+    """The customer's latest rating of the ticket (one per resolution)."""
+
+    rating: str = Field(description="good or bad")
+    comment: str | None
+    rated_at: datetime
+    resolution: int = Field(description="which resolution it rates: 1 for the first, 2 after "
+                                        "a reopen and a second resolution, ...")
+
+
 class TicketOut(BaseModel):
     ticket_id: UUID
     public_ref: str
@@ -173,6 +183,8 @@ class TicketOut(BaseModel):
     counts: CountsOut
     sla: SlaOut
     version: int
+    satisfaction: SatisfactionOut | None = Field(
+        default=None, description="the customer's latest rating; null until they rate")
 
 
 class CustomerCountsOut(BaseModel):

@@ -41,6 +41,7 @@ from services.intake import open_ticket, owned_key
 from services.mail_orders import outbound_message_id, reply_order
 from services.messages import messages_out
 from services.problems import Problem
+from services.satisfaction import resolution_mail
 from services.schemas import (
     AssignRequest,
     AuditList,
@@ -180,6 +181,8 @@ async def change_status(desk: Desk, principal: Principal, ticket: str, body: Sta
     actor_type, actor_id = principal.actor
     command = StatusChangeIn(status=body.status.value, reason=body.reason,
                              actor_type=actor_type.value, actor_id=actor_id)
+    if body.status is Status.RESOLVED:  # the customer is asked how we did
+        command.resolution_mail = resolution_mail(desk.settings, row)
     if body.status is Status.DUPLICATE and body.merge_into:
         target = await _merge_target(session, row, body.merge_into, principal)
         command.merge_into, command.merge_into_ref = str(target.id), target.public_ref

@@ -3,15 +3,23 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import fields
+from dataclasses import asdict, fields
 from typing import Any
 
 from db.models import MessageAttachment, TicketMessage
 from domain.records import MessageRecord, SlaTargetView, SlaView, TicketSnapshot
-from services.schemas import AttachmentOut, CountsOut, DeliveryOut, MessageOut, SlaOut, TicketOut
+from services.schemas import (
+    AttachmentOut,
+    CountsOut,
+    DeliveryOut,
+    MessageOut,
+    SatisfactionOut,
+    SlaOut,
+    TicketOut,
+)
 
 _TICKET_FIELDS = [f.name for f in fields(TicketSnapshot)
-                  if f.name in TicketOut.model_fields and f.name != "sla"]
+                  if f.name in TicketOut.model_fields and f.name not in ("sla", "satisfaction")]
 _SLA_FIELDS = [f.name for f in fields(SlaView) if f.name != "targets"]
 _TARGET_FIELDS = [f.name for f in fields(SlaTargetView) if f.name != "kind"]
 
@@ -23,6 +31,7 @@ def ticket_out(t: TicketSnapshot, *, internal: bool = True) -> TicketOut:
         counts=CountsOut(messages=t.message_count, public=t.public_message_count,
                          internal=t.internal_note_count),
         sla=sla_out(t.sla),
+        satisfaction=SatisfactionOut(**asdict(t.satisfaction)) if t.satisfaction else None,
     )
     return out if internal else without_internal(out)
 

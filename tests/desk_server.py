@@ -16,6 +16,7 @@ from contextlib import contextmanager
 import uvicorn
 from temporalio.client import Client
 
+from activities.mail import MailSender
 from api.app import create_app
 from db.engine import make_engine
 from settings import Settings
@@ -35,8 +36,10 @@ class _Recorder(logging.Handler):
 
 
 class ServerThread:
-    def __init__(self, settings: Settings, temporal_address: str, namespace: str) -> None:
+    def __init__(self, settings: Settings, temporal_address: str, namespace: str, *,
+                 mail_sender: MailSender | None = None) -> None:
         self.settings, self.temporal_address, self.namespace = settings, temporal_address, namespace
+        self.mail_sender = mail_sender  # the worker mails through it (a test's SMTP sink)
         self.url = ""
         self.errors = _Recorder()
         self._ready = threading.Event()
@@ -64,9 +67,10 @@ class ServerThread:
         self._server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0,
                                                      log_level="warning"))
         try:
-            # Mail goes out when the settings name an SMTP server (a test's mail sink).
+            # Mail goes out through a test's sender, else when the settings name an SMTP
+            # server (a test's mail sink).
             async with build_worker(client, engine, self.settings.temporal_task_queue,
-                                    mail_sender(self.settings)):
+                                    self.mail_sender or mail_sender(self.settings)):
                 serving = asyncio.create_task(self._server.serve())
                 while not self._server.started and not serving.done():
                     await asyncio.sleep(0.05)

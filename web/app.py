@@ -24,6 +24,8 @@ from web.pages import (
     macros,
     portal_sign_in,
     portal_tickets,
+    rating,
+    reports,
     search,
     ticket,
 )
@@ -39,7 +41,8 @@ PAGE_POLICY = ("default-src 'self'; img-src 'self' data:; style-src 'self'; scri
 def install_web(app: FastAPI, settings: Settings) -> None:
     app.mount("/app/static", StaticFiles(directory=STATIC), name="app-static")
     for router in (account.router, home.router, lists.router, live.router, macros.router,
-                   search.router, inbox.router, ticket.router,
+                   search.router, inbox.router, ticket.router, rating.router,
+                   reports.router,
                    # The customer portal (/help/tickets): sign-in first, its fixed paths
                    # before the ticket pages' /{ref}.
                    portal_sign_in.router, portal_tickets.router):
@@ -60,7 +63,7 @@ def answer_problem(scope: Scope, receive: Receive, problem: Problem) -> Response
 
 # The workspace and the customer portal: neither is ever framed (the help form, meant to
 # be embedded, is not under these).
-_WITH_HEADERS = ("/app", "/help/tickets")
+_WITH_HEADERS = ("/app", "/help/tickets", "/help/rate")
 
 
 class PageHeaders:

@@ -8,11 +8,7 @@ token, which a browser never attaches on its own.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import logging
 import re
-import secrets
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -20,11 +16,11 @@ from starlette_csrf import CSRFMiddleware
 
 from api.problems import problem_response
 from services.problems import Problem
+from services.signing_keys import signing_secret
 from settings import Settings
 
 COOKIE = "csrftoken"
 HEADER = "x-csrftoken"
-log = logging.getLogger("helpdesk.web")
 
 
 class WorkspaceCsrf(CSRFMiddleware):
@@ -35,19 +31,11 @@ class WorkspaceCsrf(CSRFMiddleware):
 
 
 def csrf_options(settings: Settings) -> dict[str, object]:
-    return {"secret": _secret(settings), "exempt_urls": [re.compile(r"^/api/")],
+    # A rating link's POST is exempt as well: its signed token (services/satisfaction.py) is
+    # the authorization, it is opened from a mail with no session or cookie, and all it can
+    # do is record one rating of the ticket it names, once (a forged cross-site post would
+    # need the token, which only the customer's mail holds).
+    exempt = [re.compile(r"^/api/"), re.compile(r"^/help/rate/")]
+    return {"secret": signing_secret(settings, "csrf"), "exempt_urls": exempt,
             "cookie_name": COOKIE, "header_name": HEADER, "cookie_samesite": "lax",
             "cookie_secure": settings.secure_cookies}
-
-
-def _secret(settings: Settings) -> str:
-    """Every API process must sign alike: HELPDESK_SECRET_KEY, else one derived from the
-    admin token they share, else (a single process, say a test) a random one."""
-    if settings.secret_key:
-        return settings.secret_key
-    if settings.admin_token:
-        return hmac.new(settings.admin_token.encode(), b"helpdesk csrf",
-                        hashlib.sha256).hexdigest()
-    log.warning("neither HELPDESK_SECRET_KEY nor HELPDESK_ADMIN_TOKEN is set: CSRF tokens are "
-                "signed with a key of this process only (run one API process, or set one)")
-    return secrets.token_urlsafe(32)

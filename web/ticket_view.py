@@ -35,6 +35,7 @@ AUDIT_LABELS = {
     "sla_paused": "paused the SLA clocks", "sla_resumed": "resumed the SLA clocks",
     "sla_warning": "SLA at risk", "sla_breached": "SLA breached",
     "email_failed": "a mail could not be delivered",
+    "satisfaction": "rated the resolution",
 }
 
 

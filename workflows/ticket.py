@@ -49,6 +49,7 @@ with workflow.unsafe.imports_passed_through():
         PickRequest,
         PickResult,
         PriorityChangeIn,
+        RatingIn,
         SlaPauseIn,
         StatusChangeIn,
         TagsChangeIn,
@@ -242,6 +243,19 @@ class TicketWorkflow(ProjectionLoop):
     @resume_sla.validator
     def _validate_resume_sla(self, cmd: SlaPauseIn) -> None:
         self._check(lambda: self.machine.check_sla_pause(cmd, pause=False))
+
+    @workflow.update
+    async def rate(self, cmd: RatingIn) -> TicketSnapshot:
+        # Checked again here: two ratings accepted in one activation both pass their
+        # validators; the second one is refused (already rated) once the first applied.
+        self._check(lambda: self.machine.check_rating(cmd, workflow.now()))
+        self.machine.apply_rating(cmd, workflow.now())
+        self._after_command()
+        return await self._projected()
+
+    @rate.validator
+    def _validate_rate(self, cmd: RatingIn) -> None:
+        self._check(lambda: self.machine.check_rating(cmd, workflow.now()))
 
     # ---- signals and queries ------------------------------------------------------------
 

@@ -39,6 +39,7 @@ from domain.sla_clock import start_clock
 from workflows.ticket_degraded import DegradedRules
 from workflows.ticket_mail import MailRules
 from workflows.ticket_push import PushRules
+from workflows.ticket_satisfaction import SatisfactionRules
 from workflows.ticket_sla import SYSTEM, SlaRules
 from workflows.ticket_types import (
     AssignIn,
@@ -110,7 +111,7 @@ def open_ticket(new: NewTicket, now: datetime, *, sla_clocks: bool = True) -> Ti
     return state
 
 
-class TicketMachine(SlaRules, MailRules, PushRules, DegradedRules):
+class TicketMachine(SlaRules, MailRules, PushRules, DegradedRules, SatisfactionRules):
     def __init__(self, state: TicketState) -> None:
         self.state = state
 
@@ -267,6 +268,8 @@ class TicketMachine(SlaRules, MailRules, PushRules, DegradedRules):
             now, target, AuthorType(change.actor_type), change.actor_id, change.reason,
             detail={"merge_into": change.merge_into} if change.merge_into else None,
         )
+        if target is Status.RESOLVED:
+            self.ask_for_rating(change.resolution_mail, now)
         self._touch(now)
 
     def apply_assign(self, cmd: AssignIn, now: datetime) -> None:
@@ -379,6 +382,10 @@ class TicketMachine(SlaRules, MailRules, PushRules, DegradedRules):
         t = self.ticket
         if target is Status.RESOLVED:
             t.resolved_at = now
+            t.resolution_count += 1
+            # Who resolved it, as the CSAT report counts resolutions (by team, agent, priority).
+            detail = (detail or {}) | {"team_id": t.team_id, "assignee_id": t.assignee_id,
+                                       "priority": t.priority}
         elif target is Status.CLOSED:
             t.closed_at = now
         elif target is Status.REOPENED:

@@ -40,7 +40,8 @@ class MailRules:
               reason: str | None, detail: dict[str, str | None] | None = None) -> None: ...
     def _touch(self, now: datetime) -> None: ...
 
-    def order_mail(self, record: MessageRecord, order: MailOrder | None) -> None:
+    def order_mail(self, record: MessageRecord, order: MailOrder | None,
+                   footer: str = "") -> None:
         """Queue the mail of a public message; internal notes are never mailed."""
         if order is None or record.visibility != Visibility.PUBLIC.value \
                 or record.author_type not in MAILING_AUTHORS:
@@ -50,6 +51,7 @@ class MailRules:
             ticket_id=record.ticket_id, public_ref=self.ticket.public_ref,
             message_uuid=record.id, message_id=record.message_id, kind=order.kind,
             max_attempts=order.max_attempts, first_retry_seconds=order.first_retry_seconds,
+            footer=footer,
         ))
 
     def record_mail_failure(self, mail: OutboundEmail, error: str, now: datetime) -> None:

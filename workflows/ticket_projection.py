@@ -85,7 +85,7 @@ class ProjectionLoop:
         batch = ProjectionBatch(
             ticket=snapshot(self.state), messages=outbox.messages, audits=outbox.audits,
             assignments=outbox.assignments, delivery_failures=outbox.delivery_failures,
-            repairs_failure=repairing,
+            ratings=outbox.ratings, repairs_failure=repairing,
         )
         try:
             await workflow.execute_activity(
@@ -104,7 +104,8 @@ class ProjectionLoop:
         self.state.outbox = Outbox(
             messages=unwritten.messages + held.messages, audits=unwritten.audits + held.audits,
             assignments=unwritten.assignments + held.assignments,
-            delivery_failures=unwritten.delivery_failures + held.delivery_failures)
+            delivery_failures=unwritten.delivery_failures + held.delivery_failures,
+            ratings=unwritten.ratings + held.ratings)
         error = str(err.cause) if err.cause else str(err)
         failure = self.machine.projection_failed(error, workflow.now())
         workflow.logger.error("%s degraded: its projection failed (%s)",

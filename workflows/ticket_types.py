@@ -11,6 +11,7 @@ from domain.records import (
     AuditRecord,
     DeliveryFailure,
     MessageRecord,
+    SatisfactionRecord,
     TicketSnapshot,
 )
 from domain.sla import SlaPlan
@@ -54,7 +55,8 @@ class MailOrder:
     The retry bounds travel with the order so the worker's policy is the API's settings
     (and a test can make the give-up point short)."""
 
-    kind: str = "reply"  # reply (an agent's public message) or acknowledgement (automatic)
+    # reply (an agent's public message), acknowledgement or resolution (both automatic)
+    kind: str = "reply"
     max_attempts: int = 30
     first_retry_seconds: float = 10.0
 
@@ -78,6 +80,36 @@ class OutboundEmail:
     kind: str
     max_attempts: int
     first_retry_seconds: float
+    # Mailed after the stored body, never stored with it: the resolution mail's rating
+    # links, which the agents reading the conversation must not be able to follow.
+    footer: str = ""
+
+
+@dataclass
+class ResolutionMailIn:
+    """The "how did we do?" mail of a resolution (services/satisfaction.py): a public system
+    message in the conversation, mailed with the rating links as its footer."""
+
+    id: str  # the message's uuid
+    message_id: str
+    body: str
+    footer: str
+    mail: MailOrder
+    # The resolution the links rate: the mail is sent only when the change is that one (an
+    # API that read a stale count asks nothing rather than a question it cannot take).
+    resolution: int
+
+
+@dataclass
+class RatingIn:
+    """The customer rates a resolution of their ticket (good or bad, a comment or none)."""
+
+    rating: str
+    # The resolution rated (a rating link names one); None: the ticket's latest, as counted
+    # here (a customer's token rates what they see now).
+    resolution: int | None = None
+    comment: str | None = None
+    customer_email: str | None = None
 
 
 @dataclass
@@ -88,9 +120,11 @@ class Outbox:
     audits: list[AuditRecord] = field(default_factory=list)
     assignments: list[AssignmentRecord] = field(default_factory=list)
     delivery_failures: list[DeliveryFailure] = field(default_factory=list)
+    ratings: list[SatisfactionRecord] = field(default_factory=list)
 
     def is_empty(self) -> bool:
-        return not (self.messages or self.audits or self.assignments or self.delivery_failures)
+        return not (self.messages or self.audits or self.assignments or self.delivery_failures
+                    or self.ratings)
 
 
 @dataclass
@@ -235,6 +269,8 @@ class StatusChangeIn:
     actor_id: str | None = None
     merge_into: str | None = None  # target ticket_id when status is duplicate
     merge_into_ref: str | None = None  # target public ref: its workflow id
+    # Resolving: the mail that asks the customer to rate it (None: no mail, e.g. mail off).
+    resolution_mail: ResolutionMailIn | None = None
 
 
 class AssignmentKind(StrEnum):

@@ -373,6 +373,10 @@ ROUTES = [
     route("post", "/api/v1/admin/routing-rules/test", ADMINS, 200, lambda w: _ready((
         "/api/v1/admin/routing-rules/test", {"customer_email": "pat@example.com"}))),
     route("get", "/api/v1/reports/routing", ADMINS | {LEAD}),
+    route("get", "/api/v1/reports/csat", ADMINS | {LEAD}),
+    # Only the ticket's customer rates it; ticket A is not resolved, so they are told 422.
+    route("post", f"{TICKETS}/{{ticket}}/satisfaction", {CUSTOMER}, 422,
+          lambda w: _ready((f"{TICKETS}/{w.ticket_a}/satisfaction", {"rating": "good"}))),
     route("get", "/api/v1/me/tickets", AGENTS),
     route("get", "/api/v1/teams/{team_id}/queue", TEAM_STAFF, 200,
           lambda w: _ready((f"/api/v1/teams/{w.team_a}/queue", None))),

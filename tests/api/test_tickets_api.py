@@ -62,7 +62,7 @@ async def test_create_answers_201_with_the_full_ticket_and_stores_it(http, engin
         "first_response_at": None,
         "resolved_at": None, "closed_at": None, "reopen_count": 0, "parent_ticket_id": None,
         "merged_into": None, "counts": {"messages": 1, "public": 1, "internal": 0},
-        "sla": None, "version": 1,
+        "sla": None, "version": 1, "satisfaction": None,
     }
     created = at(ticket["created_at"])
     # No team calendar or policy configured: the built-in default, around the clock.

@@ -43,7 +43,10 @@ from workflows.ticket_types import (
     MailOrder,
     MessageIn,
     PriorityChangeIn,
+    RatingIn,
+    ResolutionMailIn,
     SlaPauseIn,
+    StatusChangeIn,
 )
 
 HISTORIES = Path(__file__).resolve().parents[1] / "fixtures" / "histories"
@@ -217,6 +220,30 @@ async def degraded_projection(env: WorkflowEnvironment, queue: str,
     return [("degraded_projection", handle)]
 
 
+async def satisfaction(env: WorkflowEnvironment, queue: str, engine: AsyncEngine) -> Recorded:
+    """CSAT (issue 17): resolving asks for a rating by mail (given up: no SMTP here), the
+    customer rates it, replies (reopened), and rates the second resolution too."""
+    handle = await start_workflow(env.client, queue, new_ticket(subject="Rate me",
+                                                                sla_plan=default_plan()))
+    await assign(handle)
+    await change_status(handle, "in_progress")
+    for resolution in (1, 2):
+        mail = ResolutionMailIn(
+            id=str(uuid.uuid4()), message_id=f"<resolved-{resolution}@desk.example>",
+            body="Resolved.", footer="Good: ... Bad: ...", resolution=resolution,
+            mail=MailOrder(kind="resolution", max_attempts=2, first_retry_seconds=1))
+        await handle.execute_update(TicketWorkflow.change_status, StatusChangeIn(
+            status="resolved", actor_id=AGENT, resolution_mail=mail))
+        await handle.execute_update(TicketWorkflow.rate, RatingIn(
+            resolution=resolution, rating="good" if resolution == 2 else "bad",
+            comment="Slow." if resolution == 1 else None))
+        if resolution == 1:
+            await add_message(handle, author_type="customer", body="Still broken.")
+    await _until_rows(engine, "SELECT count(*) FROM ticket_messages "
+                              "WHERE delivery_status = 'failed'", 2)
+    return [("satisfaction", handle)]
+
+
 async def _until_rows(engine: AsyncEngine, sql: str, expected: int) -> None:
     for _ in range(500):
         async with engine.connect() as conn:
@@ -237,6 +264,7 @@ SCENARIOS: dict[str, Scenario] = {
     "push_overflow": push_overflow,
     "early_reply": lambda env, queue, _: early_reply(env, queue),
     "degraded_projection": degraded_projection,
+    "satisfaction": satisfaction,
 }
 
 

@@ -25,7 +25,7 @@ def test_histories_are_recorded() -> None:
     # An empty folder would make the replay below pass by testing nothing.
     assert {p.stem for p in RECORDED} >= {
         "lifecycle", "spam", "merge_duplicate", "merge_target", "continue_as_new_run1",
-        "sla_breach", "push_overflow", "degraded_projection",
+        "sla_breach", "push_overflow", "degraded_projection", "satisfaction",
     }
 
 
