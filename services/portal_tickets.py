@@ -22,6 +22,7 @@ from domain.portal import CustomerAction, action_target, customer_actions
 from services.customer_view import customer_ticket_out, is_customer
 from services.desk import Desk
 from services.problems import Problem
+from services.satisfaction import rating_prompt
 from services.schemas import CustomerTicketOut
 from services.ticket_access import live_ticket
 from services.tickets import run_command
@@ -57,6 +58,13 @@ async def actions(desk: Desk, principal: Principal, ticket: str) -> list[Custome
     """What the lifecycle lets this customer do to the ticket now (the page offers these)."""
     row = await live_ticket(desk.session, ticket, principal)
     return customer_actions(Status(row.status), closed_at=row.closed_at, now=datetime.now(UTC))
+
+
+async def rating_due(desk: Desk, principal: Principal, ticket: str) -> str | None:
+    """The token of the satisfaction question the customer is owed on this ticket now (it is
+    resolved and this resolution is not rated yet), else None."""
+    row = await live_ticket(desk.session, ticket, principal)
+    return rating_prompt(desk.settings, row)
 
 
 async def act(desk: Desk, principal: Principal, ticket: str, action: CustomerAction

@@ -58,12 +58,14 @@ async def ticket_page(ref: str, request: Request, desk: DeskDep, customer: Curre
     messages = await tickets.list_messages(desk, customer, ref, limit=MESSAGES_PAGE,
                                            cursor=None)
     offered = await portal_tickets.actions(desk, customer, ref)
+    rating_token = await portal_tickets.rating_due(desk, customer, ref)
     return TEMPLATES.TemplateResponse(request, "help/ticket.html", {
         "customer": customer, "t": ticket, "ref": ticket.public_ref, "messages": messages,
         "actions": [a.value for a in offered], "label": _label, "v": ticket_view,
         "desk_name": desk.settings.mail_from_name,
         "max_bytes": desk.settings.attachment_max_bytes,
-        "max_files": tickets.MAX_ATTACHMENTS, "resolved": ticket.status is Status.RESOLVED})
+        "max_files": tickets.MAX_ATTACHMENTS, "resolved": ticket.status is Status.RESOLVED,
+        "rating_token": rating_token})
 
 
 @router.get("/{ref:ticket}/messages", response_class=HTMLResponse)
