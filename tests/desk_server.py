@@ -20,7 +20,7 @@ from api.app import create_app
 from db.engine import make_engine
 from settings import Settings
 from tests.support import end_tickets
-from worker import build_worker
+from worker import build_worker, mail_sender
 
 
 class _Recorder(logging.Handler):
@@ -64,7 +64,9 @@ class ServerThread:
         self._server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0,
                                                      log_level="warning"))
         try:
-            async with build_worker(client, engine, self.settings.temporal_task_queue):
+            # Mails as the settings say (a test desk with an SMTP sink), else not at all.
+            async with build_worker(client, engine, self.settings.temporal_task_queue,
+                                    mail_sender(self.settings)):
                 serving = asyncio.create_task(self._server.serve())
                 while not self._server.started and not serving.done():
                     await asyncio.sleep(0.05)

@@ -15,7 +15,7 @@ from services.problems import Problem
 from settings import Settings
 from web.csrf import WorkspaceCsrf, csrf_options
 from web.errors import problem_page
-from web.pages import account, home, inbox, lists, live, macros, search, ticket
+from web.pages import account, help_form, home, inbox, lists, live, macros, search, ticket
 
 STATIC = Path(__file__).parent / "static"
 # Scripts and styles only from our own origin (htmx included), no inline script or style,
@@ -29,6 +29,8 @@ def install_web(app: FastAPI, settings: Settings) -> None:
     for router in (account.router, home.router, lists.router, live.router, macros.router,
                    search.router, inbox.router, ticket.router):
         app.include_router(router)
+    # The public help form (/help): its own headers and framing (web/help_page.py).
+    app.include_router(help_form.router)
     app.add_middleware(PageHeaders)
     app.add_middleware(WorkspaceCsrf, **csrf_options(settings))  # type: ignore[arg-type]
 

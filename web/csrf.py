@@ -8,11 +8,7 @@ token, which a browser never attaches on its own.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import logging
 import re
-import secrets
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -20,11 +16,18 @@ from starlette_csrf import CSRFMiddleware
 
 from api.problems import problem_response
 from services.problems import Problem
+from services.server_secret import server_secret
 from settings import Settings
 
 COOKIE = "csrftoken"
 HEADER = "x-csrftoken"
-log = logging.getLogger("helpdesk.web")
+# The help form's own POSTs (web/pages/help_form.py). A form framed on a shop's site cannot
+# rely on our cookie there (browsers block third-party cookies), so a double-submit cookie
+# would refuse every honest customer. What protects them is the form's own key: signed with
+# the server secret when the form was drawn, it is the submission's Idempotency-Key and only
+# ever opens a ticket as the customer the form names; a cross-site post gains nothing more
+# than filling in the form itself would.
+HELP_FORM_POSTS = re.compile(r"^/help(/suggest)?$")
 
 
 class WorkspaceCsrf(CSRFMiddleware):
@@ -35,19 +38,8 @@ class WorkspaceCsrf(CSRFMiddleware):
 
 
 def csrf_options(settings: Settings) -> dict[str, object]:
-    return {"secret": _secret(settings), "exempt_urls": [re.compile(r"^/api/")],
+    return {"secret": server_secret(settings),
+            "exempt_urls": [re.compile(r"^/api/"), HELP_FORM_POSTS],
             "cookie_name": COOKIE, "header_name": HEADER, "cookie_samesite": "lax",
             "cookie_secure": settings.secure_cookies}
 
-
-def _secret(settings: Settings) -> str:
-    """Every API process must sign alike: HELPDESK_SECRET_KEY, else one derived from the
-    admin token they share, else (a single process, say a test) a random one."""
-    if settings.secret_key:
-        return settings.secret_key
-    if settings.admin_token:
-        return hmac.new(settings.admin_token.encode(), b"helpdesk csrf",
-                        hashlib.sha256).hexdigest()
-    log.warning("neither HELPDESK_SECRET_KEY nor HELPDESK_ADMIN_TOKEN is set: CSRF tokens are "
-                "signed with a key of this process only (run one API process, or set one)")
-    return secrets.token_urlsafe(32)
