@@ -15,6 +15,8 @@ from services.problems import Problem
 from settings import Settings
 from web.csrf import WorkspaceCsrf, csrf_options
 from web.errors import problem_page
+from web.help_page import HELP_FORM_PAGES
+from web.help_page import problem_page as help_problem_page
 from web.pages import account, help_form, home, inbox, lists, live, macros, search, ticket
 
 STATIC = Path(__file__).parent / "static"
@@ -40,6 +42,8 @@ def answer_problem(scope: Scope, receive: Receive, problem: Problem) -> Response
     pages, as their routes would show it; problem+json for everything else."""
     if scope["path"].startswith("/app/"):
         return problem_page(Request(scope, receive), problem)
+    if HELP_FORM_PAGES.match(scope["path"]):
+        return help_problem_page(Request(scope, receive), problem)
     return problem_response(problem)
 
 

@@ -8,6 +8,7 @@ by nobody.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Coroutine
 from typing import Any
 
@@ -27,6 +28,9 @@ _POLICY = ("default-src 'self'; img-src 'self' data:; style-src 'self'; script-s
            "connect-src 'self'; frame-ancestors {ancestors}; form-action 'self'; "
            "base-uri 'none'")
 NOT_FRAMED = _POLICY.format(ancestors="'none'")
+# The help form's pages (web/pages/help_form.py): a refusal made before their routes run
+# (load shedding, web/app.py answer_problem) is shown as one of them too.
+HELP_FORM_PAGES = re.compile(r"^/help(/suggest|/sent/[^/]+|/articles/[^/]+)?$")
 
 
 async def site_policy(session: AsyncSession, site: str | None) -> str:
