@@ -166,7 +166,9 @@ async def test_a_double_clicked_form_opens_one_ticket_and_confirms_its_ref(
     }""")
     assert answers == ["opaqueredirect", "opaqueredirect"]  # both to a confirmation
     await page.get_by_role("button", name="Send").dblclick()
-    await page.wait_for_url(re.compile(r"/help/sent/"))
+    # The second click may abort the first click's navigation: wait for where it lands.
+    await expect(page).to_have_url(re.compile(r"/help/sent/"))
+    await expect(page.locator("#ticket-ref")).to_be_visible()
     ref = (await page.locator("#ticket-ref").text_content() or "").strip()
     await expect(page.get_by_role("heading")).to_contain_text("we have your request")
     await expect(page.get_by_text("An email with this reference")).to_be_visible()
@@ -264,6 +266,15 @@ def test_a_sender_over_the_limit_gets_a_readable_429_page(desk: HelpDesk) -> Non
     assert len(desk.tickets_of(email)) == PER_SENDER
 
 
+def test_answers_for_a_key_this_desk_did_not_draw_are_neither_shown_nor_counted(
+        desk: HelpDesk) -> None:
+    before = kb_report(desk)
+    answer = httpx.post(f"{desk.url}/help/suggest", data={
+        "key": "made-up-key.1.x", "subject": "parcel", "description": "parcel lost"})
+    assert answer.status_code == 200 and "parcel" not in answer.text.lower()
+    assert kb_report(desk)["shown"] == before["shown"]
+
+
 def test_help_pages_carry_the_security_headers_and_no_frame_without_a_site(
         desk: HelpDesk) -> None:
     for path in ("/help", "/help?site=nosuchsite", "/help/articles/not-an-id"):
@@ -321,6 +332,13 @@ async def test_the_form_is_framed_on_the_sites_origin_and_refused_on_another(
     await expect(frame.get_by_label("Email")).to_be_visible()
     # The frame takes the form's own height (help_form.js -> embed.js), not its first guess.
     await expect(page.locator("iframe.helpdesk-form")).not_to_have_css("height", "720px")
+    # Sent from the frame, the confirmation shows in the frame too (it keeps ?site=).
+    await frame.get_by_label("Email").fill("framed@example.com")
+    await frame.get_by_label("Subject").press_sequentially("Sent from the shop", delay=40)
+    await frame.get_by_label("Description").press_sequentially("Framed form", delay=40)
+    await frame.get_by_role("button", name="Send").click()
+    await expect(frame.locator("#ticket-ref")).to_have_text(re.compile(r"^TKT-\d+$"))
+    assert len(desk.tickets_of("framed@example.com")) == 1
 
     async with page.expect_event("framenavigated",
                                  predicate=lambda f: f.parent_frame is not None) as framed:
