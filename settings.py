@@ -173,6 +173,10 @@ class Settings(BaseSettings):
                                           validation_alias="HELPDESK_SIGNIN_LIMIT_PER_ADDRESS")
     signin_limit_per_ip: str = Field(default="30/15 minutes",
                                      validation_alias="HELPDESK_SIGNIN_LIMIT_PER_IP")
+    # The help form (/help). A form sent back sooner than this after it was drawn is taken
+    # for a bot's and refused with a page asking to send it again (0: no minimum).
+    help_form_min_fill_seconds: float = Field(default=3.0, ge=0, le=600,
+                                              validation_alias="HELPDESK_HELP_FORM_MIN_FILL_SECONDS")
 
     # Satisfaction (CSAT). Ask the customer to rate each resolution of their ticket (the
     # resolution mail's links, the portal, the chat); off: no mail asks, ratings refused.

@@ -16,13 +16,11 @@ from fastapi import APIRouter, status
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from api.auth import CurrentPrincipal
-from api.deps import SessionDep, SettingsDep
+from api.deps import DeskDep, SessionDep
 from api.openapi import problems
 from api.problems import Problem
-from db import kb
 from db.models import KbArticle
-from db.search import marked
-from domain.search_language import SIMPLE, search_config
+from services.kb_suggestions import suggest_articles
 from services.schemas import Body, Email
 
 router = APIRouter(prefix="/kb", tags=["kb"])
@@ -74,17 +72,11 @@ async def get_article(article_id: uuid.UUID, session: SessionDep,
 
 @router.post("/suggest", status_code=status.HTTP_200_OK, response_model=SuggestionOut,
              responses=problems(422))
-async def suggest(body: DraftIn, session: SessionDep, settings: SettingsDep,
-                  principal: CurrentPrincipal) -> SuggestionOut:
+async def suggest(body: DraftIn, desk: DeskDep, principal: CurrentPrincipal) -> SuggestionOut:
     """The three published articles closest to the draft; the suggestion is recorded."""
-    draft = f"{body.subject}\n{body.body}"
-    config = search_config(draft)
-    found = await kb.suggest(session=session, draft=draft,
-                             config=settings.search_language if config == SIMPLE else config)
-    email = body.customer_email or principal.customer_email
-    suggestion_id = await kb.record_suggestion(session=session, customer_email=email,
-                                               article_ids=[a.id for a in found])
-    await session.commit()
-    return SuggestionOut(suggestion_id=suggestion_id, articles=[
-        SuggestedOut(id=a.id, title=a.title, snippet=marked(a.snippet), score=a.score)
-        for a in found])
+    found = await suggest_articles(desk, subject=body.subject, body=body.body,
+                                   customer_email=body.customer_email
+                                   or principal.customer_email)
+    return SuggestionOut(suggestion_id=found.suggestion_id, articles=[
+        SuggestedOut(id=a.id, title=a.title, snippet=a.snippet, score=a.score)
+        for a in found.articles])

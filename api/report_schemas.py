@@ -127,6 +127,8 @@ class KbArticleCount(BaseModel):
     title: str | None = Field(description="null when the article was deleted since")
     shown: int
     submitted: int = Field(description="of those drafts, how many opened a ticket anyway")
+    read: int = Field(default=0, description="of those drafts, how many opened this article "
+                                             "from the suggestion (the help form's links)")
 
 
 class KbReportOut(BaseModel):
@@ -136,6 +138,8 @@ class KbReportOut(BaseModel):
     submitted: int = Field(description="of those, how many opened a ticket anyway")
     deflected: int = Field(description="shown and no ticket opened with them")
     deflection_rate: float | None = Field(description="deflected / shown; null when none")
+    read: int = Field(default=0, description="of the shown, how many opened at least one "
+                                             "suggested article (the help form's links)")
     articles: list[KbArticleCount]
 
 

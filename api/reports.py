@@ -130,7 +130,7 @@ async def kb_report(
     found = await kb.deflection_report(session=session, start=start, end=end)
     deflected = found.shown - found.submitted
     return KbReportOut(start=start, end=end, shown=found.shown, submitted=found.submitted,
-                       deflected=deflected,
+                       deflected=deflected, read=found.read,
                        deflection_rate=deflected / found.shown if found.shown else None,
                        articles=[KbArticleCount.model_validate(a) for a in found.per_article])
 

@@ -1,8 +1,10 @@
 """Knowledge base: articles, the suggestions shown for a customer's draft, and deflection.
 
-A suggestion is stored each time articles are shown for a draft; when the customer opens a
+A suggestion is stored each time articles are shown for a draft (the help form keeps one per
+drawn form, its articles extended as the customer types on); when the customer opens a
 ticket anyway, the ticket names the suggestion (`kb_suggestion_id`) and it is marked
-submitted. Shown but never submitted counts as deflected.
+submitted. Shown but never submitted counts as deflected. An article opened from a
+suggestion is recorded as read.
 """
 
 from __future__ import annotations
@@ -13,8 +15,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Float, cast, func, literal, select, text, tuple_, update
-from sqlalchemy.dialects.postgresql import TSQUERY
+from sqlalchemy import Float, any_, cast, func, literal, select, text, tuple_, update
+from sqlalchemy.dialects.postgresql import TSQUERY, insert
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from db.models import KbArticle, KbSuggestion
@@ -88,6 +90,39 @@ async def record_suggestion(*, session: AsyncSession, customer_email: str | None
     return row.id
 
 
+async def record_form_suggestion(*, session: AsyncSession, suggestion_id: uuid.UUID,
+                                 customer_email: str | None,
+                                 article_ids: list[uuid.UUID]) -> None:
+    """The help form's one suggestion: made at its first pause, later pauses add the articles
+    they show (each article once), so typing on never counts the form as shown twice. A
+    suggestion already submitted stays as it was."""
+    s = KbSuggestion
+    stmt = insert(s).values(id=suggestion_id, customer_email=customer_email,
+                            article_ids=article_ids)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[s.id], where=s.ticket_id.is_(None),
+        set_={"article_ids": text("ARRAY(SELECT DISTINCT a FROM unnest("
+                                  "kb_suggestions.article_ids || excluded.article_ids) AS a)"),
+              "customer_email": func.coalesce(stmt.excluded.customer_email, s.customer_email)})
+    await session.execute(stmt)
+
+
+async def get_published_article(*, session: AsyncSession, article_id: uuid.UUID
+                                ) -> KbArticle | None:
+    row = await session.get(KbArticle, article_id)
+    return row if row is not None and row.published else None
+
+
+async def record_read(*, session: AsyncSession, suggestion_id: uuid.UUID,
+                      article_id: uuid.UUID) -> None:
+    """The customer opened one of the suggestion's articles (each counted once)."""
+    s, article = KbSuggestion, literal(article_id)
+    await session.execute(
+        update(s).where(s.id == suggestion_id, article == any_(s.article_ids),
+                        ~(article == any_(s.read_article_ids)))
+        .values(read_article_ids=func.array_append(s.read_article_ids, article_id)))
+
+
 async def mark_submitted(*, engine: AsyncEngine, suggestion_id: uuid.UUID,
                          ticket_id: uuid.UUID) -> None:
     """The customer opened a ticket after seeing these suggestions. Idempotent: the first
@@ -103,7 +138,8 @@ async def mark_submitted(*, engine: AsyncEngine, suggestion_id: uuid.UUID,
 class DeflectionReport:
     shown: int
     submitted: int
-    per_article: list[dict[str, Any]]  # article_id, title, shown, submitted
+    per_article: list[dict[str, Any]]  # article_id, title, shown, submitted, read
+    read: int = 0  # suggestions of which the customer opened at least one article
 
 
 async def deflection_report(*, session: AsyncSession, start: datetime | None,
@@ -116,15 +152,18 @@ async def deflection_report(*, session: AsyncSession, start: datetime | None,
     if end is not None:
         window.append(s.created_at < end)
     submitted = func.count().filter(s.ticket_id.is_not(None))
-    shown, sent = (await session.execute(select(func.count(), submitted).where(*window))).one()
-    shown_ids = select(func.unnest(s.article_ids).label("article_id"), s.ticket_id) \
-        .where(*window).subquery()
+    read = func.count().filter(func.cardinality(s.read_article_ids) > 0)
+    shown, sent, opened = (await session.execute(
+        select(func.count(), submitted, read).where(*window))).one()
+    shown_ids = select(func.unnest(s.article_ids).label("article_id"), s.ticket_id,
+                       s.read_article_ids).where(*window).subquery()
     rows = await session.execute(
         select(shown_ids.c.article_id, KbArticle.title, func.count(),
-               func.count().filter(shown_ids.c.ticket_id.is_not(None)))
+               func.count().filter(shown_ids.c.ticket_id.is_not(None)),
+               func.count().filter(shown_ids.c.article_id == any_(shown_ids.c.read_article_ids)))
         .outerjoin(KbArticle, KbArticle.id == shown_ids.c.article_id)
         .group_by(shown_ids.c.article_id, KbArticle.title)
         .order_by(func.count().desc(), shown_ids.c.article_id))
-    per_article = [{"article_id": a, "title": t, "shown": n, "submitted": k}
-                   for a, t, n, k in rows.all()]
-    return DeflectionReport(shown=shown, submitted=sent, per_article=per_article)
+    per_article = [{"article_id": a, "title": t, "shown": n, "submitted": k, "read": r}
+                   for a, t, n, k, r in rows.all()]
+    return DeflectionReport(shown=shown, submitted=sent, per_article=per_article, read=opened)

@@ -621,6 +621,9 @@ class KbSuggestion(Base):
                                                          server_default="{}")
     ticket_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
     submitted_at: Mapped[datetime | None]
+    # Of article_ids, those the customer opened from the suggestion (the help form's links).
+    read_article_ids: Mapped[list[uuid.UUID]] = mapped_column(ARRAY(UUID(as_uuid=True)),
+                                                              server_default="{}")
 
     __table_args__ = (Index("ix_kb_suggestions_created_at", "created_at"),)
 

@@ -12,6 +12,9 @@ Pure rules: the API resolves a bearer token to a `Principal` and the facts of a 
                      are the same customer's): reads public messages, replies as that customer
   customer session   (the portal, signed in by a mailed link: `ticket_id` None) every ticket
                      whose customer_email is the session's address, and no other
+  web form           not a token: the public help form (/help) acting for the customer its
+                     submission names. It opens a ticket as that customer, without a team
+                     of its choosing, and nothing else: it reads and posts nowhere
 """
 
 from __future__ import annotations
@@ -27,6 +30,8 @@ class TokenKind(StrEnum):
     AGENT = "agent"
     INTEGRATION = "integration"
     CUSTOMER = "customer"
+    # Never stored nor issued (the admin API refuses it): made per submission by /help.
+    WEB_FORM = "web_form"
 
 
 class Role(StrEnum):
@@ -137,9 +142,23 @@ def _portal_reaches(p: Principal, t: TicketScope, bound_merged_into: str | None)
     return same_customer and became
 
 
-def require_open_ticket(p: Principal, team_id: str | None) -> None:
-    """Open a ticket in `team_id`: admins and integrations anywhere, agents in their teams."""
+def web_form_principal(customer_email: str) -> Principal:
+    """The help form, acting for the customer one submission names."""
+    return Principal(token_id="web-form", kind=TokenKind.WEB_FORM,
+                     customer_email=customer_email.strip().lower())
+
+
+def require_open_ticket(p: Principal, team_id: str | None,
+                        customer_email: str | None = None) -> None:
+    """Open a ticket in `team_id` for `customer_email`: admins and integrations anywhere,
+    agents in their teams, the web form as its own customer and where routing puts it."""
     if p.is_admin or p.kind is TokenKind.INTEGRATION:
+        return
+    if p.kind is TokenKind.WEB_FORM:
+        require(team_id is None, "the help form does not choose a team")
+        require(customer_email is not None and p.customer_email is not None
+                and customer_email.strip().lower() == p.customer_email,
+                "the help form opens tickets only as the customer it names")
         return
     require(p.kind is TokenKind.AGENT, "a customer token may only reply on its own ticket")
     require(team_id is not None and team_id in p.team_ids,

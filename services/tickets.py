@@ -72,7 +72,8 @@ async def create_ticket(desk: Desk, principal: Principal, body: TicketCreate,
                       "send an Idempotency-Key header; retries with the same key are safe")
     session = desk.session
     body = _with_default_team(body, principal)
-    require_open_ticket(principal, str(body.team_id) if body.team_id else None)
+    require_open_ticket(principal, str(body.team_id) if body.team_id else None,
+                        str(body.customer_email))
     if body.team_id and await queries.get_team(session=session, team_id=body.team_id) is None:
         raise Problem(422, "unknown-team", "Unknown team", f"no team {body.team_id}")
     await session.commit()  # no connection sits idle while the workflow starts
@@ -126,7 +127,7 @@ async def post_message(desk: Desk, principal: Principal, ticket: str, body: Mess
                        ) -> MessageCreated | CustomerMessageCreated:
     """A reply or an internal note; its author is the caller, never what the body claims."""
     session, settings = desk.session, desk.settings
-    _require_attachable(attachments, settings.attachment_max_bytes)
+    require_attachable(attachments, settings.attachment_max_bytes)
     row = await live_ticket(session, ticket, principal, to_post=True)
     author_type, author_id = message_author(
         principal, requested_type=body.author_type, requested_id=body.author_id,
@@ -159,7 +160,7 @@ async def post_message(desk: Desk, principal: Principal, ticket: str, body: Mess
     return created
 
 
-def _require_attachable(attachments: Sequence[AttachmentData], max_bytes: int) -> None:
+def require_attachable(attachments: Sequence[AttachmentData], max_bytes: int) -> None:
     """Unlike mail, whose sender cannot be asked again, an agent's upload over the limit is
     refused whole rather than listed without its bytes."""
     if len(attachments) > MAX_ATTACHMENTS:

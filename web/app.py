@@ -15,8 +15,11 @@ from services.problems import Problem
 from settings import Settings
 from web.csrf import WorkspaceCsrf, csrf_options
 from web.errors import problem_page
+from web.help_page import HELP_FORM_PAGES
+from web.help_page import problem_page as help_problem_page
 from web.pages import (
     account,
+    help_form,
     home,
     inbox,
     lists,
@@ -47,6 +50,8 @@ def install_web(app: FastAPI, settings: Settings) -> None:
                    # before the ticket pages' /{ref}.
                    portal_sign_in.router, portal_tickets.router):
         app.include_router(router)
+    # The public help form (/help): its own headers and framing (web/help_page.py).
+    app.include_router(help_form.router)
     app.add_middleware(PageHeaders)
     app.add_middleware(WorkspaceCsrf, **csrf_options(settings))  # type: ignore[arg-type]
 
@@ -58,6 +63,8 @@ def answer_problem(scope: Scope, receive: Receive, problem: Problem) -> Response
         return problem_page(Request(scope, receive), problem)
     if scope["path"].startswith("/help/tickets"):
         return portal_problem_page(Request(scope, receive), problem)
+    if HELP_FORM_PAGES.match(scope["path"]):
+        return help_problem_page(Request(scope, receive), problem)
     return problem_response(problem)
 
 

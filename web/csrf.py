@@ -21,6 +21,13 @@ from settings import Settings
 
 COOKIE = "csrftoken"
 HEADER = "x-csrftoken"
+# The help form's own POSTs (web/pages/help_form.py). A form framed on a shop's site cannot
+# rely on our cookie there (browsers block third-party cookies), so a double-submit cookie
+# would refuse every honest customer. What protects them is the form's own key: signed with
+# the server secret when the form was drawn, it is the submission's Idempotency-Key and only
+# ever opens a ticket as the customer the form names; a cross-site post gains nothing more
+# than filling in the form itself would.
+HELP_FORM_POSTS = re.compile(r"^/help(/suggest)?$")
 
 
 class WorkspaceCsrf(CSRFMiddleware):
@@ -35,7 +42,7 @@ def csrf_options(settings: Settings) -> dict[str, object]:
     # the authorization, it is opened from a mail with no session or cookie, and all it can
     # do is record one rating of the ticket it names, once (a forged cross-site post would
     # need the token, which only the customer's mail holds).
-    exempt = [re.compile(r"^/api/"), re.compile(r"^/help/rate/")]
+    exempt = [re.compile(r"^/api/"), re.compile(r"^/help/rate/"), HELP_FORM_POSTS]
     return {"secret": signing_secret(settings, "csrf"), "exempt_urls": exempt,
             "cookie_name": COOKIE, "header_name": HEADER, "cookie_samesite": "lax",
             "cookie_secure": settings.secure_cookies}

@@ -13,6 +13,7 @@ from pydantic import (
     EmailStr,
     Field,
     StringConstraints,
+    field_validator,
     model_validator,
 )
 
@@ -103,6 +104,15 @@ class TokenCreate(_In):
     ticket: Annotated[str, StringConstraints(max_length=64)] | None = Field(
         default=None, description="a customer token's ticket (UUID or public ref)")
     expires_at: Instant | None = None
+
+    @field_validator("kind")
+    @classmethod
+    def _issuable(cls, kind: TokenKind) -> TokenKind:
+        # The help form's principal is made per submission, never a token anyone holds.
+        if kind is TokenKind.WEB_FORM:
+            raise ValueError("web_form is the help form's own principal, not a token kind "
+                             "that can be issued")
+        return kind
 
 
 class PortalTokenCreate(_In):

@@ -81,6 +81,8 @@ async def test_a_token_cannot_be_issued_already_expired_or_wrongly_bound(http, e
         ({"kind": "customer"}, "bad-token-binding"),
         ({"kind": "customer", "ticket": "TKT-999999999999"}, "bad-token-binding"),
         ({"kind": "integration", "agent_id": agent["id"]}, "bad-token-binding"),
+        # The help form's principal is made per submission; nobody may hold it as a token.
+        ({"kind": "web_form"}, "invalid-body"),
     ]
     for body, slug in cases:
         assert_problem(await http.post(TOKENS, json={"name": "x"} | body), 422, slug)

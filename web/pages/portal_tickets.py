@@ -27,9 +27,9 @@ from services.problems import Problem
 from services.schemas import MAX_BODY, CustomerTicketOut, MessageCreate
 from services.ticket_access import find_ticket
 from web import ticket_view
-from web.pages.ticket_commands import uploads
 from web.portal import PATH, CurrentCustomer, PortalRoute, redirect
 from web.templating import TEMPLATES
+from web.uploads import form_uploads
 
 router = APIRouter(prefix=PATH, route_class=PortalRoute, include_in_schema=False)
 MESSAGES_PAGE = 50
@@ -88,7 +88,7 @@ async def reply(ref: str, request: Request, desk: DeskDep, customer: CurrentCust
         raise unstorable_problem([("body", "body")])
     created = await tickets.post_message(
         desk, customer, ref, MessageCreate(body=body, visibility=Visibility.PUBLIC),
-        attachments=await uploads(request))
+        attachments=await form_uploads(request))
     # No #fragment: on the same page it would only scroll, not show the new message.
     return redirect(request, f"{PATH}/{created.ticket.public_ref}")
 

@@ -17,15 +17,14 @@ from typing import Annotated, Any, TypeVar
 from fastapi import APIRouter, Form, Request, Response
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, ValidationError
-from starlette.datastructures import UploadFile
 
 from api.deps import DeskDep
 from api.storable_input import unstorable_problem
 from domain.lifecycle import Status, Visibility
 from domain.sla import Priority
-from domain.text import is_storable, storable
+from domain.text import is_storable
 from services import composer, macros, ticket_sla, tickets
-from services.composer import Collision, Seen, Upload
+from services.composer import Collision, Seen
 from services.problems import Problem
 from services.schemas import (
     MAX_BODY,
@@ -44,22 +43,25 @@ from web.errors import PageRoute
 from web.pages.ticket_render import render_parts
 from web.session import CurrentAgent
 from web.templating import TEMPLATES
+from web.uploads import form_uploads
 
 # Included by web/pages/ticket.py's router, under its /app/tickets.
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 M = TypeVar("M", bound=BaseModel)
 Reason = Annotated[str, Form(max_length=MAX_REASON)]
-_CONTENT_TYPE = re.compile(r"^[\w.+-]{1,100}/[\w.+-]{1,150}$")
 # The composer posts its files with the message: a body as large as a mail may be.
 COMPOSER_PATH = re.compile(r"^/app/tickets/[^/]+/messages$")
 # So does the customer portal's reply form (web/pages/portal_tickets.py).
 PORTAL_REPLY_PATH = re.compile(r"^/help/tickets/[^/]+/messages$")
+# So does the public help form (web/pages/help_form.py) with the customer's attachments.
+HELP_FORM_PATH = re.compile(r"^/help$")
 
 
 def upload_limits(settings: Settings, text_bytes: int) -> list[tuple[re.Pattern[str], int]]:
     """Request body limits (api/request_body.py) of the pages that take files."""
     files = max(settings.email_max_bytes, settings.attachment_max_bytes)
-    return [(COMPOSER_PATH, files + text_bytes), (PORTAL_REPLY_PATH, files + text_bytes)]
+    return [(COMPOSER_PATH, files + text_bytes), (PORTAL_REPLY_PATH, files + text_bytes),
+            (HELP_FORM_PATH, files + text_bytes)]
 
 
 @router.post("/{ref:ticket}/messages", response_class=HTMLResponse)
@@ -77,7 +79,7 @@ async def send_message(
         raise unstorable_problem([("body", "body")])
     result = await composer.send(
         desk, agent, ref, MessageCreate(body=body, visibility=visibility),
-        attachments=await uploads(request), then_status=_status(then_status),
+        attachments=await form_uploads(request), then_status=_status(then_status),
         seen=Seen.parse(seen))
     if isinstance(result, Collision):
         return TEMPLATES.TemplateResponse(
@@ -172,25 +174,6 @@ async def pause_sla(ref: str, action: str, request: Request, desk: DeskDep,
     await ticket_sla.pause_sla(desk, agent, ref, SlaPauseRequest(note=note or None),
                                pause=action == "pause")
     return await render_parts(request, desk, agent, ref)
-
-
-async def uploads(request: Request) -> list[Upload]:
-    """The files a form sent (none chosen: an empty part, left out): the composer's, and the
-    customer portal's reply form's."""
-    files = [f for f in (await request.form()).getlist("files")
-             if isinstance(f, UploadFile) and (f.filename or f.size)]
-    if len(files) > tickets.MAX_ATTACHMENTS:
-        raise Problem(413, "too-many-attachments", "Too many attachments",
-                      f"a message takes at most {tickets.MAX_ATTACHMENTS} attachments")
-    return [Upload(filename=storable(f.filename or "")[:255] or None,
-                   content_type=_content_type(f.content_type), payload=await f.read())
-            for f in files]
-
-
-def _content_type(value: str | None) -> str:
-    # Whatever the browser claims, the download goes out as an attachment (sandboxed).
-    value = (value or "").split(";")[0].strip().lower()
-    return value if _CONTENT_TYPE.match(value) else "application/octet-stream"
 
 
 def _status(value: str) -> Status | None:
