@@ -249,6 +249,15 @@ def scratch_rule(body: Callable[[World], dict[str, Any]] | None = None) -> MakeR
     return make
 
 
+def scratch_site(body: dict[str, Any] | None = None, suffix: str = "") -> MakeRequest:
+    async def make(world: World) -> Request:
+        key = unique("site")
+        made = await world.http.post("/api/v1/admin/sites", json={"key": key, "name": key})
+        assert made.status_code == 201, made.text
+        return f"/api/v1/admin/sites/{key}{suffix}", body
+    return make
+
+
 def kb_article(body: dict[str, Any] | None = None, *, admin: bool = True) -> MakeRequest:
     """A published scratch article: its admin path, or its read path (`admin=False`)."""
     async def make(world: World) -> Request:
@@ -362,6 +371,14 @@ ROUTES = [
     route("patch", "/api/v1/admin/sla-policies/{name}", ADMINS, 200,
           scratch_policy({"warning_lead_minutes": 10})),
     route("delete", "/api/v1/admin/sla-policies/{name}", ADMINS, 204, scratch_policy()),
+    route("get", "/api/v1/admin/sites", ADMINS),
+    route("post", "/api/v1/admin/sites", ADMINS, 201,
+          admin_create("sites", lambda w: {"key": unique("site"), "name": "A site"})),
+    route("get", "/api/v1/admin/sites/{key}", ADMINS, 200, scratch_site()),
+    route("patch", "/api/v1/admin/sites/{key}", ADMINS, 200, scratch_site({"name": "Renamed"})),
+    route("delete", "/api/v1/admin/sites/{key}", ADMINS, 204, scratch_site()),
+    route("post", "/api/v1/admin/sites/{key}/identity-secret", ADMINS, 200,
+          scratch_site(suffix="/identity-secret")),
     route("get", "/api/v1/admin/routing-rules", ADMINS),
     route("post", "/api/v1/admin/routing-rules", ADMINS, 201,
           admin_create("routing-rules", new_rule_body)),
