@@ -25,7 +25,8 @@
 
   var CSS = [
     ":host { all: initial; }",
-    ".hd { position: fixed; right: 20px; bottom: 20px; z-index: 2147483000;",
+    ".hd { position: fixed; right: 20px; bottom: 20px; z-index: 2147483000; display: flex;",
+    "  flex-direction: column; align-items: flex-end;",
     "  font: 15px/1.4 system-ui, -apple-system, 'Segoe UI', sans-serif; color: #1d2430; }",
     "button { font: inherit; cursor: pointer; }",
     "button:focus-visible, textarea:focus-visible, input:focus-visible {",
