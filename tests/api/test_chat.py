@@ -6,11 +6,16 @@ stream carries the public side of the conversation, never an internal note."""
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from db import chat
+from db.tokens import hash_token
 from domain.origins import identity_signature
+from tests.api import test_email_outbound as outbound
 from tests.api.helpers import (
     TICKETS,
     as_,
@@ -18,10 +23,16 @@ from tests.api.helpers import (
     assign,
     eventually,
     make_agent,
+    rows,
     scalar,
 )
 from tests.api.streams import Event, Stream
+from tests.api.test_email_intake import deliver
+from tests.api.test_email_outbound import arrived, delivery, reply_to
+from tests.mail_sink import listening
 
+# The mail desk and its SMTP sink, as the outbound mail tests have them.
+desk, sink = outbound.desk, outbound.sink
 SHOP = "https://shop.example"
 EVIL = "https://evil.example"
 SITES = "/api/v1/admin/sites"
@@ -249,3 +260,44 @@ async def test_a_connected_widget_marks_the_ticket_and_a_closed_one_clears_it(ht
     async def gone() -> bool:
         return not await connected()
     await eventually(gone)
+
+
+async def test_a_reply_is_mailed_only_while_the_widget_is_closed_and_the_answer_threads_back(
+        desk, sink, engine):
+    with listening(sink):
+        async with desk() as room:
+            site = await make_site(room.http)
+            agent = as_(site["agent"]["token"])
+            conv = await started(room.http, message="Is the blue coat back in stock?")
+            ref = conv["ticket"]["public_ref"]
+            [conv_id] = [r[0] for r in await rows(
+                engine, "SELECT id FROM chat_conversations WHERE secret_hash = :h",
+                h=hash_token(conv["secret"]))]
+
+            async def widget(seen: datetime | None) -> None:  # what the stream's beat does
+                async with AsyncSession(engine) as session:
+                    assert await chat.beat(session=session, conversation_id=conv_id,
+                                           secret_hash=hash_token(conv["secret"]), seen=seen)
+
+            await widget(datetime.now(UTC))
+            live_answer = await post(room, ref, "Checking now.", agent)
+            await widget(None)  # the customer closed the page
+            mailed_answer = await post(room, ref, "Yes, since this morning.", agent)
+            await arrived(sink, 1)
+
+            assert [m.get_content().strip() for m in sink.messages()] == [
+                "Yes, since this morning."]
+            assert (await delivery(engine, live_answer["message_id"]))[0] is None
+            assert mailed_answer["delivery"]["status"] == "queued"
+            [sent] = sink.messages()
+            assert sent["To"].endswith("<ada@example.com>")
+            # The customer answers by email: the same ticket, as for any ticket.
+            reply = await deliver(room, reply_to(sent, "Great, ordering one."))
+            assert (reply["outcome"], reply["public_ref"]) == ("threaded_in_reply_to", ref)
+
+
+async def post(room, ref: str, text: str, agent: dict[str, str]) -> dict[str, Any]:
+    answer = await room.http.post(f"{TICKETS}/{ref}/messages", headers=agent,
+                                  json={"body": text})
+    assert answer.status_code == 201, answer.text
+    return answer.json()
