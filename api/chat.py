@@ -5,11 +5,13 @@
   POST /chat/{site}/conversations        start (Idempotency-Key): the ticket and its secret
   GET  /chat/{site}/conversation         the conversation a secret reaches (X-Chat-Secret)
   POST /chat/{site}/messages             the customer's message (X-Chat-Secret)
-  GET  /chat/{site}/stream?secret=...    server-sent events: public messages and status
+  POST /chat/{site}/stream-url           a stream URL valid for a minute (X-Chat-Secret)
+  GET  /chat/{site}/stream?token=...     server-sent events: public messages and status
 
 Every /chat call passes the origin gate first (api/chat_origins.py). No cookie and no bearer
 token: a conversation is reached by its secret alone, and only that one ticket. EventSource
-cannot send headers, so the stream takes the secret in its query.
+cannot send headers, so the stream takes a short-lived token in its query instead of the
+secret, which never appears in a URL (nor in the logs of a proxy on the way).
 """
 
 from __future__ import annotations
@@ -25,7 +27,6 @@ from api.chat_origins import ChatOrigins
 from api.chat_stream import conversation_stream
 from api.deps import DeskDep
 from db.models import Site
-from db.tokens import hash_token
 from services import chat
 from services.chat import (
     ChatConversationOut,
@@ -34,6 +35,7 @@ from services.chat import (
     ChatSiteStatus,
     ChatStart,
     ChatStarted,
+    ChatStreamUrl,
 )
 from services.problems import Problem
 
@@ -96,12 +98,19 @@ async def post(site: str, body: ChatPost, request: Request, desk: DeskDep,
     return await chat.post_customer_message(desk, conv, body)
 
 
+@router.post("/stream-url", response_model=ChatStreamUrl)
+async def stream_url(site: str, request: Request, desk: DeskDep,
+                     secret: SecretHeader = None) -> ChatStreamUrl:
+    found = _site(request, site)
+    return chat.stream_url(found, await chat.conversation(desk, found, secret))
+
+
 @router.get("/stream")
 async def stream(site: str, request: Request, desk: DeskDep,
-                 secret: Annotated[str | None, Query(max_length=200)] = None
+                 token: Annotated[str | None, Query(max_length=300)] = None
                  ) -> EventSourceResponse:
     found = _site(request, site)
-    conv = await chat.conversation(desk, found, secret)
+    conv = await chat.streamed_conversation(desk, found, token)
     online = (await chat.site_status(desk, found)).online
     await desk.session.commit()  # the stream must not hold the lookup's connection
-    return await conversation_stream(request, conv, hash_token(secret or ""), online)
+    return await conversation_stream(request, conv, conv.secret_hash, online)

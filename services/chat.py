@@ -8,6 +8,8 @@ then decide what it may read and post, and services/customer_view.py what it is 
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import secrets
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -33,6 +35,9 @@ CONVERSATION_DAYS = 30  # a widget resumes its conversation for this long after 
 # An agent counts as there to answer while signed in to the workspace and active in it this
 # recently (an open workspace page refreshes its session's last_seen_at every minute).
 AGENT_ACTIVE_WITHIN = timedelta(minutes=5)
+# A stream URL works this long: long enough to connect, short enough that one read in a log
+# (a proxy's, say) is worth nothing soon after. The widget asks for a new one to reconnect.
+STREAM_TOKEN_SECONDS = 60
 VERIFIED_TAG, UNVERIFIED_TAG = "identity-verified", "identity-unverified"
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)]
@@ -82,6 +87,10 @@ class ChatConversationOut(BaseModel):
     email: str
     identity_verified: bool
     online: bool
+
+
+class ChatStreamUrl(BaseModel):
+    url: str = Field(description="the stream's path on the desk, valid for a minute")
 
 
 class ChatStarted(ChatConversationOut):
@@ -155,6 +164,39 @@ async def conversation(desk: Desk, site: Site, secret: str | None) -> ChatConver
         raise Problem(401, "unknown-conversation", "Conversation not found",
                       "this chat has ended or its secret is not valid; start a new one")
     return found
+
+
+def stream_url(site: Site, conv: ChatConversation) -> ChatStreamUrl:
+    """A short-lived URL for the conversation's stream. EventSource cannot send a header, and
+    the conversation's secret (which posts as the customer for weeks) must not sit in a URL:
+    the token is signed with the secret's hash, which only the desk holds, so replacing the
+    secret voids it too, and no key of the desk's own is needed."""
+    expires = int(datetime.now(UTC).timestamp()) + STREAM_TOKEN_SECONDS
+    signed = f"{conv.id}.{expires}"
+    return ChatStreamUrl(url=f"/chat/{site.key}/stream?token={signed}.{_mac(conv, signed)}")
+
+
+async def streamed_conversation(desk: Desk, site: Site, token: str | None
+                                ) -> ChatConversation:
+    """The conversation a stream token names, while it is valid; 401 otherwise."""
+    conv_id, _, rest = (token or "").partition(".")
+    expires, _, mac = rest.partition(".")
+    try:
+        found = await desk.session.get(ChatConversation, uuid.UUID(conv_id))
+        fresh = int(expires) >= datetime.now(UTC).timestamp()
+    except ValueError:
+        found, fresh = None, False
+    if found is None or not fresh or found.site_id != site.id \
+            or found.expires_at <= datetime.now(UTC) \
+            or not hmac.compare_digest(_mac(found, f"{conv_id}.{expires}"), mac):
+        raise Problem(401, "unknown-conversation", "Stream link not valid",
+                      "this stream link has expired or is not one the desk made; ask for "
+                      "a new one")
+    return found
+
+
+def _mac(conv: ChatConversation, signed: str) -> str:
+    return hmac.new(conv.secret_hash.encode(), signed.encode(), hashlib.sha256).hexdigest()
 
 
 def principal_of(conv: ChatConversation) -> Principal:

@@ -5,6 +5,7 @@ stream carries the public side of the conversation, never an internal note."""
 
 from __future__ import annotations
 
+import time
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -189,7 +190,7 @@ async def test_the_stream_carries_public_replies_and_never_a_note(http, live):
     agent = as_(site["agent"]["token"])
     conv = await started(http, message="Where is my parcel?")
     ref = conv["ticket"]["public_ref"]
-    url = f"/chat/shop/stream?secret={conv['secret']}"
+    url = await stream_url(http, conv["secret"])
     async with live.stream("GET", url, headers=from_(SHOP)) as response:
         assert response.status_code == 200
         assert response.headers["access-control-allow-origin"] == SHOP
@@ -233,13 +234,33 @@ async def next_message(stream: Stream) -> Event:
     return event
 
 
-async def test_a_stream_needs_its_secret_and_an_allowed_origin(http, live):
+async def stream_url(http: httpx.AsyncClient, secret: str, site: str = "shop") -> str:
+    made = await http.post(f"/chat/{site}/stream-url",
+                           headers=from_(SHOP, **{"X-Chat-Secret": secret}))
+    assert made.status_code == 200, made.text
+    return str(made.json()["url"])
+
+
+async def test_a_stream_url_is_signed_short_lived_and_never_holds_the_secret(http, live):
     await make_site(http)
+    await make_site(http, "blog")
     conv = await started(http)
-    wrong = await live.get("/chat/shop/stream?secret=nope", headers=from_(SHOP))
-    assert_problem(wrong, 401, "unknown-conversation")
-    other = await live.get(f"/chat/shop/stream?secret={conv['secret']}", headers=from_(EVIL))
+    url = await stream_url(http, conv["secret"])
+    assert url.startswith("/chat/shop/stream?token=") and conv["secret"] not in url
+    token = url.partition("token=")[2]
+    conv_id, expires, mac = token.split(".")
+    assert 0 < int(expires) - time.time() <= 60
+
+    for bad in (f"{conv_id}.{int(expires) + 3600}.{mac}",  # a longer life, unsigned
+                f"{conv_id}.{int(time.time()) - 1}.{mac}", "nope", f"{uuid.uuid4()}.1.00"):
+        refused = await live.get(f"/chat/shop/stream?token={bad}", headers=from_(SHOP))
+        assert_problem(refused, 401, "unknown-conversation")
+    elsewhere = await live.get(url.replace("/shop/", "/blog/"), headers=from_(SHOP))
+    assert_problem(elsewhere, 401, "unknown-conversation")
+    other = await live.get(url, headers=from_(EVIL))
     assert_problem(other, 403, "origin-not-allowed")
+    assert (await http.post("/chat/shop/stream-url", headers=from_(SHOP, **{
+        "X-Chat-Secret": "hdchat_nope"}))).status_code == 401
 
 
 async def test_a_connected_widget_marks_the_ticket_and_a_closed_one_clears_it(http, live,
@@ -250,7 +271,7 @@ async def test_a_connected_widget_marks_the_ticket_and_a_closed_one_clears_it(ht
     async def connected() -> bool:
         return bool(await scalar(engine, "SELECT count(*) FROM chat_conversations "
                                          "WHERE stream_seen_at > now() - interval '30 s'"))
-    url = f"/chat/shop/stream?secret={conv['secret']}"
+    url = await stream_url(http, conv["secret"])
     async with live.stream("GET", url, headers=from_(SHOP)) as response:
         stream = Stream(response)
         await stream.next()

@@ -109,7 +109,7 @@
   if (given.email) { ui.identity.hidden = true; }
 
   var state = { saved: load(), online: true, shown: {}, stream: null, blocked: false,
-                busy: false, ratingShown: false };
+                busy: false, ratingShown: false, retryMs: 1000 };
 
   // ---- opening and closing (keyboard: the launcher, Escape, focus returned) -------------
   ui.launcher.addEventListener("click", function () { toggle(ui.panel.hidden); });
@@ -254,12 +254,29 @@
     }
   }
 
-  // Down: one EventSource. It reconnects on its own; the desk resends the conversation on
-  // each connect and a message already shown is skipped by its id.
+  // Down: one EventSource, on a stream URL the desk signs for a minute (EventSource cannot
+  // send the secret as a header, and the secret must not sit in a URL). The browser
+  // reconnects on its own after a blip; once the URL has expired the desk refuses it and
+  // the widget asks for a new one. The desk resends the conversation on each connect and a
+  // message already shown is skipped by its id.
   function follow() {
-    if (state.stream) { state.stream.close(); }
-    var source = new EventSource(base + "/stream?secret=" + encodeURIComponent(state.saved.secret));
+    if (state.stream) { state.stream.close(); state.stream = null; }
+    if (!state.saved) { return; }
+    call("POST", "/stream-url", undefined, { "X-Chat-Secret": state.saved.secret })
+      .then(function (r) {
+        if (r.status === 401) {
+          forget();
+          say("This chat has ended; send a message to start a new one.");
+          return;
+        }
+        if (!r.ok) { later(); return; }
+        listen(new EventSource(desk + r.data.url));
+      }, later);
+  }
+
+  function listen(source) {
     state.stream = source;
+    source.addEventListener("open", function () { state.retryMs = 1000; });
     source.addEventListener("hello", function (e) {
       state.online = JSON.parse(e.data).online;
       showAway();
@@ -267,8 +284,15 @@
     source.addEventListener("message", function (e) { show(JSON.parse(e.data)); });
     source.addEventListener("ticket", function (e) { ticketChanged(JSON.parse(e.data)); });
     source.addEventListener("error", function () {
-      if (source.readyState === EventSource.CLOSED) { resume(); }  // refused: ask why
+      if (source.readyState === EventSource.CLOSED && state.stream === source) { later(); }
     });
+  }
+
+  function later() {  // back off, up to half a minute, while the desk cannot be reached
+    if (state.stream) { state.stream.close(); state.stream = null; }
+    var wait = state.retryMs;
+    state.retryMs = Math.min(state.retryMs * 2, 30000);
+    setTimeout(follow, wait);
   }
 
   function show(m) {
