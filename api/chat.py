@@ -30,8 +30,8 @@ from db.models import Site
 from services import chat
 from services.chat import (
     ChatConversationOut,
-    ChatMessage,
     ChatPost,
+    ChatPosted,
     ChatSiteStatus,
     ChatStart,
     ChatStarted,
@@ -91,9 +91,9 @@ async def read(site: str, request: Request, desk: DeskDep,
     return await chat.read_conversation(desk, found, conv)
 
 
-@router.post("/messages", status_code=status.HTTP_201_CREATED, response_model=ChatMessage)
+@router.post("/messages", status_code=status.HTTP_201_CREATED, response_model=ChatPosted)
 async def post(site: str, body: ChatPost, request: Request, desk: DeskDep,
-               secret: SecretHeader = None) -> ChatMessage:
+               secret: SecretHeader = None) -> ChatPosted:
     conv = await chat.conversation(desk, _site(request, site), secret)
     return await chat.post_customer_message(desk, conv, body)
 

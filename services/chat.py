@@ -77,6 +77,11 @@ class ChatTicket(BaseModel):
     status: str
 
 
+class ChatPosted(ChatMessage):
+    ticket: ChatTicket = Field(description="where it landed: the chat's ticket, or the "
+                                           "follow-up a reply long after the close opened")
+
+
 class ChatSiteStatus(BaseModel):
     online: bool = Field(description="an agent of the site's team is signed in")
     require_verified_identity: bool
@@ -217,7 +222,7 @@ async def read_conversation(desk: Desk, site: Site, conv: ChatConversation
 
 
 async def post_customer_message(desk: Desk, conv: ChatConversation, body: ChatPost
-                                ) -> ChatMessage:
+                                ) -> ChatPosted:
     """The customer's message, through the use case every customer reply takes."""
     message_id = f"<{body.client_id}.{conv.id}@chat.helpdesk>" if body.client_id else None
     created = await tickets.post_message(
@@ -227,7 +232,9 @@ async def post_customer_message(desk: Desk, conv: ChatConversation, body: ChatPo
         await chat.move_to_ticket(session=desk.session, conversation_id=conv.id,
                                   ticket_id=created.ticket.ticket_id)
         await desk.session.commit()
-    return chat_message(created)
+    return ChatPosted(**chat_message(created).model_dump(),
+                      ticket=ChatTicket(public_ref=created.ticket.public_ref,
+                                        status=created.ticket.status))
 
 
 def chat_message(out: MessageOut) -> ChatMessage:

@@ -140,6 +140,14 @@ async def test_a_chat_round_trip_with_an_agent_in_the_workspace_within_1s_each_w
               "after Send was clicked")
         await page.screenshot(path=str(SCREENSHOT))
 
+        # Panel closed (Escape), the customer browsing on: a reply is counted on the button.
+        await message.press("Escape")
+        launcher = page.get_by_role("button", name="Chat with us")
+        await expect(launcher).to_be_focused()
+        await agent.locator("#composer-body").fill("Tracking: 00340434161094042557.")
+        await agent.get_by_role("button", name="Send", exact=True).click()
+        await expect(launcher).to_have_text("Chat with us (1 new)")
+
         # A reload resumes the same conversation (its secret is in the page's storage).
         await page.reload()
         await open_chat(page, f"{hosts.allowed}/shop.html")

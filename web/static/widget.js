@@ -109,7 +109,7 @@
   if (given.email) { ui.identity.hidden = true; }
 
   var state = { saved: load(), online: true, shown: {}, stream: null, blocked: false,
-                busy: false, ratingShown: false, retryMs: 1000 };
+                busy: false, ratingShown: false, retryMs: 1000, unread: 0, maxSeq: 0 };
 
   // ---- opening and closing (keyboard: the launcher, Escape, focus returned) -------------
   ui.launcher.addEventListener("click", function () { toggle(ui.panel.hidden); });
@@ -128,12 +128,37 @@
   function toggle(open) {
     ui.panel.hidden = !open;
     ui.launcher.setAttribute("aria-expanded", String(open));
-    ui.launcher.textContent = open ? "Close chat" : "Chat with us";
     if (open) {
+      markRead();
+      if (!state.blocked) { refreshOnline(); }
       (ui.identity.hidden || ui.email.value ? ui.message : (ui.name.value ? ui.email : ui.name)).focus();
     } else {
+      labelLauncher();
       ui.launcher.focus();
     }
+  }
+
+  // A reply that arrives while the panel is closed is counted on the launcher, so a
+  // customer browsing on is told; what they have read is kept with the conversation.
+  function labelLauncher() {
+    if (!ui.panel.hidden) { ui.launcher.textContent = "Close chat"; return; }
+    ui.launcher.textContent = state.unread ? "Chat with us (" + state.unread + " new)"
+                                           : "Chat with us";
+  }
+
+  function markRead() {
+    state.unread = 0;
+    labelLauncher();
+    if (state.saved && state.maxSeq > (state.saved.readSeq || 0)) {
+      state.saved.readSeq = state.maxSeq;
+      save(state.saved);
+    }
+  }
+
+  function refreshOnline() {  // someone may have signed in (or left) since the page loaded
+    call("GET", "/status").then(function (r) {
+      if (r.ok) { state.online = r.data.online; showAway(); }
+    }, function () { /* the stream's own retries tell if the desk is gone */ });
   }
 
   // ---- talking to the desk --------------------------------------------------------------
@@ -240,6 +265,12 @@
       if (!r.ok) { refused(r); return; }
       ui.message.value = "";
       show(r.data);
+      if (r.data.ticket.public_ref !== state.saved.ref) {
+        // Written long after the chat was closed: it opened a follow-up ticket; follow that.
+        state.saved.ref = r.data.ticket.public_ref;
+        save(state.saved);
+        follow();
+      }
     }, function () { busy(false); say("Not sent: the connection failed. Try again.", true); });
   }
 
@@ -299,6 +330,15 @@
     if (!m || state.shown[m.id]) { return; }
     state.shown[m.id] = true;
     var mine = m.author_type === "customer";
+    state.maxSeq = Math.max(state.maxSeq, m.seq);
+    if (ui.panel.hidden) {
+      if (!mine && m.seq > ((state.saved && state.saved.readSeq) || 0)) {
+        state.unread += 1;
+        labelLauncher();
+      }
+    } else {
+      markRead();
+    }
     ui.log.appendChild(el("li", { className: "msg " + (mine ? "customer" : "desk") }, [
       el("span", { className: "who", textContent: mine ? "You" : "Support" }),
       document.createTextNode(m.body)
