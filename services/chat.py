@@ -99,8 +99,9 @@ class ChatStreamUrl(BaseModel):
 
 
 class ChatStarted(ChatConversationOut):
-    secret: str = Field(description="reaches this conversation only; keep it, send it back "
-                                    "as X-Chat-Secret (and ?secret= on the stream)")
+    secret: str = Field(description="reaches this conversation only; keep it and send it "
+                                    "back as X-Chat-Secret (never in a URL: the stream takes "
+                                    "a token from /stream-url)")
 
 
 async def site_status(desk: Desk, site: Site) -> ChatSiteStatus:
