@@ -28,6 +28,7 @@ from tests.api.helpers import (
     scalar,
 )
 from tests.api.streams import Event, Stream
+from tests.api.test_admission import small_api
 from tests.api.test_email_intake import deliver
 from tests.api.test_email_outbound import arrived, delivery, reply_to
 from tests.mail_sink import listening
@@ -322,3 +323,15 @@ async def post(room, ref: str, text: str, agent: dict[str, str]) -> dict[str, An
                                   json={"body": text})
     assert answer.status_code == 201, answer.text
     return answer.json()
+
+
+async def test_open_chat_streams_take_no_place_from_other_requests(http, dev_client, engine,
+                                                                   database_url):
+    """Every page a visitor has open holds a stream: they must not fill the API's places."""
+    await make_site(http)
+    conv = await started(http)
+    async with small_api(dev_client, engine, database_url, queue=0) as small:
+        url = await stream_url(small, conv["secret"])
+        async with small.stream("GET", url, headers=from_(SHOP)) as stream:
+            assert stream.status_code == 200
+            assert (await small.get("/chat/shop/status", headers=from_(SHOP))).status_code == 200
