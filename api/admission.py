@@ -26,7 +26,8 @@ from api.problems import Problem, problem_response
 
 RETRY_AFTER_SECONDS = 1
 # Server-sent event streams (the API's and the workspace's), and what operators probe with.
-_NOT_COUNTED = re.compile(r"^/(healthz|metrics)$|^/api/v1/stream/|^/app/stream/|/events$")
+_NOT_COUNTED = re.compile(r"^/(healthz|metrics)$|^/api/v1/stream/|^/app/stream/|/events$"
+                          r"|^/chat/[^/]+/stream$")  # a chat widget's, open on every page
 
 # How a refusal is answered: problem+json, unless the app shows it otherwise (a page).
 Answer = Callable[[Scope, Receive, Problem], Response]

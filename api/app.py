@@ -38,6 +38,7 @@ from api import (
 )
 from api.admission import Admission
 from api.auth import authenticate
+from api.chat import install_chat
 from api.openapi import EVERY_API_CALL, install_openapi, operation_id
 from api.problems import DATABASE_UNAVAILABLE, install_problem_handlers
 from api.request_body import BoundedBody
@@ -85,6 +86,7 @@ def create_app(
     install_problem_handlers(app)
     install_openapi(app)
     install_web(app, settings)  # the workspace's pages (/app), its CSRF checks and headers
+    install_chat(app)  # /widget.js and /chat/{site}/...: the live chat, behind its origin gate
     # Added innermost first. Text is checked once the body is known to be bounded.
     app.add_middleware(RefuseUnstorableText)
     # Mail with attachments is larger than any JSON call: its own limit on its own path; so

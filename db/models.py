@@ -26,6 +26,7 @@ from sqlalchemy import (
     SmallInteger,
     String,
     Text,
+    UniqueConstraint,
     func,
     text,
 )
@@ -803,3 +804,26 @@ class PortalSession(Base):
     last_seen_at: Mapped[datetime] = _created()
 
     __table_args__ = (Index("ix_portal_sessions_email", "email"),)
+
+
+class ChatConversation(Base):
+    """A chat widget's conversation: one ticket, reached by the secret the widget holds
+    (stored as its SHA-256). Its stream's heartbeat says whether the widget is connected."""
+
+    __tablename__ = "chat_conversations"
+    id: Mapped[uuid.UUID] = _uuid_pk()
+    site_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"))
+    # The widget's Idempotency-Key: a retried start finds this row (and its ticket) again.
+    start_key: Mapped[str] = mapped_column(String(200))
+    ticket_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
+    secret_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    customer_email: Mapped[str] = mapped_column(String(320))
+    identity_verified: Mapped[bool]
+    created_at: Mapped[datetime] = _created()
+    expires_at: Mapped[datetime]
+    stream_seen_at: Mapped[datetime | None]
+
+    __table_args__ = (
+        UniqueConstraint("site_id", "start_key", name="uq_chat_conversations_start"),
+        Index("ix_chat_conversations_ticket", "ticket_id"),
+    )

@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db import intake, queries
+from db import chat, intake, queries
 from db.attachments import AttachmentData, store_attachments
 from db.models import Ticket, TicketMessage
 from domain.access import (
@@ -58,7 +58,13 @@ from services.schemas import (
 from services.ticket_access import find_ticket, live_ticket, scope_of
 from services.views import ticket_out, without_internal
 from workflows.ticket import TicketWorkflow
-from workflows.ticket_types import AssignIn, MessageIn, StatusChangeIn, TagsChangeIn
+from workflows.ticket_types import (
+    AssignIn,
+    MailOrder,
+    MessageIn,
+    StatusChangeIn,
+    TagsChangeIn,
+)
 
 MESSAGE_NAMESPACE = uuid.UUID("6f1c1a52-4a0e-4a51-9d0c-6d1d8e3b7a11")
 MAX_ATTACHMENTS = 20
@@ -144,6 +150,8 @@ async def post_message(desk: Desk, principal: Principal, ticket: str, body: Mess
                                 attachments=attachments, max_bytes=settings.attachment_max_bytes)
         await session.commit()
     mail = reply_order(settings, author_type, body.visibility)
+    if mail is not None and row.channel == Channel.CHAT.value:
+        mail = await _unless_chatting(session, row.id, mail)
     message_id = body.message_id or (outbound_message_id(settings, msg_uuid) if mail else None)
     command = MessageIn(
         id=str(msg_uuid), body=body.body, visibility=body.visibility.value,
@@ -158,6 +166,15 @@ async def post_message(desk: Desk, principal: Principal, ticket: str, body: Mess
     if is_customer(principal):
         return await customer_message_created(session, created)
     return created
+
+
+async def _unless_chatting(session: AsyncSession, ticket_id: uuid.UUID,
+                           mail: MailOrder) -> MailOrder | None:
+    """A chat's reply is mailed only when the customer's widget is not connected to read it
+    (closed, or away): the conversation then goes on by email on the same ticket."""
+    connected = await chat.widget_connected(session=session, ticket_id=ticket_id)
+    await session.commit()  # no connection sits idle while the workflow records the reply
+    return None if connected else mail
 
 
 def require_attachable(attachments: Sequence[AttachmentData], max_bytes: int) -> None:

@@ -41,8 +41,10 @@ def csrf_options(settings: Settings) -> dict[str, object]:
     # A rating link's POST is exempt as well: its signed token (services/satisfaction.py) is
     # the authorization, it is opened from a mail with no session or cookie, and all it can
     # do is record one rating of the ticket it names, once (a forged cross-site post would
-    # need the token, which only the customer's mail holds).
-    exempt = [re.compile(r"^/api/"), re.compile(r"^/help/rate/"), HELP_FORM_POSTS]
+    # need the token, which only the customer's mail holds). The chat's calls carry no
+    # cookie at all: a conversation secret and an allowed Origin (api/chat_origins.py).
+    exempt = [re.compile(r"^/api/"), re.compile(r"^/help/rate/"), HELP_FORM_POSTS,
+              re.compile(r"^/chat/")]
     return {"secret": signing_secret(settings, "csrf"), "exempt_urls": exempt,
             "cookie_name": COOKIE, "header_name": HEADER, "cookie_samesite": "lax",
             "cookie_secure": settings.secure_cookies}

@@ -9,6 +9,8 @@ sign-in.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from fastapi import APIRouter, Request
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sse_starlette import EventSourceResponse
@@ -62,5 +64,12 @@ def _session_check(request: Request) -> StillValid:
     async def check(sessions: async_sessionmaker[AsyncSession]) -> bool:
         async with sessions() as session:
             found = await web_sessions.lookup(session=session, secret=secret)
-        return found is not None and found.active
+            if found is None or not found.active:
+                return False
+            # An open workspace page is an agent at work: the chat widget asks who is
+            # (services/chat.py), by this. At most one write a minute.
+            if await web_sessions.mark_seen(session=session, signed_in=found,
+                                            now=datetime.now(UTC)):
+                await session.commit()
+        return True
     return check
