@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db import chat, intake, queries
-from db.models import ChatConversation, Site, TicketMessage
+from db.models import ChatConversation, Site, Ticket, TicketMessage
 from domain.access import Principal, TokenKind
 from domain.origins import identity_verified
 from domain.ticket_fields import Channel, Email
@@ -28,6 +28,7 @@ from services.customer_view import customer_messages_out
 from services.desk import Desk
 from services.intake import open_ticket
 from services.problems import Problem
+from services.satisfaction import rating_prompt
 from services.schemas import Body, MessageCreate, MessageOut, TicketCreate
 
 SECRET_PREFIX = "hdchat_"
@@ -92,6 +93,9 @@ class ChatConversationOut(BaseModel):
     email: str
     identity_verified: bool
     online: bool
+    rating_path: str | None = Field(
+        default=None, description="while the ticket is resolved and this resolution is not "
+                                  "rated yet: the desk's rating page for it (how did we do?)")
 
 
 class ChatStreamUrl(BaseModel):
@@ -219,7 +223,13 @@ async def read_conversation(desk: Desk, site: Site, conv: ChatConversation
     return ChatConversationOut(ticket=ChatTicket(public_ref=row.public_ref, status=row.status),
                                email=conv.customer_email,
                                identity_verified=conv.identity_verified,
-                               online=await _online(desk, site))
+                               online=await _online(desk, site),
+                               rating_path=_rating_path(desk, row))
+
+
+def _rating_path(desk: Desk, row: Ticket) -> str | None:
+    token = rating_prompt(desk.settings, row)
+    return f"/help/rate/{token}" if token else None
 
 
 async def post_customer_message(desk: Desk, conv: ChatConversation, body: ChatPost

@@ -26,6 +26,7 @@ from tests.api.helpers import (
     make_agent,
     rows,
     scalar,
+    set_status,
 )
 from tests.api.streams import Event, Stream
 from tests.api.test_admission import small_api
@@ -335,3 +336,19 @@ async def test_open_chat_streams_take_no_place_from_other_requests(http, dev_cli
         async with small.stream("GET", url, headers=from_(SHOP)) as stream:
             assert stream.status_code == 200
             assert (await small.get("/chat/shop/status", headers=from_(SHOP))).status_code == 200
+
+
+async def test_a_resolved_chat_offers_its_rating_page_until_it_is_rated(http):
+    site = await make_site(http)
+    chat = await started(http)
+    ref = chat["ticket"]["public_ref"]
+    assert (await read(http, chat["secret"])).json()["rating_path"] is None  # not resolved
+    assert (await assign(http, ref, site["agent"]["id"])).status_code == 200
+    for status in ("in_progress", "resolved"):
+        assert (await set_status(http, ref, status)).status_code == 200
+    path = (await read(http, chat["secret"])).json()["rating_path"]
+    assert path.startswith("/help/rate/")
+    rated = await http.post(path, data={"rating": "good", "comment": "quick"})
+    assert rated.status_code == 200, rated.text
+    assert (await read(http, chat["secret"])).json()["rating_path"] is None
+    assert (await http.get(f"{TICKETS}/{ref}")).json()["satisfaction"]["rating"] == "good"

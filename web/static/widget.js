@@ -353,13 +353,23 @@
     }
   }
 
-  /* HOOK for satisfaction ratings (issue 17, item 4): called once when the chat's ticket
-     turns resolved. The rating itself is another part's; until it lands this shows a
-     placeholder where its prompt will go. */
+  /* The chat's ticket turned resolved: ask how we did, once per resolution. The desk says
+     whether a rating is still due (and where its page is); the page opens in a new tab, so
+     the answer is recorded by the desk's own rating page, as from the resolution mail. */
   function onTicketResolved(ticket) {
-    ui.afterLog.replaceChildren(el("p", { className: "rating", id: "rating", role: "status",
-      textContent: "This conversation (" + ticket.public_ref + ") is resolved. " +
-                   "Rating it will be possible here soon." }));
+    call("GET", "/conversation", undefined, { "X-Chat-Secret": state.saved.secret })
+      .then(function (r) {
+        if (!r.ok || !r.data.rating_path) { return; }
+        var link = function (label, choice) {
+          return el("a", { className: "rate " + choice, textContent: label, target: "_blank",
+                           rel: "noopener", href: desk + r.data.rating_path + "?r=" + choice });
+        };
+        ui.afterLog.replaceChildren(el("div", { className: "rating", id: "rating" }, [
+          el("p", { textContent: "This conversation (" + ticket.public_ref + ") is resolved. " +
+                                 "How did we do?" }),
+          link("Good", "good"), document.createTextNode(" "), link("Bad", "bad")
+        ]));
+      }, function () { /* no prompt then; the resolution mail asks as well */ });
   }
 
   // ---- small helpers ----------------------------------------------------------------------
