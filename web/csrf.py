@@ -1,7 +1,7 @@
 """CSRF protection for the workspace, by starlette-csrf's double-submit cookie.
 
 Every state-changing request under /app must send the `csrftoken` cookie's value back in the
-`X-CSRFToken` header (web/static/app.js adds it to every htmx request); a cross-site form
+`X-CSRFToken` header (web/static/pages.js adds it to every htmx request); a cross-site form
 cannot read the cookie, so it cannot. The JSON API is exempt: it authenticates by bearer
 token, which a browser never attaches on its own.
 """

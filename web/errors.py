@@ -53,7 +53,9 @@ def to_sign_in(request: Request, next_url: str) -> Response:
     return RedirectResponse(sign_in_url(next_url), status_code=303)
 
 
-def problem_page(request: Request, problem: Problem) -> Response:
+def problem_page(request: Request, problem: Problem, page: str = "problem.html") -> Response:
+    """The refusal as `page` (the workspace's error page unless a caller names its own), or
+    for htmx as a flash in #flash."""
     headers = dict(problem.headers)
     if retry := problem.extra.get("retry_after_seconds"):
         headers["Retry-After"] = str(retry)
@@ -61,7 +63,7 @@ def problem_page(request: Request, problem: Problem) -> Response:
         headers |= {"HX-Retarget": "#flash", "HX-Reswap": "innerHTML"}
         return TEMPLATES.TemplateResponse(request, "_problem.html", {"problem": problem},
                                           status_code=problem.status, headers=headers)
-    return TEMPLATES.TemplateResponse(request, "problem.html", {"problem": problem},
+    return TEMPLATES.TemplateResponse(request, page, {"problem": problem},
                                       status_code=problem.status, headers=headers)
 
 

@@ -27,8 +27,8 @@ from domain.access import AccessDenied, Principal
 from services import portal
 from services.problems import Problem
 from settings import Settings
+from web import errors
 from web.errors import is_htmx
-from web.templating import TEMPLATES
 
 COOKIE = "helpdesk_portal"
 PATH = "/help/tickets"
@@ -110,12 +110,4 @@ class PortalRoute(APIRoute):
 
 
 def problem_page(request: Request, problem: Problem) -> Response:
-    headers = dict(problem.headers)
-    if retry := problem.extra.get("retry_after_seconds"):
-        headers["Retry-After"] = str(retry)
-    if is_htmx(request):
-        headers |= {"HX-Retarget": "#flash", "HX-Reswap": "innerHTML"}
-        return TEMPLATES.TemplateResponse(request, "_problem.html", {"problem": problem},
-                                          status_code=problem.status, headers=headers)
-    return TEMPLATES.TemplateResponse(request, "help/problem.html", {"problem": problem},
-                                      status_code=problem.status, headers=headers)
+    return errors.problem_page(request, problem, "help/problem.html")

@@ -29,7 +29,7 @@ NOW = datetime(2026, 12, 4, 9, 0, tzinfo=UTC)
 
 
 async def csrf(http: httpx.AsyncClient) -> dict[str, str]:
-    """The page's CSRF token, as portal.js sends it with every htmx POST."""
+    """The page's CSRF token, as pages.js sends it with every htmx POST."""
     await http.get(SIGN_IN)
     return {"X-CSRFToken": http.cookies["csrftoken"], "HX-Request": "true"}
 

@@ -1,6 +1,6 @@
-// The customer portal's one script (/help/tickets): CSRF on every htmx request, how a
-// refusal shows, local times. No business rule lives here: the pages offer what the
-// server says is allowed.
+// What every htmx page of ours shares (the workspace and the customer portal): CSRF on every
+// htmx request, how errors show, local times. Loaded before a page's own script; no
+// business rule lives here.
 "use strict";
 
 (function () {
@@ -16,7 +16,7 @@
 
   document.addEventListener("DOMContentLoaded", () => {
     // A refusal rendered as HTML (a form with its error, a problem retargeted to #flash) is
-    // swapped in like a success; anything else that failed says so in #flash.
+    // swapped in like a success; anything else that failed shows its problem detail.
     htmx.config.responseHandling = [
       { code: "204", swap: false },
       { code: "[23]..", swap: true },
@@ -27,25 +27,30 @@
   });
 
   document.addEventListener("htmx:afterSwap", (event) => localTimes(event.target));
-  document.addEventListener("htmx:responseError", () => {
-    flash("Something went wrong; please try again.");
+
+  document.addEventListener("htmx:responseError", (event) => {
+    flash(problemText(event.detail.xhr) || "The request failed; please try again.");
   });
   document.addEventListener("htmx:sendError", () => {
-    flash("We cannot be reached right now; check your connection.");
+    flash("The help desk cannot be reached; check your connection.");
   });
   document.addEventListener("htmx:beforeSwap", (event) => {
     // A JSON problem (the CSRF check answers one) is not HTML: show it, swap nothing.
     const type = event.detail.xhr.getResponseHeader("Content-Type") || "";
     if (type.startsWith("application/problem+json")) {
       event.detail.shouldSwap = false;
-      try {
-        const problem = JSON.parse(event.detail.xhr.responseText);
-        flash([problem.title, problem.detail].filter(Boolean).join(": "));
-      } catch (_) {
-        flash("Something went wrong; please reload the page.");
-      }
+      flash(problemText(event.detail.xhr));
     }
   });
+
+  function problemText(xhr) {
+    try {
+      const problem = JSON.parse(xhr.responseText);
+      return [problem.title, problem.detail].filter(Boolean).join(": ");
+    } catch (_) {
+      return "";
+    }
+  }
 
   function flash(text) {
     const box = document.getElementById("flash");
@@ -72,4 +77,5 @@
       el.dataset.local = "1";
     });
   }
+  window.helpdesk = { flash, localTimes };
 })();
