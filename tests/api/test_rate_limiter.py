@@ -142,11 +142,17 @@ async def test_in_postgresql_waiting_the_announced_retry_after_lets_the_caller_b
         engine: AsyncEngine) -> None:
     limits = postgres_limits(engine, per_token="2/second")
     try:
-        await limits.hit_token("tok-1")
-        await limits.hit_token("tok-1")
-        with pytest.raises(Problem) as refused:
-            await limits.hit_token("tok-1")
-        await asyncio.sleep(refused.value.extra["retry_after_seconds"])
+        # The sliding window counter may let a third hit through when the hits straddle a
+        # window's edge (README says so): hit until refused, which is within four.
+        refused = None
+        for _ in range(4):
+            try:
+                await limits.hit_token("tok-1")
+            except Problem as err:
+                refused = err
+                break
+        assert refused is not None and refused.status == 429
+        await asyncio.sleep(refused.extra["retry_after_seconds"])
         await limits.hit_token("tok-1")
     finally:
         await limits.close()
