@@ -21,6 +21,7 @@ from activities.projection import ProjectionActivities
 from activities.vacation_handover import HandoverActivities
 from adapters.email.smtp_client import SmtpConfig
 from db.engine import make_engine
+from feeds.runner import FeedConsumer, FeedRunners
 from settings import Settings
 from workflows import search_attributes
 from workflows.portal_link import PortalLinkWorkflow
@@ -83,6 +84,18 @@ def build_worker(client: Client, engine: AsyncEngine, task_queue: str,
     )
 
 
+def feed_consumers(client: Client, task_queue: str) -> list[FeedConsumer]:
+    """What follows the event feed in a worker process (feeds/runner.py): each consumer
+    records work and starts its workflows on `task_queue`."""
+    del client, task_queue  # the webhook and notification consumers will use them
+    return []
+
+
+def running_feeds(client: Client, engine: AsyncEngine, task_queue: str) -> FeedRunners:
+    """The feed consumers as background tasks: `async with running_feeds(...)`."""
+    return FeedRunners(engine, feed_consumers(client, task_queue))
+
+
 def mail_sender(settings: Settings) -> MailSender | None:
     """How this worker sends mail; None when outbound mail is off."""
     from_address = settings.mail_from_address
@@ -102,6 +115,7 @@ async def run_worker(settings: Settings) -> None:
         worker = build_worker(client, engine, settings.temporal_task_queue,
                               mail_sender(settings))
         log.info("worker polling %s on %s", settings.temporal_task_queue, settings.temporal_address)
-        await worker.run()
+        async with running_feeds(client, engine, settings.temporal_task_queue):
+            await worker.run()
     finally:
         await engine.dispose()

@@ -31,7 +31,9 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB, REGCONFIG, TSVECTOR, UUID
+from sqlalchemy.dialects.postgresql import base as postgresql_base
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import UserDefinedType
 
 from domain.threading import TAKING_OUTCOMES
 
@@ -47,6 +49,19 @@ class Base(DeclarativeBase):
 
 def _uuid_pk() -> Mapped[uuid.UUID]:
     return mapped_column(UUID(as_uuid=True), primary_key=True, default=uuid.uuid4)
+
+
+class Xid8(UserDefinedType[str]):
+    """PostgreSQL's 64-bit transaction id (the event feed orders by it); read as text."""
+
+    cache_ok = True
+
+    def get_col_spec(self, **_kw: Any) -> str:
+        return "XID8"
+
+
+# So reflection (the migrations test) knows the type instead of warning about it.
+postgresql_base.ischema_names["xid8"] = Xid8
 
 
 def _created() -> Mapped[datetime]:
@@ -645,11 +660,24 @@ class TicketEvent(Base):
                                                           server_default="{}")
     public: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
     payload: Mapped[dict[str, Any]] = mapped_column(server_default=text("'{}'::jsonb"))
+    # The writing transaction: consumers read in (tx, id) order (db/event_feed.py says why).
+    tx: Mapped[str] = mapped_column(Xid8(), server_default=text("pg_current_xact_id()"))
 
     __table_args__ = (
         Index("ix_ticket_events_ticket", "ticket_id", "id"),
         Index("ix_ticket_events_created_at", "created_at"),
+        Index("ix_ticket_events_tx", "tx", "id"),
     )
+
+
+class EventFeedCursor(Base):
+    """How far one consumer of the event feed (webhooks, notifications) has read."""
+
+    __tablename__ = "event_feed_cursors"
+    consumer: Mapped[str] = mapped_column(String(60), primary_key=True)
+    tx: Mapped[str] = mapped_column(Xid8())
+    event_id: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    updated_at: Mapped[datetime] = mapped_column(server_default=func.now())
 
 
 class ProjectionFailure(Base):

@@ -21,7 +21,7 @@ from api.app import create_app
 from db.engine import make_engine
 from settings import Settings
 from tests.support import end_tickets
-from worker import build_worker, mail_sender
+from worker import build_worker, mail_sender, running_feeds
 
 
 class _Recorder(logging.Handler):
@@ -70,7 +70,8 @@ class ServerThread:
             # Mail goes out through a test's sender, else when the settings name an SMTP
             # server (a test's mail sink).
             async with build_worker(client, engine, self.settings.temporal_task_queue,
-                                    self.mail_sender or mail_sender(self.settings)):
+                                    self.mail_sender or mail_sender(self.settings)), \
+                    running_feeds(client, engine, self.settings.temporal_task_queue):
                 serving = asyncio.create_task(self._server.serve())
                 while not self._server.started and not serving.done():
                     await asyncio.sleep(0.05)

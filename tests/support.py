@@ -24,7 +24,7 @@ from temporalio.worker import Worker
 from activities.mail import MailSender
 from api.app import create_app
 from settings import Settings
-from worker import build_worker
+from worker import build_worker, running_feeds
 from workflows.ticket import TicketWorkflow
 from workflows.ticket_types import NewTicket, TicketInput
 
@@ -60,7 +60,7 @@ async def running_worker(client: Client, engine: AsyncEngine, task_queue: str,
                          mail_sender: MailSender | None = None) -> AsyncIterator[Worker]:
     worker = build_worker(client, engine, task_queue, mail_sender)
     try:
-        async with worker:
+        async with worker, running_feeds(client, engine, task_queue):
             yield worker
     finally:
         await end_tickets(client, engine)

@@ -1,0 +1,83 @@
+"""The event feed hands a consumer every event once, even when transactions commit out of
+the order their ids were taken in (db/event_feed.py)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from db import event_feed
+from db.event_feed import FeedEvent
+from feeds.runner import drain_once
+
+INSERT = text("INSERT INTO ticket_events (ticket_id, version, payload) "
+              "VALUES (:t, :v, '{}'::jsonb) RETURNING id")
+
+
+class Collector:
+    name = "test-collector"
+
+    def __init__(self) -> None:
+        self.seen: list[int] = []
+        self.fail = False
+
+    async def handle(self, conn: AsyncConnection, events: Sequence[FeedEvent]) -> None:
+        if self.fail:
+            raise RuntimeError("a dependency is down")
+        self.seen.extend(e.id for e in events)
+
+
+async def start(engine: AsyncEngine, consumer: Collector) -> None:
+    async with engine.begin() as conn:
+        await event_feed.start_consumer(conn, consumer.name)
+
+
+async def test_an_event_committed_after_a_newer_one_is_still_delivered_once(engine):
+    consumer = Collector()
+    await start(engine, consumer)
+    async with engine.connect() as slow:
+        slow_tx = await slow.begin()
+        early = (await slow.execute(INSERT, {"t": uuid.uuid4(), "v": 1})).scalar_one()
+        async with engine.begin() as quick:
+            late = (await quick.execute(INSERT, {"t": uuid.uuid4(), "v": 1})).scalar_one()
+        assert early < late
+
+        # The later id has committed, but the earlier one might still: nothing is handed out.
+        assert await drain_once(engine, consumer) == 0
+        await slow_tx.commit()
+
+    assert await drain_once(engine, consumer) == 2
+    assert await drain_once(engine, consumer) == 0
+    assert consumer.seen == [early, late]
+
+
+async def test_a_failing_handler_leaves_its_events_for_the_next_try(engine):
+    consumer = Collector()
+    await start(engine, consumer)
+    async with engine.begin() as conn:
+        first = (await conn.execute(INSERT, {"t": uuid.uuid4(), "v": 1})).scalar_one()
+
+    consumer.fail = True
+    try:
+        await drain_once(engine, consumer)
+    except RuntimeError:
+        pass
+    consumer.fail = False
+
+    assert await drain_once(engine, consumer) == 1
+    assert consumer.seen == [first]
+    async with engine.connect() as conn:
+        assert await event_feed.backlog_age(conn) == {consumer.name: 0.0}
+
+
+async def test_a_new_consumer_starts_at_the_feeds_present_end(engine):
+    async with engine.begin() as conn:
+        await conn.execute(INSERT, {"t": uuid.uuid4(), "v": 1})
+    consumer = Collector()
+    await start(engine, consumer)
+
+    assert await drain_once(engine, consumer) == 0
+    assert consumer.seen == []
