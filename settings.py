@@ -185,6 +185,12 @@ class Settings(BaseSettings):
     csat_link_days: int = Field(default=30, ge=1, le=365,
                                 validation_alias="HELPDESK_CSAT_LINK_DAYS")
 
+    # Slack (a channel, and agents' direct messages): the app's bot token and where its Web
+    # API is (tests point it at a local fake). Unset token: nothing is sent to Slack.
+    slack_bot_token: str | None = Field(default=None, validation_alias="HELPDESK_SLACK_BOT_TOKEN")
+    slack_api_url: str = Field(default="https://slack.com/api/",
+                               validation_alias="HELPDESK_SLACK_API_URL")
+
     @classmethod
     def settings_customise_sources(
         cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
