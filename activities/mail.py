@@ -19,6 +19,7 @@ from temporalio.exceptions import ApplicationError
 from adapters.email.compose import OutgoingMail, UnsendableMail, compose
 from adapters.email.smtp_client import PermanentSendError, SmtpConfig, TemporarySendError, send
 from db.mail_out import SENT, MailContext, mail_context, mark_retrying, mark_sent
+from domain.channel_identity import is_stand_in
 from workflows.ticket_types import PERMANENT_MAIL_ERROR, OutboundEmail
 
 ACKNOWLEDGEMENT = "acknowledgement"
@@ -46,6 +47,10 @@ class MailActivities:
             raise ApplicationError(f"message {mail.message_uuid} is not stored yet")
         if ctx.message.delivery_status == SENT:
             return
+        if is_stand_in(ctx.ticket.customer_email):
+            # A Slack or SMS customer's stand-in address: their channel carries the reply.
+            raise ApplicationError(f"{ctx.ticket.customer_email} is a channel's stand-in, "
+                                   "not a mailbox", type=PERMANENT_MAIL_ERROR, non_retryable=True)
         if self.sender is None:
             error = "outbound SMTP is not configured on this worker (HELPDESK_SMTP_OUT_HOST)"
             await mark_retrying(self.engine, mail.message_uuid, attempt, error)
