@@ -500,3 +500,23 @@ async def _activities_of(client: Client, ref: str) -> set[str]:
     history = await client.get_workflow_handle(ref).fetch_history()
     return {e.activity_task_scheduled_event_attributes.activity_type.name
             for e in history.events if e.HasField("activity_task_scheduled_event_attributes")}
+
+
+async def test_the_answer_does_not_wait_for_the_ticket_work_which_retries_until_slack_is_back(
+        desk):
+    desk.slack.users["U0ADA"] = {"name": "Ada Lovelace", "email": "ada@example.com"}
+    desk.slack.fail_with = 503  # users.info (who wrote?) cannot be answered for now
+    event = message_event("Is anyone there?")
+
+    started = time.monotonic()
+    response = await desk.send(event)
+    assert response.status_code == 200 and time.monotonic() - started < 3
+    async def asked_twice() -> bool:
+        return sum(c.method == "users.info" for c in desk.slack.calls) >= 2
+    await eventually(asked_twice, within=30)
+    assert await scalar(desk.engine, "SELECT status FROM slack_events WHERE event_id = :e",
+                        e=event["event_id"]) == "received"
+
+    desk.slack.fail_with = None
+    ticket = await desk.ticket_of(event["event_id"])
+    assert ticket["customer_email"] == "ada@example.com"
