@@ -2,10 +2,10 @@
 
 Started by the feed consumer (feeds/slack_replies.py) under the id `slack-reply-<message
 id>`, so a message is posted by one workflow however often its event is handled. Slack down
-or rate limiting: retried with backoff for about three hours, each failed attempt recorded on
-the message (`retrying`, with the error, shown to agents). Slack refusing (the channel is
-gone, the app was removed from it) or the retries running out: the message is marked
-`failed` with the reason, shown on the message and counted in /metrics.
+or rate limiting: retried with backoff for about three and a half hours, each failed
+attempt recorded on the message (`retrying`, with the error, shown to agents). Slack
+refusing (the channel is gone, the app was removed from it) or the retries running out: the
+message is marked `failed` with the reason, shown on the message and counted in /metrics.
 """
 
 from __future__ import annotations
