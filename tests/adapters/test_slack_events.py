@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from typing import Any
 
 from slack_sdk.signature import Clock
 
@@ -56,7 +57,7 @@ def test_anything_but_the_exact_signature_is_refused_without_an_exception():
     assert not signed_by_slack(SECRET, BODY, headers(signature=SIGNATURE.upper()), now)
 
 
-def callback(**event: object) -> dict[str, object]:
+def callback(**event: object) -> dict[str, Any]:
     return {"type": "event_callback", "event_id": "Ev1", "event": {
         "type": "message", "channel": "C0HELP", "user": "U0ADA", "text": "hi",
         "ts": "1700000000.000100"} | event}
@@ -79,7 +80,7 @@ def test_a_person_s_messages_and_thread_replies_are_taken():
 
 
 def test_bots_edits_deletions_and_other_events_are_left_alone():
-    refused = {
+    refused: dict[str, dict[str, Any]] = {
         "bot": callback(bot_id="B0DESK"),
         "bot message": callback(subtype="bot_message"),
         "edit": callback(subtype="message_changed"),
