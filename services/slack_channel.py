@@ -161,8 +161,14 @@ async def handle_event(desk: Desk, event_id: str) -> str:
     if isinstance(message, str) or channel is None:
         return await _ignored(desk, event_id, message if isinstance(message, str)
                               else "the channel is no longer a support channel")
-    ticket_id = await (_add_reply(desk, message) if message.is_reply
-                       else _open(desk, message, channel))
+    try:
+        ticket_id = await (_add_reply(desk, message) if message.is_reply
+                           else _open(desk, message, channel))
+    except Problem as err:
+        if err.slug != "ticket-ended":
+            raise
+        # A spam ticket's thread, say: nothing for anyone to do, so not a failure to alert on.
+        return await _ignored(desk, event_id, err.detail)
     if ticket_id is None:
         return await _ignored(desk, event_id, "a thread that is no ticket's")
     await slack.finish_event(engine=desk.engine, event_id=event_id, status=slack.DONE,
