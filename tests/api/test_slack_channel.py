@@ -29,6 +29,7 @@ from db.event_feed import FeedEvent
 from feeds.slack_replies import SlackReplies
 from settings import Settings
 from tests.api.helpers import TICKETS, as_, assert_problem, eventually, make_agent, rows, scalar
+from tests.api.test_passwords import sign_in
 from tests.fakes.slack_web_api import FakeSlack, fake_slack
 from tests.mail_sink import HOST, MailSink, free_port, listening
 from tests.support import api_client, end_tickets
@@ -425,6 +426,9 @@ async def test_a_reply_slack_refuses_shows_as_failed_and_can_be_retried(desk):
     failed = await sent_status(desk, ref, answer["id"], "failed")
     assert "channel_not_found" in failed["error"]
     assert desk.slack.posts() == []
+    # The agent sees it on the ticket page, said as what it is.
+    page = await _ticket_page(desk, ref)
+    assert ">Slack failed</span>" in page and "channel_not_found" in page
     scraped = await desk.http.get("/metrics")
     assert 'helpdesk_slack_replies{status="failed"} 1.0' in scraped.text
 
@@ -472,6 +476,17 @@ async def test_an_event_that_cannot_be_handled_is_failed_visible_and_retryable(d
     assert (await desk.messages(ticket["public_ref"]))[-1]["body"] == "hello again"
     again = await desk.http.post(f"/api/v1/admin/slack-events/{reply['event_id']}/retry")
     assert_problem(again, 409, "not-failed")
+
+
+async def _ticket_page(desk: SlackDesk, ref: str) -> str:
+    """The ticket's page in the workspace, as its agent reads it after signing in."""
+    password = "correct horse battery staple"
+    assert (await desk.http.put(f"/api/v1/admin/agents/{desk.agent['id']}/password",
+                                json={"password": password})).status_code == 204
+    assert (await sign_in(desk.http, desk.agent["email"], password)).status_code == 303
+    page = await desk.http.get(f"/app/tickets/{ref}", headers={"Authorization": ""})
+    assert page.status_code == 200, page.text
+    return page.text
 
 
 async def _rebind(desk: SlackDesk, thread_ts: str, ticket_id: uuid.UUID) -> None:
