@@ -1,182 +1,30 @@
-"""Slack as a channel, end to end: Slack's Events API requests, signed the way Slack signs
-them (v0, HMAC-SHA256 of `v0:<timestamp>:<body>` with the signing secret), reach
-/api/v1/channels/slack/events; forged, stale and unsigned ones are refused; a message in a
-support channel opens a `slack` ticket for its Slack user, thread replies add to it, Slack's
-retries and duplicates are stored once; agents' public replies reach the thread through the
-local fake of Slack's Web API (tests/fakes/slack_web_api.py) exactly once, never by mail,
-and a Slack outage or refusal shows on the message."""
+"""Slack as a channel, inbound: /api/v1/channels/slack/events takes only requests signed the
+way Slack signs them (forged, stale and unsigned ones are 401), answers at once, and stores
+each event once (retries, replays, duplicates); a message in a support channel opens a
+`slack` ticket for its Slack user, thread replies add to it (reopening it as a mail reply
+would), and what cannot be handled is failed, listed and retryable."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import itertools
 import json
 import time
 import uuid
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
-from typing import Any
 
-import httpx
-import pytest
-from sqlalchemy.ext.asyncio import AsyncEngine
-from temporalio.client import Client
+from tests.api import slack_desk
+from tests.api.helpers import TICKETS, assert_problem, eventually, rows, scalar
+from tests.api.slack_desk import (
+    EVENTS,
+    OTHER_CHANNEL,
+    SUPPORT_CHANNEL,
+    SlackDesk,
+    message_event,
+    next_ts,
+    opened,
+    signed,
+)
+from tests.support import api_client
 
-from activities.mail import MailSender
-from adapters.email.smtp_client import SmtpConfig
-from db.event_feed import FeedEvent
-from feeds.slack_replies import SlackReplies
-from settings import Settings
-from tests.api.helpers import TICKETS, as_, assert_problem, eventually, make_agent, rows, scalar
-from tests.api.test_passwords import sign_in
-from tests.fakes.slack_web_api import FakeSlack, fake_slack
-from tests.mail_sink import HOST, MailSink, free_port, listening
-from tests.support import api_client, end_tickets
-from worker import build_worker, running_feeds
-from workflows.slack_reply import workflow_id as reply_workflow_id
-
-SECRET = "8f742231b10e8888abcd99yyyzzz85a5"  # the shape of a Slack app's signing secret
-SUPPORT_CHANNEL, OTHER_CHANNEL = "C0SUPPORT", "C0RANDOM"
-EVENTS = "/api/v1/channels/slack/events"
-SUPPORT_MAIL = "support@desk.example"
-_ts = itertools.count(1)
-
-
-def signed(body: bytes, *, secret: str = SECRET, at: float | None = None) -> dict[str, str]:
-    """The headers Slack sends: its request timestamp and the v0 signature over it."""
-    timestamp = str(int(time.time() if at is None else at))
-    base = b"v0:" + timestamp.encode() + b":" + body
-    signature = "v0=" + hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
-    return {"X-Slack-Request-Timestamp": timestamp, "X-Slack-Signature": signature,
-            "Content-Type": "application/json"}
-
-
-def next_ts() -> str:
-    return f"{int(time.time())}.{next(_ts):06d}"
-
-
-def message_event(text: str, *, user: str = "U0ADA", channel: str = SUPPORT_CHANNEL,
-                  ts: str | None = None, thread_ts: str | None = None,
-                  event_id: str | None = None, **fields: Any) -> dict[str, Any]:
-    """An `event_callback` carrying a `message` event, as Slack documents it."""
-    ts = ts or next_ts()
-    event = {"type": "message", "channel": channel, "user": user, "text": text, "ts": ts,
-             "event_ts": ts, "channel_type": "channel"} | fields
-    if thread_ts:
-        event["thread_ts"] = thread_ts
-    return {"token": "Jhj5dZrVaK7ZwHHjRyZWjbDl", "team_id": "T0DESK", "api_app_id": "A0DESK",
-            "event": event, "type": "event_callback",
-            "event_id": event_id or f"Ev{uuid.uuid4().hex[:10].upper()}",
-            "event_time": int(time.time()),
-            "authorizations": [{"team_id": "T0DESK", "user_id": "U0BOT", "is_bot": True}]}
-
-
-@dataclass
-class SlackDesk:
-    http: httpx.AsyncClient
-    slack: FakeSlack
-    engine: AsyncEngine
-    client: Client
-    task_queue: str
-    team_id: str
-    agent: dict[str, Any]
-
-    async def post_raw(self, body: bytes, headers: dict[str, str]) -> httpx.Response:
-        """A request as Slack makes it: no bearer token, only its signature."""
-        request = self.http.build_request("POST", EVENTS, content=body, headers=headers)
-        del request.headers["Authorization"]
-        return await self.http.send(request)
-
-    async def send(self, payload: dict[str, Any], **headers: str) -> httpx.Response:
-        body = json.dumps(payload).encode()
-        return await self.post_raw(body, signed(body) | headers)
-
-    async def handled(self, payload: dict[str, Any]) -> dict[str, Any]:
-        """Send the event and wait for its workflow to finish with it; its stored row."""
-        response = await self.send(payload)
-        assert response.status_code == 200, response.text
-        return await self.settled(payload["event_id"])
-
-    async def settled(self, event_id: str) -> dict[str, Any]:
-        async def finished() -> bool:
-            status = await scalar(self.engine, "SELECT status FROM slack_events "
-                                  "WHERE event_id = :e", e=event_id)
-            return status not in (None, "received")
-        await eventually(finished, within=30)
-        [row] = await rows(self.engine, "SELECT * FROM slack_events WHERE event_id = :e",
-                           e=event_id)
-        return dict(row._mapping)
-
-    async def ticket_of(self, event_id: str) -> dict[str, Any]:
-        row = await self.settled(event_id)
-        assert row["status"] == "done", row
-        return (await self.http.get(f"{TICKETS}/{row['ticket_id']}")).json()
-
-    async def messages(self, ref: str) -> list[dict[str, Any]]:
-        return (await self.http.get(f"{TICKETS}/{ref}/messages")).json()["items"]
-
-    async def reply(self, ref: str, text: str, visibility: str = "public") -> dict[str, Any]:
-        answer = await self.http.post(f"{TICKETS}/{ref}/messages", headers=as_(
-            self.agent["token"]), json={"body": text, "visibility": visibility})
-        assert answer.status_code == 201, answer.text
-        return answer.json()
-
-    async def delivery(self, ref: str, message_id: str) -> dict[str, Any] | None:
-        """The message's delivery as agents see it (None: not sent anywhere, or not
-        listed yet: an agent's reply is answered before it is projected)."""
-        found = [m for m in await self.messages(ref) if m["id"] == message_id]
-        return found[0]["delivery"] if found else None
-
-
-def slack_settings(slack: FakeSlack, sink: MailSink, **extra: str) -> dict[str, str]:
-    """What a desk with a Slack app (and outbound mail, to show Slack replies skip it) sets."""
-    return {"HELPDESK_SLACK_SIGNING_SECRET": SECRET, "HELPDESK_SLACK_BOT_TOKEN": slack.token,
-            "HELPDESK_SLACK_API_URL": slack.url, "HELPDESK_SUPPORT_ADDRESSES": SUPPORT_MAIL,
-            "HELPDESK_SMTP_OUT_HOST": HOST, "HELPDESK_SMTP_OUT_PORT": str(sink.port),
-            "HELPDESK_SMTP_OUT_SECURITY": "none",
-            "HELPDESK_RATE_LIMIT_PER_SENDER": "100000/minute"} | extra
-
-
-@pytest.fixture
-def sink() -> MailSink:
-    return MailSink(port=free_port())
-
-
-@pytest.fixture
-async def desk(dev_client: Client, engine: AsyncEngine, task_queue: str, database_url: str,
-               sink: MailSink) -> AsyncIterator[SlackDesk]:
-    """The desk with a Slack app pointed at the fake, one support channel for the "Slack
-    support" team, and an agent of that team."""
-    async with fake_slack() as slack:
-        env = slack_settings(slack, sink)
-        settings = Settings(DATABASE_URL=database_url, TEMPORAL_TASK_QUEUE=task_queue,
-                            **env)  # type: ignore[arg-type]
-        sender = MailSender(SmtpConfig(HOST, sink.port, security="none", timeout=5),
-                            from_address=SUPPORT_MAIL, from_name="Acme Support")
-        worker = build_worker(dev_client, engine, task_queue, sender, settings=settings)
-        try:
-            with listening(sink):
-                async with worker, running_feeds(dev_client, engine, task_queue), \
-                        api_client(dev_client, engine, task_queue, database_url, **env) as http:
-                    agent = await make_agent(http, team="Slack support", name="Ana Silva",
-                                             email="ana@helpdesk.example")
-                    made = await http.post("/api/v1/admin/slack-channels", json={
-                        "channel_id": SUPPORT_CHANNEL, "name": "#help",
-                        "team_id": agent["team_id"]})
-                    assert made.status_code == 201, made.text
-                    yield SlackDesk(http, slack, engine, dev_client, task_queue,
-                                    agent["team_id"], agent)
-        finally:
-            await end_tickets(dev_client, engine)
-
-
-async def opened(desk: SlackDesk, text: str = "My invoice shows the wrong VAT number\n"
-                 "It should be GB123.", **fields: Any) -> tuple[dict[str, Any], dict[str, Any]]:
-    """A channel message that opens a ticket: the event and the ticket."""
-    event = message_event(text, **fields)
-    await desk.handled(event)
-    return event, await desk.ticket_of(event["event_id"])
+desk, sink = slack_desk.desk, slack_desk.sink  # the fixtures
 
 
 # ---- the endpoint: who may call it -------------------------------------------------------
@@ -347,100 +195,6 @@ async def test_a_reply_in_the_thread_of_a_closed_ticket_reopens_it_as_a_mail_rep
     assert (await desk.messages(ref))[-1]["body"] == "It happened again"
 
 
-# ---- agents' replies out -----------------------------------------------------------------
-
-async def posted(desk: SlackDesk, count: int) -> list[dict[str, Any]]:
-    async def enough() -> bool:
-        return len(desk.slack.posts()) >= count
-    await eventually(enough, within=30)
-    return desk.slack.posts()
-
-
-async def sent_status(desk: SlackDesk, ref: str, message_id: str, status: str) -> dict:
-    async def there() -> bool:
-        found = await desk.delivery(ref, message_id)
-        return found is not None and found["status"] == status
-    await eventually(there, within=30)
-    found = await desk.delivery(ref, message_id)
-    assert found is not None
-    return found
-
-
-async def test_an_agent_s_public_reply_is_posted_to_the_thread_once_and_never_mailed(
-        desk, sink):
-    desk.slack.users["U0ADA"] = {"name": "Ada Lovelace", "email": "ada@example.com"}
-    event, ticket = await opened(desk)
-    ref = ticket["public_ref"]
-
-    note = await desk.reply(ref, "Customer is on the old plan", visibility="internal")
-    answer = await desk.reply(ref, "Fixed: the invoice now shows GB123 & the right <total>.")
-
-    [post] = await posted(desk, 1)
-    assert post == {"channel": SUPPORT_CHANNEL, "thread_ts": event["event"]["ts"],
-                    "text": "Fixed: the invoice now shows GB123 &amp; the right "
-                            "&lt;total&gt;.", "_accepted": True}
-    delivery = await sent_status(desk, ref, answer["id"], "sent")
-    assert delivery["attempts"] == 1 and delivery["error"] is None
-    assert await desk.delivery(ref, note["id"]) is None  # a note is never sent anywhere
-
-    # Handling the feed's events again (a retried batch) posts nothing twice.
-    handle = desk.client.get_workflow_handle(reply_workflow_id(answer["id"]))
-    first_run = (await handle.describe()).run_id
-    await _handle_feed_again(desk)
-    assert (await desk.client.get_workflow_handle(
-        reply_workflow_id(answer["id"])).describe()).run_id == first_run
-    assert len(desk.slack.posts()) == 1
-    # The customer has an address, and outbound mail is on: still no mail, and the ticket's
-    # workflow never scheduled one.
-    assert sink.received == []
-    assert "send_email" not in await _activities_of(desk.client, ref)
-
-
-async def test_slack_down_delays_a_reply_which_is_posted_once_after_recovery(desk):
-    _, ticket = await opened(desk)
-    ref = ticket["public_ref"]
-    desk.slack.fail_with = 503
-
-    answer = await desk.reply(ref, "We are on it.")
-
-    async def tried_twice() -> bool:
-        return sum(c.method == "chat.postMessage" for c in desk.slack.calls) >= 2
-    await eventually(tried_twice, within=30)
-    retrying = await sent_status(desk, ref, answer["id"], "retrying")
-    assert "503" in retrying["error"]
-    desk.slack.fail_with = None
-
-    [post] = await posted(desk, 1)
-    assert post["text"] == "We are on it."
-    assert (await sent_status(desk, ref, answer["id"], "sent"))["attempts"] >= 2
-    assert len(desk.slack.posts()) == 1
-
-
-async def test_a_reply_slack_refuses_shows_as_failed_and_can_be_retried(desk):
-    _, ticket = await opened(desk)
-    ref = ticket["public_ref"]
-    desk.slack.fail_with = "channel_not_found"  # e.g. the app was removed from the channel
-
-    answer = await desk.reply(ref, "Here is your refund.")
-
-    failed = await sent_status(desk, ref, answer["id"], "failed")
-    assert "channel_not_found" in failed["error"]
-    assert desk.slack.posts() == []
-    # The agent sees it on the ticket page, said as what it is.
-    page = await _ticket_page(desk, ref)
-    assert ">Slack failed</span>" in page and "channel_not_found" in page
-    scraped = await desk.http.get("/metrics")
-    assert 'helpdesk_slack_replies{status="failed"} 1.0' in scraped.text
-
-    desk.slack.fail_with = None
-    retried = await desk.http.post(f"/api/v1/admin/slack-replies/{answer['id']}/retry")
-    assert retried.status_code == 202, retried.text
-    assert (await posted(desk, 1))[0]["text"] == "Here is your refund."
-    await sent_status(desk, ref, answer["id"], "sent")
-    again = await desk.http.post(f"/api/v1/admin/slack-replies/{answer['id']}/retry")
-    assert_problem(again, 409, "not-failed")
-
-
 async def test_a_reply_to_a_spam_ticket_s_thread_is_ignored_not_failed(desk):
     event, ticket = await opened(desk)
     spam = await desk.http.post(f"{TICKETS}/{ticket['public_ref']}/status",
@@ -477,67 +231,11 @@ async def test_an_event_that_cannot_be_handled_is_failed_visible_and_retryable(d
     again = await desk.http.post(f"/api/v1/admin/slack-events/{reply['event_id']}/retry")
     assert_problem(again, 409, "not-failed")
 
-
-async def _ticket_page(desk: SlackDesk, ref: str) -> str:
-    """The ticket's page in the workspace, as its agent reads it after signing in."""
-    password = "correct horse battery staple"
-    assert (await desk.http.put(f"/api/v1/admin/agents/{desk.agent['id']}/password",
-                                json={"password": password})).status_code == 204
-    assert (await sign_in(desk.http, desk.agent["email"], password)).status_code == 303
-    page = await desk.http.get(f"/app/tickets/{ref}", headers={"Authorization": ""})
-    assert page.status_code == 200, page.text
-    return page.text
-
-
 async def _rebind(desk: SlackDesk, thread_ts: str, ticket_id: uuid.UUID) -> None:
     async with desk.engine.begin() as conn:
         await conn.exec_driver_sql(
             "UPDATE slack_threads SET ticket_id = %(t)s WHERE thread_ts = %(ts)s",
             {"t": ticket_id, "ts": thread_ts})
-
-
-# ---- admin ---------------------------------------------------------------------------------
-
-async def test_admins_name_support_channels_and_every_change_is_audited(desk):
-    http = desk.http
-    made = await http.post("/api/v1/admin/slack-channels",
-                           json={"channel_id": " c0billing ", "name": "#billing"})
-    assert made.status_code == 201, made.text
-    assert made.json()["channel_id"] == "C0BILLING" and made.json()["team_id"] is None
-    assert_problem(await http.post("/api/v1/admin/slack-channels", json={
-        "channel_id": "C0BILLING", "name": "#billing"}), 409, "conflict")
-    assert_problem(await http.post("/api/v1/admin/slack-channels", json={
-        "channel_id": "#billing", "name": "#billing"}), 422, "invalid-body")
-    assert_problem(await http.post("/api/v1/admin/slack-channels", json={
-        "channel_id": "C0OTHER", "name": "x", "team_id": str(uuid.uuid4())}), 422,
-        "unknown-team")
-    moved = await http.patch("/api/v1/admin/slack-channels/C0BILLING",
-                             json={"team_id": desk.team_id})
-    assert moved.json()["team_id"] == desk.team_id
-    listed = (await http.get("/api/v1/admin/slack-channels")).json()["items"]
-    assert [c["channel_id"] for c in listed] == ["C0BILLING", SUPPORT_CHANNEL]
-    assert (await http.delete("/api/v1/admin/slack-channels/C0BILLING")).status_code == 204
-    assert_problem(await http.get("/api/v1/admin/slack-channels/C0BILLING"), 404, "not-found")
-    audit = await rows(desk.engine, "SELECT action FROM admin_audit "
-                       "WHERE entity = 'slack-channel' AND entity_id = 'C0BILLING' "
-                       "ORDER BY id")
-    assert [a for (a,) in audit] == ["created", "updated", "deleted"]
-
-
-async def _handle_feed_again(desk: SlackDesk) -> None:
-    """Run the Slack consumer over every event of the feed again, as a retried batch would."""
-    async with desk.engine.begin() as conn:
-        found = await conn.exec_driver_sql(
-            "SELECT id, tx::text AS tx, ticket_id, version, created_at, team_ids, "
-            "assignee_ids, public, payload FROM ticket_events ORDER BY id")
-        events = [FeedEvent(**dict(row._mapping)) for row in found]
-        await SlackReplies(desk.client, desk.task_queue).handle(conn, events)
-
-
-async def _activities_of(client: Client, ref: str) -> set[str]:
-    history = await client.get_workflow_handle(ref).fetch_history()
-    return {e.activity_task_scheduled_event_attributes.activity_type.name
-            for e in history.events if e.HasField("activity_task_scheduled_event_attributes")}
 
 
 async def test_the_answer_does_not_wait_for_the_ticket_work_which_retries_until_slack_is_back(
