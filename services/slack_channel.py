@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 import uuid
 from typing import Any
 
@@ -43,6 +44,10 @@ from workflows.slack_event import WORKFLOW_NAME, workflow_id
 log = logging.getLogger("helpdesk.slack")
 
 SUBJECT_CHARS = 80
+# How long a reply waits for the first message of its thread to become a ticket, after which
+# the thread is taken for one that is no ticket's (a message from before the channel was a
+# support channel, a bot's): Slack's own retries of a delivery end within minutes.
+ROOT_GRACE_SECONDS = 600
 # Who posts a Slack user's thread replies: a channel adapter (it names the author).
 SLACK_ADAPTER = Principal(token_id="slack-events", kind=TokenKind.INTEGRATION)
 _EMAIL = TypeAdapter(Email)
@@ -211,8 +216,10 @@ async def _add_reply(desk: Desk, message: SlackMessage) -> uuid.UUID | None:
     ticket_id = await slack.thread_ticket(engine=desk.engine, channel_id=message.channel,
                                           thread_ts=message.thread_ts)
     if ticket_id is None:
-        if await slack.root_pending(engine=desk.engine, channel_id=message.channel,
-                                    ts=message.thread_ts):
+        if _recent(message.thread_ts) or await slack.root_pending(
+                engine=desk.engine, channel_id=message.channel, ts=message.thread_ts):
+            # Its first message may be on its way still (Slack does not promise order, and
+            # retries a delivery it timed out on): try again later, not drop the reply.
             raise EventNotReady("the thread's first message has no ticket yet")
         return None
     email, _ = await _customer(desk.settings, message.user)
@@ -253,6 +260,14 @@ def _address(email: str | None, user: str) -> str:
         except ValidationError:
             pass
     return stand_in_address(Channel.SLACK, user)
+
+
+def _recent(ts: str) -> bool:
+    """Whether a Slack message (by its `ts`, seconds since the epoch) is minutes old only."""
+    try:
+        return time.time() - float(ts) < ROOT_GRACE_SECONDS
+    except ValueError:
+        return False
 
 
 def _subject(text: str) -> str:

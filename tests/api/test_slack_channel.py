@@ -153,6 +153,27 @@ async def test_thread_replies_become_the_customer_s_messages_on_the_ticket(desk)
     assert await scalar(desk.engine, "SELECT count(*) FROM tickets") == 1
 
 
+async def test_a_reply_delivered_before_its_thread_s_first_message_waits_for_the_ticket(desk):
+    root = message_event("The export is empty")
+    reply = message_event("(CSV export, I mean)", thread_ts=root["event"]["ts"])
+
+    assert (await desk.send(reply)).status_code == 200  # Slack's order is not promised
+    assert (await desk.handled(root))["status"] == "done"
+
+    assert (await desk.settled(reply["event_id"]))["status"] == "done"
+    ticket = await desk.ticket_of(root["event_id"])
+    assert [m["body"] for m in await desk.messages(ticket["public_ref"])] == [
+        "The export is empty", "(CSV export, I mean)"]
+
+
+async def test_a_reply_in_a_thread_that_is_no_ticket_s_is_ignored(desk):
+    hour_ago = f"{int(time.time()) - 3600}.000100"  # a message from before the channel was ours
+
+    row = await desk.handled(message_event("+1", thread_ts=hour_ago))
+
+    assert (row["status"], row["error"]) == ("ignored", "a thread that is no ticket's")
+
+
 async def test_slack_retries_replays_and_duplicate_event_ids_are_stored_once(desk):
     event = message_event("Printer on fire")
     body = json.dumps(event).encode()
