@@ -190,6 +190,10 @@ class Settings(BaseSettings):
     slack_bot_token: str | None = Field(default=None, validation_alias="HELPDESK_SLACK_BOT_TOKEN")
     slack_api_url: str = Field(default="https://slack.com/api/",
                                validation_alias="HELPDESK_SLACK_API_URL")
+    # The Slack app's signing secret: every Events API request must carry Slack's v0
+    # signature made with it. Unset: the Slack events endpoint is off (404).
+    slack_signing_secret: str | None = Field(default=None,
+                                             validation_alias="HELPDESK_SLACK_SIGNING_SECRET")
 
     @classmethod
     def settings_customise_sources(

@@ -18,13 +18,17 @@ from activities.mail import MailActivities, MailSender
 from activities.notifications import NotificationActivities
 from activities.portal_mail import PortalMailActivities
 from activities.projection import ProjectionActivities
+from activities.slack import SlackActivities
 from activities.vacation_handover import HandoverActivities
 from adapters.email.smtp_client import SmtpConfig
 from db.engine import make_engine
 from feeds.runner import FeedConsumer, FeedRunners
+from feeds.slack_replies import SlackReplies
 from settings import Settings
 from workflows import search_attributes
 from workflows.portal_link import PortalLinkWorkflow
+from workflows.slack_event import SlackEventWorkflow
+from workflows.slack_reply import SlackReplyWorkflow
 from workflows.ticket import TicketWorkflow
 from workflows.vacation_handover import VacationHandoverWorkflow
 
@@ -63,7 +67,8 @@ def workflow_runner() -> SandboxedWorkflowRunner:
 
 
 def build_worker(client: Client, engine: AsyncEngine, task_queue: str,
-                 mail_sender: MailSender | None = None) -> Worker:
+                 mail_sender: MailSender | None = None, *,
+                 settings: Settings | None = None) -> Worker:
     projection = ProjectionActivities(engine)
     notifications = NotificationActivities(engine)
     escalation = EscalationActivities(engine)
@@ -71,24 +76,30 @@ def build_worker(client: Client, engine: AsyncEngine, task_queue: str,
     mail = MailActivities(engine, mail_sender)
     handover = HandoverActivities(engine, client)
     portal_mail = PortalMailActivities(engine, mail_sender)
+    # The Slack channel's work calls the API's use cases, which take the settings; without
+    # them (tests that do not use Slack), the defaults: no bot token, nothing sent to Slack.
+    slack = SlackActivities(engine, client, settings or Settings.model_construct(
+        temporal_task_queue=task_queue))
     return Worker(
         client,
         task_queue=task_queue,
-        workflows=[TicketWorkflow, VacationHandoverWorkflow, PortalLinkWorkflow],
+        workflows=[TicketWorkflow, VacationHandoverWorkflow, PortalLinkWorkflow,
+                   SlackEventWorkflow, SlackReplyWorkflow],
         workflow_runner=workflow_runner(),
         activities=[projection.project_ticket, projection.record_projection_failure,
                     notifications.send_notification,
                     escalation.find_escalation_target, mail.send_email, assignment.pick_agent,
                     handover.plan_vacation_handover, handover.hand_over_ticket,
-                    handover.notify_vacation_handover, portal_mail.send_portal_link],
+                    handover.notify_vacation_handover, portal_mail.send_portal_link,
+                    slack.handle_slack_event, slack.record_slack_event_failure,
+                    slack.post_slack_reply, slack.record_slack_reply_failure],
     )
 
 
 def feed_consumers(client: Client, task_queue: str) -> list[FeedConsumer]:
     """What follows the event feed in a worker process (feeds/runner.py): each consumer
     records work and starts its workflows on `task_queue`."""
-    del client, task_queue  # the webhook and notification consumers will use them
-    return []
+    return [SlackReplies(client, task_queue)]
 
 
 def running_feeds(client: Client, engine: AsyncEngine, task_queue: str) -> FeedRunners:
@@ -113,7 +124,7 @@ async def run_worker(settings: Settings) -> None:
     engine = make_engine(settings.sqlalchemy_url())
     try:
         worker = build_worker(client, engine, settings.temporal_task_queue,
-                              mail_sender(settings))
+                              mail_sender(settings), settings=settings)
         log.info("worker polling %s on %s", settings.temporal_task_queue, settings.temporal_address)
         async with running_feeds(client, engine, settings.temporal_task_queue):
             await worker.run()

@@ -33,6 +33,7 @@ from api import (
     satisfaction,
     saved_views,
     search,
+    slack_events,
     ticket_sla,
     tickets,
 )
@@ -113,6 +114,8 @@ def create_app(
                            responses=EVERY_API_CALL)
     app.include_router(admin.router, prefix="/api/v1/admin", dependencies=authenticated,
                        responses=EVERY_API_CALL)
+    # Slack's Events API: authenticated by Slack's request signature, not a bearer token.
+    app.include_router(slack_events.router)
     return app
 
 

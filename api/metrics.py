@@ -158,6 +158,12 @@ def _business_families(s: metrics.Snapshot) -> Iterator[Metric]:
     yield _gauge("helpdesk_tickets_degraded", "Tickets whose projection cannot be written: "
                  "they refuse commands until repaired (helpdesk reproject)", [],
                  {(): s.degraded_tickets})
+    yield _gauge("helpdesk_slack_events", "Slack events stored, by status (failed: could "
+                 "not be handled, see /api/v1/admin/slack-events?status=failed)", ["status"],
+                 {(k,): v for k, v in s.slack_events_by_status.items()})
+    yield _gauge("helpdesk_slack_replies", "Agents' replies posted to Slack threads, by "
+                 "delivery status (failed: Slack refused or retries ran out)", ["status"],
+                 {(k,): v for k, v in s.slack_replies_by_status.items()})
 
 
 def _counter(name: str, doc: str, labels: list[str],

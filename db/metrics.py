@@ -30,6 +30,8 @@ from db.models import (
     Assignment,
     InboundEmail,
     Notification,
+    SlackEvent,
+    SlackThread,
     SlaTarget,
     Team,
     Ticket,
@@ -66,6 +68,10 @@ class Snapshot:
     notifications_by_kind: dict[str, int]
     mail_deliveries_by_status: dict[str, int]  # queued, retrying, sent, failed
     degraded_tickets: int  # their projection cannot be written (projection_failures)
+    # The Slack channel: stored events (received, done, ignored, failed) and the agents'
+    # replies posted to threads (queued, retrying, sent, failed).
+    slack_events_by_status: dict[str, int]
+    slack_replies_by_status: dict[str, int]
 
 
 async def snapshot(*, engine: AsyncEngine) -> Snapshot:
@@ -97,8 +103,14 @@ async def _ticket_counts(conn: AsyncConnection) -> dict[str, Any]:
         "inbound_email_outcomes": await _count_by(conn, InboundEmail.outcome),
         "notifications_by_kind": await _count_by(conn, Notification.kind),
         "mail_deliveries_by_status": await _count_by(
-            conn, TicketMessage.delivery_status, TicketMessage.delivery_status.is_not(None)),
+            conn, TicketMessage.delivery_status, TicketMessage.delivery_status.is_not(None),
+            # Replies posted to Slack threads are not mail (slack_replies_by_status).
+            TicketMessage.ticket_id.not_in(select(SlackThread.ticket_id))),
         "degraded_tickets": await projection_failures.count(conn),
+        "slack_events_by_status": await _count_by(conn, SlackEvent.status),
+        "slack_replies_by_status": await _count_by(
+            conn, TicketMessage.delivery_status, TicketMessage.delivery_status.is_not(None),
+            TicketMessage.ticket_id.in_(select(SlackThread.ticket_id))),
     }
 
 

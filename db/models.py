@@ -855,3 +855,61 @@ class ChatConversation(Base):
         UniqueConstraint("site_id", "start_key", name="uq_chat_conversations_start"),
         Index("ix_chat_conversations_ticket", "ticket_id"),
     )
+
+
+class SlackChannel(Base):
+    """A Slack channel the desk serves as a support channel (admins name them): its messages
+    open tickets in `team_id` (None: routing rules and the default team decide). Messages in
+    any other channel the app can see are ignored."""
+
+    __tablename__ = "slack_channels"
+    channel_id: Mapped[str] = mapped_column(String(32), primary_key=True)  # e.g. C0123ABCD
+    name: Mapped[str] = mapped_column(String(200))  # for admins' eyes; Slack's id is the key
+    team_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("teams.id",
+                                                                ondelete="SET NULL"))
+    created_at: Mapped[datetime] = _created()
+    updated_at: Mapped[datetime] = _created()
+
+
+class SlackEvent(Base):
+    """One Slack Events API delivery, stored once per `event_id` (Slack's retries and
+    duplicates find it here) before the endpoint answers; its work runs in a workflow."""
+
+    __tablename__ = "slack_events"
+    event_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    event_type: Mapped[str] = mapped_column(String(64))
+    channel_id: Mapped[str | None] = mapped_column(String(32))
+    message_ts: Mapped[str | None] = mapped_column(String(32))
+    payload: Mapped[dict[str, Any]]
+    # received (work pending), done, ignored (not for us: `error` says why) or failed
+    status: Mapped[str] = mapped_column(String(16), server_default="received")
+    error: Mapped[str | None] = mapped_column(Text)
+    ticket_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    # How many times Slack sent it again (X-Slack-Retry-Num): stored once all the same.
+    redeliveries: Mapped[int] = mapped_column(Integer, server_default="0")
+    received_at: Mapped[datetime] = _created()
+    handled_at: Mapped[datetime | None]
+
+    __table_args__ = (
+        Index("ix_slack_events_message", "channel_id", "message_ts"),
+        Index("ix_slack_events_unfinished", "status",
+              postgresql_where=text("status IN ('received', 'failed')")),
+    )
+
+
+class SlackThread(Base):
+    """The Slack thread a ticket lives in: its replies are the ticket's customer messages,
+    the agents' public replies are posted to it. A reply after the reopen window opens a
+    follow-up ticket, which takes the thread over (the newest row of a thread is its ticket)."""
+
+    __tablename__ = "slack_threads"
+    ticket_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    channel_id: Mapped[str] = mapped_column(String(32))
+    thread_ts: Mapped[str] = mapped_column(String(32))
+    # The Slack user who opened it: the customer, whatever address they are known by.
+    slack_user_id: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime] = _created()
+
+    __table_args__ = (
+        Index("ix_slack_threads_thread", "channel_id", "thread_ts", "created_at"),
+    )

@@ -34,6 +34,8 @@ class ConversationPage:
     earlier: str | None  # the cursor of the page before these; None: they start it
     customer: tuple[str, str | None]  # the ticket's customer: address and name, to name them
     more: bool = False  # a tail page: more arrived than one page holds
+    # How a delivered reply went out, as its label says: mail, or the ticket's Slack thread.
+    delivered_by: str = "mail"
 
     @property
     def tail(self) -> str | None:
@@ -60,7 +62,8 @@ async def page_of(desk: Desk, row: Ticket, *, before: str | None = None,
             from err
     items = await messages_out(desk.session, rows, ticket_ref=row.public_ref)
     return ConversationPage(items=items, earlier=earlier,
-                            customer=(row.customer_email, row.customer_name))
+                            customer=(row.customer_email, row.customer_name),
+                            delivered_by=_delivered_by(row))
 
 
 async def tail(desk: Desk, principal: Principal, ticket: str, *, after: str | None
@@ -70,7 +73,13 @@ async def tail(desk: Desk, principal: Principal, ticket: str, *, after: str | No
     page = await tickets.list_messages(desk, principal, ticket, limit=TAIL_LIMIT, cursor=after)
     row = await find_ticket(desk.session, ticket, principal)
     return ConversationPage(items=page.items, earlier=None, more=page.next_cursor is not None,
-                            customer=(row.customer_email, row.customer_name))
+                            customer=(row.customer_email, row.customer_name),
+                            delivered_by=_delivered_by(row))
+
+
+def _delivered_by(row: Ticket) -> str:
+    # A Slack ticket's replies are posted to its thread, not mailed (feeds/slack_replies.py).
+    return "Slack" if row.channel == "slack" else "mail"
 
 
 async def agent_names(desk: Desk, ids: Iterable[str | None]) -> dict[str, str]:

@@ -10,11 +10,12 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db import chat, intake, queries
 from db.attachments import AttachmentData, store_attachments
-from db.models import Ticket, TicketMessage
+from db.models import SlackThread, Ticket, TicketMessage
 from domain.access import (
     Principal,
     message_author,
@@ -152,6 +153,8 @@ async def post_message(desk: Desk, principal: Principal, ticket: str, body: Mess
     mail = reply_order(settings, author_type, body.visibility)
     if mail is not None and row.channel == Channel.CHAT.value:
         mail = await _unless_chatting(session, row.id, mail)
+    if mail is not None and row.channel == Channel.SLACK.value:
+        mail = await _unless_in_slack(session, row.id, mail)
     message_id = body.message_id or (outbound_message_id(settings, msg_uuid) if mail else None)
     command = MessageIn(
         id=str(msg_uuid), body=body.body, visibility=body.visibility.value,
@@ -175,6 +178,16 @@ async def _unless_chatting(session: AsyncSession, ticket_id: uuid.UUID,
     connected = await chat.widget_connected(session=session, ticket_id=ticket_id)
     await session.commit()  # no connection sits idle while the workflow records the reply
     return None if connected else mail
+
+
+async def _unless_in_slack(session: AsyncSession, ticket_id: uuid.UUID,
+                           mail: MailOrder) -> MailOrder | None:
+    """A reply on a ticket that lives in a Slack thread goes to that thread
+    (feeds/slack_replies.py), never also by mail."""
+    in_slack = await session.scalar(select(SlackThread.ticket_id)
+                                    .where(SlackThread.ticket_id == ticket_id))
+    await session.commit()  # no connection sits idle while the workflow records the reply
+    return None if in_slack else mail
 
 
 def require_attachable(attachments: Sequence[AttachmentData], max_bytes: int) -> None:

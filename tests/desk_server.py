@@ -70,7 +70,8 @@ class ServerThread:
             # Mail goes out through a test's sender, else when the settings name an SMTP
             # server (a test's mail sink).
             async with build_worker(client, engine, self.settings.temporal_task_queue,
-                                    self.mail_sender or mail_sender(self.settings)), \
+                                    self.mail_sender or mail_sender(self.settings),
+                                    settings=self.settings), \
                     running_feeds(client, engine, self.settings.temporal_task_queue):
                 serving = asyncio.create_task(self._server.serve())
                 while not self._server.started and not serving.done():

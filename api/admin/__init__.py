@@ -18,6 +18,7 @@ from api.admin import (
     routing_rules,
     sites,
     sla_policies,
+    slack_channels,
     teams,
     tokens,
 )
@@ -27,5 +28,5 @@ from api.openapi import problems
 # Each admin resource may answer these (bad cursor, unknown id, taken name or in use, invalid).
 router = APIRouter(dependencies=[Depends(admin_only)], responses=problems(400, 404, 409, 422))
 for module in (teams, agents, customers, tokens, audit_log, calendars, sla_policies,
-               routing_rules, kb_articles, sites):
+               routing_rules, kb_articles, sites, slack_channels):
     router.include_router(module.router)

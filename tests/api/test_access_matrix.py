@@ -258,6 +258,16 @@ def scratch_site(body: dict[str, Any] | None = None, suffix: str = "") -> MakeRe
     return make
 
 
+def scratch_slack_channel(body: dict[str, Any] | None = None) -> MakeRequest:
+    async def make(world: World) -> Request:
+        channel_id = "C" + uuid.uuid4().hex[:10].upper()
+        made = await world.http.post("/api/v1/admin/slack-channels",
+                                     json={"channel_id": channel_id, "name": "#help"})
+        assert made.status_code == 201, made.text
+        return f"/api/v1/admin/slack-channels/{channel_id}", body
+    return make
+
+
 def kb_article(body: dict[str, Any] | None = None, *, admin: bool = True) -> MakeRequest:
     """A published scratch article: its admin path, or its read path (`admin=False`)."""
     async def make(world: World) -> Request:
@@ -431,6 +441,22 @@ ROUTES = [
     route("patch", "/api/v1/admin/kb/articles/{article_id}", ADMINS, 200,
           kb_article({"published": False})),
     route("delete", "/api/v1/admin/kb/articles/{article_id}", ADMINS, 204, kb_article()),
+    route("get", "/api/v1/admin/slack-channels", ADMINS),
+    route("post", "/api/v1/admin/slack-channels", ADMINS, 201, admin_create(
+        "slack-channels", lambda w: {"channel_id": "C" + uuid.uuid4().hex[:10].upper(),
+                                     "name": "#help"})),
+    route("get", "/api/v1/admin/slack-channels/{channel_id}", ADMINS, 200,
+          scratch_slack_channel()),
+    route("patch", "/api/v1/admin/slack-channels/{channel_id}", ADMINS, 200,
+          scratch_slack_channel({"name": "#help-renamed"})),
+    route("delete", "/api/v1/admin/slack-channels/{channel_id}", ADMINS, 204,
+          scratch_slack_channel()),
+    route("get", "/api/v1/admin/slack-events", ADMINS),
+    # Nothing failed to retry: an admin is told 409, everyone else 403.
+    route("post", "/api/v1/admin/slack-events/{event_id}/retry", ADMINS, 409,
+          lambda w: _ready(("/api/v1/admin/slack-events/Ev0NONE/retry", None))),
+    route("post", "/api/v1/admin/slack-replies/{message_id}/retry", ADMINS, 409,
+          lambda w: _ready((f"/api/v1/admin/slack-replies/{uuid.uuid4()}/retry", None))),
     # Last: it assigns whatever the other rows left in the team queues.
     route("post", "/api/v1/queue/next", AGENTS, 204, drained_queue),
 ]

@@ -75,7 +75,7 @@ async def new_messages(ref: str, request: Request, desk: DeskDep, agent: Current
     return TEMPLATES.TemplateResponse(
         request, "_ticket_messages.html",
         {"messages": convo.items, "customer": convo.customer, "names": names, "ref": ref,
-         "v": ticket_view},
+         "v": ticket_view, "delivered_by": convo.delivered_by},
         headers={"X-More": "1" if convo.more else "0", "Cache-Control": "no-store"})
 
 
