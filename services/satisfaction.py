@@ -21,6 +21,7 @@ from db.models import Ticket
 from db.reports import MOST_URGENT_FIRST
 from db.satisfaction import csat_cells, record_late_rating
 from domain.access import AccessDenied, Principal, TokenKind, require_lead
+from domain.channel_identity import is_stand_in
 from domain.errors import AlreadyRated, NotRateable, TicketError
 from domain.records import SatisfactionRecord
 from domain.satisfaction import (
@@ -141,8 +142,10 @@ def rating_token(settings: Settings, ticket_id: uuid.UUID, resolution: int, *,
 
 def resolution_mail(settings: Settings, row: Ticket) -> ResolutionMailIn | None:
     """The mail that asks how we did, for the resolution a status change to resolved makes
-    (the ticket's next one); None when mail or CSAT is off."""
-    if settings.mail_from_address is None or not settings.csat_enabled:
+    (the ticket's next one); None when mail or CSAT is off, or when the customer has no
+    mailbox (a Slack or SMS stand-in address)."""
+    if settings.mail_from_address is None or not settings.csat_enabled \
+            or is_stand_in(row.customer_email):
         return None
     resolution = row.resolution_count + 1
     # One message per resolution: a retried command carries the same ids.

@@ -152,3 +152,27 @@ async def _activities_of(client: Client, ref: str) -> set[str]:
     history = await client.get_workflow_handle(ref).fetch_history()
     return {e.activity_task_scheduled_event_attributes.activity_type.name
             for e in history.events if e.HasField("activity_task_scheduled_event_attributes")}
+
+
+async def test_resolving_the_ticket_of_a_slack_user_without_an_address_mails_nothing(
+        desk, sink):
+    _, ticket = await opened(desk)  # Slack gives no address for U0ADA here: a stand-in
+    ref = ticket["public_ref"]
+    assert ticket["customer_email"].endswith("@no-mail.example")
+    assigned = await desk.http.post(f"/api/v1/tickets/{ref}/assign",
+                                    json={"agent_id": desk.agent["id"]})
+    assert assigned.status_code == 200, assigned.text
+    await desk.reply(ref, "Fixed: the VAT number is GB123 now.")
+    await posted(desk, 1)
+
+    for status in ("in_progress", "resolved"):
+        resolved = await desk.http.post(f"/api/v1/tickets/{ref}/status",
+                                        json={"status": status})
+
+    assert resolved.status_code == 200, resolved.text
+    assert resolved.json()["status"] == "resolved"
+    # No "how did we do?" mail to an address nobody reads, and so no failed mail either.
+    assert sink.received == []
+    assert "send_email" not in await _activities_of(desk.client, ref)
+    assert all((m["delivery"] or {}).get("status") != "failed"
+               for m in await desk.messages(ref))
