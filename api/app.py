@@ -33,6 +33,7 @@ from api import (
     satisfaction,
     saved_views,
     search,
+    sms_twilio,
     ticket_sla,
     tickets,
 )
@@ -113,6 +114,7 @@ def create_app(
                            responses=EVERY_API_CALL)
     app.include_router(admin.router, prefix="/api/v1/admin", dependencies=authenticated,
                        responses=EVERY_API_CALL)
+    app.include_router(sms_twilio.router)  # its own auth: Twilio's signature
     return app
 
 
