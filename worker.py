@@ -18,13 +18,18 @@ from activities.mail import MailActivities, MailSender
 from activities.notifications import NotificationActivities
 from activities.portal_mail import PortalMailActivities
 from activities.projection import ProjectionActivities
+from activities.sms import SmsActivities
 from activities.vacation_handover import HandoverActivities
 from adapters.email.smtp_client import SmtpConfig
+from adapters.twilio import SMS_STATUS_PATH
+from adapters.twilio.messages_api import TwilioConfig
 from db.engine import make_engine
 from feeds.runner import FeedConsumer, FeedRunners
+from feeds.sms_replies import SmsReplies
 from settings import Settings
 from workflows import search_attributes
 from workflows.portal_link import PortalLinkWorkflow
+from workflows.sms_reply import SmsReplyWorkflow
 from workflows.ticket import TicketWorkflow
 from workflows.vacation_handover import VacationHandoverWorkflow
 
@@ -63,7 +68,8 @@ def workflow_runner() -> SandboxedWorkflowRunner:
 
 
 def build_worker(client: Client, engine: AsyncEngine, task_queue: str,
-                 mail_sender: MailSender | None = None) -> Worker:
+                 mail_sender: MailSender | None = None,
+                 sms_sender: TwilioConfig | None = None) -> Worker:
     projection = ProjectionActivities(engine)
     notifications = NotificationActivities(engine)
     escalation = EscalationActivities(engine)
@@ -71,24 +77,26 @@ def build_worker(client: Client, engine: AsyncEngine, task_queue: str,
     mail = MailActivities(engine, mail_sender)
     handover = HandoverActivities(engine, client)
     portal_mail = PortalMailActivities(engine, mail_sender)
+    sms = SmsActivities(engine, sms_sender)
     return Worker(
         client,
         task_queue=task_queue,
-        workflows=[TicketWorkflow, VacationHandoverWorkflow, PortalLinkWorkflow],
+        workflows=[TicketWorkflow, VacationHandoverWorkflow, PortalLinkWorkflow,
+                   SmsReplyWorkflow],
         workflow_runner=workflow_runner(),
         activities=[projection.project_ticket, projection.record_projection_failure,
                     notifications.send_notification,
                     escalation.find_escalation_target, mail.send_email, assignment.pick_agent,
                     handover.plan_vacation_handover, handover.hand_over_ticket,
-                    handover.notify_vacation_handover, portal_mail.send_portal_link],
+                    handover.notify_vacation_handover, portal_mail.send_portal_link,
+                    sms.send_sms_reply, sms.record_sms_failure],
     )
 
 
 def feed_consumers(client: Client, task_queue: str) -> list[FeedConsumer]:
     """What follows the event feed in a worker process (feeds/runner.py): each consumer
     records work and starts its workflows on `task_queue`."""
-    del client, task_queue  # the webhook and notification consumers will use them
-    return []
+    return [SmsReplies(client, task_queue)]
 
 
 def running_feeds(client: Client, engine: AsyncEngine, task_queue: str) -> FeedRunners:
@@ -107,13 +115,26 @@ def mail_sender(settings: Settings) -> MailSender | None:
     return MailSender(smtp=smtp, from_address=from_address, from_name=settings.mail_from_name)
 
 
+def sms_sender(settings: Settings) -> TwilioConfig | None:
+    """How this worker texts replies through Twilio; None when it is not configured."""
+    if not settings.twilio_account_sid or not settings.twilio_auth_token:
+        return None
+    callback = f"{settings.public_url.rstrip('/')}{SMS_STATUS_PATH}" \
+        if settings.public_url else None
+    return TwilioConfig(account_sid=settings.twilio_account_sid,
+                        auth_token=settings.twilio_auth_token, api_url=settings.twilio_api_url,
+                        from_number=settings.twilio_from_number,
+                        messaging_service_sid=settings.twilio_messaging_service_sid,
+                        status_callback_url=callback)
+
+
 async def run_worker(settings: Settings) -> None:
     client = await connect(settings)
     await ensure_search_attributes(client, settings.temporal_namespace)
     engine = make_engine(settings.sqlalchemy_url())
     try:
         worker = build_worker(client, engine, settings.temporal_task_queue,
-                              mail_sender(settings))
+                              mail_sender(settings), sms_sender(settings))
         log.info("worker polling %s on %s", settings.temporal_task_queue, settings.temporal_address)
         async with running_feeds(client, engine, settings.temporal_task_queue):
             await worker.run()

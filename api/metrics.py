@@ -158,6 +158,10 @@ def _business_families(s: metrics.Snapshot) -> Iterator[Metric]:
     yield _gauge("helpdesk_tickets_degraded", "Tickets whose projection cannot be written: "
                  "they refuse commands until repaired (helpdesk reproject)", [],
                  {(): s.degraded_tickets})
+    yield _gauge("helpdesk_outbound_sms_messages", "Texted replies by delivery status "
+                 "(failed: Twilio refused or we gave up retrying; undelivered: the carrier "
+                 "could not deliver)", ["status"],
+                 {(k,): v for k, v in s.sms_deliveries_by_status.items()})
 
 
 def _counter(name: str, doc: str, labels: list[str],

@@ -66,6 +66,7 @@ class Snapshot:
     notifications_by_kind: dict[str, int]
     mail_deliveries_by_status: dict[str, int]  # queued, retrying, sent, failed
     degraded_tickets: int  # their projection cannot be written (projection_failures)
+    sms_deliveries_by_status: dict[str, int]  # queued, retrying, accepted, ..., failed
 
 
 async def snapshot(*, engine: AsyncEngine) -> Snapshot:
@@ -97,9 +98,18 @@ async def _ticket_counts(conn: AsyncConnection) -> dict[str, Any]:
         "inbound_email_outcomes": await _count_by(conn, InboundEmail.outcome),
         "notifications_by_kind": await _count_by(conn, Notification.kind),
         "mail_deliveries_by_status": await _count_by(
-            conn, TicketMessage.delivery_status, TicketMessage.delivery_status.is_not(None)),
+            conn, TicketMessage.delivery_status, TicketMessage.delivery_status.is_not(None),
+            TicketMessage.ticket_id.not_in(_sms_tickets())),
         "degraded_tickets": await projection_failures.count(conn),
+        "sms_deliveries_by_status": await _count_by(
+            conn, TicketMessage.delivery_status, TicketMessage.delivery_status.is_not(None),
+            TicketMessage.ticket_id.in_(_sms_tickets())),
     }
+
+
+def _sms_tickets() -> Any:
+    """SMS replies carry their delivery in the same columns as mail; each has its metric."""
+    return select(Ticket.id).where(Ticket.channel == "sms").scalar_subquery()
 
 
 async def _sla_counts(conn: AsyncConnection) -> dict[str, Any]:
