@@ -115,6 +115,8 @@ def create_app(
     app.include_router(admin.router, prefix="/api/v1/admin", dependencies=authenticated,
                        responses=EVERY_API_CALL)
     app.include_router(sms_twilio.router)  # its own auth: Twilio's signature
+    app.include_router(sms_twilio.staff_router, prefix="/api/v1", dependencies=authenticated,
+                       responses=EVERY_API_CALL)
     return app
 
 

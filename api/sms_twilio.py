@@ -5,21 +5,28 @@
 
 Both answer empty TwiML (nothing is texted back from the webhook: agents answer from the
 ticket). Not in the OpenAPI document: Twilio is the only caller, and its contract is Twilio's.
+
+And for the team, with a bearer token like the rest of /api/v1:
+
+  POST /api/v1/tickets/{ticket}/sms-replies/{message_id}/retry   text a failed reply again
 """
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Request
+from fastapi import APIRouter, Header, Request, status
 from fastapi.responses import Response
 
 from adapters.twilio import SMS_INBOUND_PATH, SMS_STATUS_PATH
 from adapters.twilio.signatures import SIGNATURE_HEADER
+from api.auth import CurrentPrincipal
 from api.deps import DeskDep
 from services import sms
+from services.schemas import DeliveryOut
 
 router = APIRouter(tags=["sms"], include_in_schema=False)
+staff_router = APIRouter(prefix="/tickets", tags=["sms"])
 SignatureHeader = Annotated[str | None, Header(alias=SIGNATURE_HEADER)]
 
 
@@ -48,3 +55,11 @@ async def status_callback(request: Request, desk: DeskDep,
     form = await _signed_form(request, desk, signature)
     await sms.record_status(desk, form)
     return _twiml()
+
+
+@staff_router.post("/{ticket}/sms-replies/{message_id}/retry",
+                   status_code=status.HTTP_202_ACCEPTED, response_model=DeliveryOut)
+async def retry_reply(ticket: str, message_id: str, desk: DeskDep,
+                      principal: CurrentPrincipal) -> DeliveryOut:
+    """Text a failed or undelivered reply of an SMS ticket again (202: queued)."""
+    return await sms.retry_reply(desk, principal, ticket, message_id)

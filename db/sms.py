@@ -6,13 +6,13 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 from db.models import SmsInbound, SmsOutbound, Ticket, TicketMessage
 from domain.lifecycle import OPEN, Status
-from domain.sms_delivery import PartDelivery, message_delivery, moves_forward
+from domain.sms_delivery import FAILED, PartDelivery, message_delivery, moves_forward
 from domain.ticket_fields import Channel
 
 # A text threads onto its customer's ticket while the desk still works on it or it is
@@ -88,6 +88,17 @@ async def set_message_delivery(*, engine: AsyncEngine, message_uuid: uuid.UUID,
     async with engine.begin() as conn:
         await conn.execute(update(TicketMessage).where(TicketMessage.id == message_uuid)
                            .values(**values))
+
+
+async def forget_failed_parts(*, session: AsyncSession, message_uuid: uuid.UUID) -> None:
+    """Before a retry: the parts Twilio refused or could not deliver are sent again (the
+    delivered ones are not); the message shows queued until the sender reports."""
+    await session.execute(delete(SmsOutbound).where(
+        SmsOutbound.message_uuid == message_uuid,
+        SmsOutbound.status.in_(sorted(FAILED))))
+    await session.execute(update(TicketMessage).where(TicketMessage.id == message_uuid)
+                          .values(delivery_status="queued", delivery_error=None))
+    await session.commit()
 
 
 async def mark_failed(*, engine: AsyncEngine, message_uuid: uuid.UUID, error: str) -> None:

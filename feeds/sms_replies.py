@@ -43,14 +43,21 @@ class SmsReplies:
 
     async def _start(self, message: uuid.UUID) -> None:
         try:
-            await self.client.start_workflow(
-                SmsReplyWorkflow.run,
-                SmsReply(str(message), first_retry_seconds=self.first_retry_seconds),
-                id=workflow_id(str(message)), task_queue=self.task_queue,
-                # Not again once it ended: a reply is texted once, whatever the feed does.
-                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE)
+            # Not again once it ended: a reply is texted once, whatever the feed does.
+            await start_reply(self.client, self.task_queue, message,
+                              reuse=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                              first_retry_seconds=self.first_retry_seconds)
         except WorkflowAlreadyStartedError:
             pass  # this batch was handled before (and rolled back after the start)
+
+
+async def start_reply(client: Client, task_queue: str, message: uuid.UUID, *,
+                      reuse: WorkflowIDReusePolicy, first_retry_seconds: float = 5.0) -> None:
+    """The reply's workflow, by the message's id: while one runs, no second (it raises
+    WorkflowAlreadyStartedError), so a part is never sent by two at once."""
+    await client.start_workflow(
+        SmsReplyWorkflow.run, SmsReply(str(message), first_retry_seconds=first_retry_seconds),
+        id=workflow_id(str(message)), task_queue=task_queue, id_reuse_policy=reuse)
 
 
 def _to_text(message: dict[str, str]) -> bool:

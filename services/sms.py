@@ -16,19 +16,25 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
+from temporalio.common import WorkflowIDReusePolicy
+from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from adapters.twilio.signatures import signature_valid, signed_url
 from db import intake, routing, sms
-from domain.access import Principal, TokenKind
+from db.models import TicketMessage
+from domain.access import Principal, TokenKind, require_staff
 from domain.channel_identity import stand_in_address
-from domain.sms_delivery import known_status
+from domain.lifecycle import AuthorType, Visibility
+from domain.sms_delivery import FAILED, known_status
 from domain.sms_numbers import is_e164
 from domain.ticket_fields import Channel
+from feeds.sms_replies import start_reply
 from services import tickets
 from services.desk import Desk
 from services.intake import open_ticket
 from services.problems import Problem
-from services.schemas import MessageCreate, TicketCreate
+from services.schemas import DeliveryOut, MessageCreate, TicketCreate
+from services.ticket_access import live_ticket
 from settings import Settings
 
 log = logging.getLogger("helpdesk.sms")
@@ -165,6 +171,42 @@ async def _team_of(desk: Desk, our_number: str) -> uuid.UUID | None:
         log.warning("HELPDESK_TWILIO_NUMBER_TEAMS names no team %r (for %s): routing decides",
                     name, our_number)
     return team_id
+
+
+async def retry_reply(desk: Desk, principal: Principal, ticket: str, message_id: str
+                      ) -> DeliveryOut:
+    """Text a failed or undelivered reply again (after the customer texted START, or once
+    the Twilio account is fixed): the parts that did not arrive are sent again."""
+    require_staff(principal)
+    row = await live_ticket(desk.session, ticket, principal)
+    message = await _message_of(desk, row.id, message_id)
+    if row.channel != Channel.SMS.value or message.visibility != Visibility.PUBLIC.value \
+            or message.author_type == AuthorType.CUSTOMER.value:
+        raise Problem(422, "not-an-sms-reply", "Not an SMS reply",
+                      "only the desk's public replies on an SMS ticket are texted")
+    if message.delivery_status not in FAILED:
+        raise Problem(409, "sms-not-failed", "Not a failed text",
+                      f"this reply is {message.delivery_status or 'not sent yet'}; only a "
+                      "failed or undelivered one is sent again", delivery=message.delivery_status)
+    await sms.forget_failed_parts(session=desk.session, message_uuid=message.id)
+    try:
+        await start_reply(desk.temporal, desk.settings.temporal_task_queue, message.id,
+                          reuse=WorkflowIDReusePolicy.ALLOW_DUPLICATE)
+    except WorkflowAlreadyStartedError as err:
+        raise Problem(409, "sms-sending", "Already being sent",
+                      "this reply is being texted right now") from err
+    return DeliveryOut(status="queued", attempts=message.delivery_attempts)
+
+
+async def _message_of(desk: Desk, ticket_id: uuid.UUID, message_id: str) -> TicketMessage:
+    try:
+        message = await desk.session.get(TicketMessage, uuid.UUID(message_id))
+    except ValueError:
+        message = None
+    if message is None or message.ticket_id != ticket_id:
+        raise Problem(404, "not-found", "Message not found",
+                      f"no message {message_id!r} on this ticket")
+    return message
 
 
 async def record_status(desk: Desk, form: Mapping[str, str]) -> bool:

@@ -23,6 +23,7 @@ from adapters.twilio.signatures import signature_for
 from settings import Settings
 from tests.api.helpers import (
     TICKETS,
+    as_,
     assert_problem,
     assign,
     eventually,
@@ -334,6 +335,24 @@ async def test_a_number_twilio_refuses_fails_the_reply_visibly(desk, engine, twi
     assert twilio.messages() == [] and len(twilio.requests) == 1  # refused: not retried
     metrics = (await desk.get("/metrics")).text
     assert 'helpdesk_outbound_sms_messages{status="failed"} 1.0' in metrics
+
+
+async def test_a_failed_reply_can_be_texted_again_once_the_customer_can_be_reached(
+        desk, engine, twilio):
+    ref, agent = await conversation(desk, engine)
+    twilio.refuse[ADA] = 21610
+    message_id = await reply(desk, ref, agent, "Your refund is through")
+    await delivered_as(desk, ref, message_id, "failed")
+    retry = f"{TICKETS}/{ref}/sms-replies/{message_id}/retry"
+
+    del twilio.refuse[ADA]  # the customer texted START
+    answered = await desk.post(retry, headers=as_(agent["token"]))
+
+    assert answered.status_code == 202, answered.text
+    assert answered.json()["status"] == "queued"
+    await delivered_as(desk, ref, message_id, "accepted")
+    assert [m["Body"] for m in twilio.messages()] == ["Your refund is through"]
+    assert_problem(await desk.post(retry, headers=as_(agent["token"])), 409, "sms-not-failed")
 
 
 async def test_status_callbacks_move_the_delivery_forward_only(desk, engine, twilio):
