@@ -41,6 +41,7 @@ from workflows.sms_reply import workflow_id
 
 PUBLIC = "https://help.example.com"
 OURS = "+15550001111"
+DEFAULT_SENDER = "+15550009999"
 ADA = "+447700900123"
 ADA_EMAIL = "sms.447700900123@no-mail.example"
 TEAM = "Texts"
@@ -52,6 +53,7 @@ def desk_settings(twilio: FakeTwilio, **overrides: str) -> dict[str, str]:
             "HELPDESK_TWILIO_ACCOUNT_SID": twilio.account_sid,
             "HELPDESK_TWILIO_API_URL": twilio.url, "HELPDESK_PUBLIC_URL": PUBLIC,
             "HELPDESK_TWILIO_NUMBER_TEAMS": f"{OURS}={TEAM}",
+            "HELPDESK_TWILIO_FROM_NUMBER": DEFAULT_SENDER,
             # Outbound mail is on: an SMS customer's replies must still never be mailed.
             "HELPDESK_SUPPORT_ADDRESSES": SUPPORT, "HELPDESK_SMTP_OUT_HOST": HOST,
             "HELPDESK_SMTP_OUT_SECURITY": "none"} | overrides
@@ -305,6 +307,21 @@ async def test_an_agents_reply_is_texted_once_from_the_number_the_customer_wrote
     assert await rows(engine, "SELECT part, parts, twilio_sid, encoding, segments "
                               "FROM sms_outbound") == [(1, 1, sent["sid"], "GSM-7", 1)]
     assert sink.messages() == []  # the stand-in address is never mailed
+
+
+async def test_a_ticket_an_agent_opened_for_a_number_is_texted_from_the_default_sender(
+        desk, engine, twilio):
+    agent = await make_agent(desk, team=TEAM)
+    opened = await desk.post(TICKETS, headers={"Idempotency-Key": new_sid()}, json={
+        "subject": "Your callback", "body": "Customer called about order 1042",
+        "customer_email": ADA_EMAIL, "channel": "sms", "team_id": agent["team_id"]})
+    assert opened.status_code == 201, opened.text
+
+    message_id = await reply(desk, opened.json()["public_ref"], agent, "We called: text us back")
+
+    await delivered_as(desk, opened.json()["public_ref"], message_id, "accepted")
+    [sent] = twilio.messages()
+    assert (sent["To"], sent["From"]) == (ADA, DEFAULT_SENDER)
 
 
 async def test_a_long_reply_goes_as_several_texts_cut_between_sentences(desk, engine, twilio):
