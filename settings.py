@@ -195,6 +195,25 @@ class Settings(BaseSettings):
     slack_signing_secret: str | None = Field(default=None,
                                              validation_alias="HELPDESK_SLACK_SIGNING_SECRET")
 
+    # SMS through Twilio. The Auth Token checks the webhooks' signatures (unset: the SMS
+    # endpoints refuse everything) and, with the Account SID, authenticates replies sent
+    # through the Messages API (tests point HELPDESK_TWILIO_API_URL at a local fake).
+    twilio_auth_token: str | None = Field(default=None,
+                                          validation_alias="HELPDESK_TWILIO_AUTH_TOKEN")
+    twilio_account_sid: str | None = Field(default=None,
+                                           validation_alias="HELPDESK_TWILIO_ACCOUNT_SID")
+    twilio_api_url: str = Field(default="https://api.twilio.com",
+                                validation_alias="HELPDESK_TWILIO_API_URL")
+    # Who a reply comes from when the customer wrote to none of our numbers (a reply goes out
+    # from the number the customer texted): a number of ours, else a Messaging Service.
+    twilio_from_number: str | None = Field(default=None,
+                                           validation_alias="HELPDESK_TWILIO_FROM_NUMBER")
+    twilio_messaging_service_sid: str | None = Field(
+        default=None, validation_alias="HELPDESK_TWILIO_MESSAGING_SERVICE_SID")
+    # Which team a text to each of our numbers goes to: "+15550001111=Billing,+1555…=Sales"
+    # (team names). Other numbers: the routing rules, then HELPDESK_DEFAULT_TEAM.
+    twilio_number_teams: str = Field(default="", validation_alias="HELPDESK_TWILIO_NUMBER_TEAMS")
+
     @classmethod
     def settings_customise_sources(
         cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
@@ -223,6 +242,12 @@ class Settings(BaseSettings):
             return None
         return self.mail_from or next(
             (a.strip() for a in self.support_addresses.split(",") if a.strip()), None)
+
+    @property
+    def twilio_teams(self) -> dict[str, str]:
+        """HELPDESK_TWILIO_NUMBER_TEAMS as {our number: team name}."""
+        pairs = (p.partition("=") for p in self.twilio_number_teams.split(",") if p.strip())
+        return {number.strip(): team.strip() for number, _, team in pairs}
 
     @property
     def support_address_set(self) -> frozenset[str]:

@@ -19,16 +19,21 @@ from activities.notifications import NotificationActivities
 from activities.portal_mail import PortalMailActivities
 from activities.projection import ProjectionActivities
 from activities.slack import SlackActivities
+from activities.sms import SmsActivities
 from activities.vacation_handover import HandoverActivities
 from adapters.email.smtp_client import SmtpConfig
+from adapters.twilio import SMS_STATUS_PATH
+from adapters.twilio.messages_api import TwilioConfig
 from db.engine import make_engine
 from feeds.runner import FeedConsumer, FeedRunners
 from feeds.slack_replies import SlackReplies
+from feeds.sms_replies import SmsReplies
 from settings import Settings
 from workflows import search_attributes
 from workflows.portal_link import PortalLinkWorkflow
 from workflows.slack_event import SlackEventWorkflow
 from workflows.slack_reply import SlackReplyWorkflow
+from workflows.sms_reply import SmsReplyWorkflow
 from workflows.ticket import TicketWorkflow
 from workflows.vacation_handover import VacationHandoverWorkflow
 
@@ -67,7 +72,8 @@ def workflow_runner() -> SandboxedWorkflowRunner:
 
 
 def build_worker(client: Client, engine: AsyncEngine, task_queue: str,
-                 mail_sender: MailSender | None = None, *,
+                 mail_sender: MailSender | None = None,
+                 sms_sender: TwilioConfig | None = None, *,
                  settings: Settings | None = None) -> Worker:
     projection = ProjectionActivities(engine)
     notifications = NotificationActivities(engine)
@@ -80,11 +86,12 @@ def build_worker(client: Client, engine: AsyncEngine, task_queue: str,
     # them (tests that do not use Slack), the defaults: no bot token, nothing sent to Slack.
     slack = SlackActivities(engine, client, settings or Settings.model_construct(
         temporal_task_queue=task_queue))
+    sms = SmsActivities(engine, sms_sender)
     return Worker(
         client,
         task_queue=task_queue,
         workflows=[TicketWorkflow, VacationHandoverWorkflow, PortalLinkWorkflow,
-                   SlackEventWorkflow, SlackReplyWorkflow],
+                   SlackEventWorkflow, SlackReplyWorkflow, SmsReplyWorkflow],
         workflow_runner=workflow_runner(),
         activities=[projection.project_ticket, projection.record_projection_failure,
                     notifications.send_notification,
@@ -92,14 +99,15 @@ def build_worker(client: Client, engine: AsyncEngine, task_queue: str,
                     handover.plan_vacation_handover, handover.hand_over_ticket,
                     handover.notify_vacation_handover, portal_mail.send_portal_link,
                     slack.handle_slack_event, slack.record_slack_event_failure,
-                    slack.post_slack_reply, slack.record_slack_reply_failure],
+                    slack.post_slack_reply, slack.record_slack_reply_failure,
+                    sms.send_sms_reply, sms.record_sms_failure],
     )
 
 
 def feed_consumers(client: Client, task_queue: str) -> list[FeedConsumer]:
     """What follows the event feed in a worker process (feeds/runner.py): each consumer
     records work and starts its workflows on `task_queue`."""
-    return [SlackReplies(client, task_queue)]
+    return [SlackReplies(client, task_queue), SmsReplies(client, task_queue)]
 
 
 def running_feeds(client: Client, engine: AsyncEngine, task_queue: str) -> FeedRunners:
@@ -118,13 +126,27 @@ def mail_sender(settings: Settings) -> MailSender | None:
     return MailSender(smtp=smtp, from_address=from_address, from_name=settings.mail_from_name)
 
 
+def sms_sender(settings: Settings) -> TwilioConfig | None:
+    """How this worker texts replies through Twilio; None when it is not configured."""
+    if not settings.twilio_account_sid or not settings.twilio_auth_token:
+        return None
+    callback = f"{settings.public_url.rstrip('/')}{SMS_STATUS_PATH}" \
+        if settings.public_url else None
+    return TwilioConfig(account_sid=settings.twilio_account_sid,
+                        auth_token=settings.twilio_auth_token, api_url=settings.twilio_api_url,
+                        from_number=settings.twilio_from_number,
+                        messaging_service_sid=settings.twilio_messaging_service_sid,
+                        status_callback_url=callback)
+
+
 async def run_worker(settings: Settings) -> None:
     client = await connect(settings)
     await ensure_search_attributes(client, settings.temporal_namespace)
     engine = make_engine(settings.sqlalchemy_url())
     try:
         worker = build_worker(client, engine, settings.temporal_task_queue,
-                              mail_sender(settings), settings=settings)
+                              mail_sender(settings), sms_sender(settings),
+                              settings=settings)
         log.info("worker polling %s on %s", settings.temporal_task_queue, settings.temporal_address)
         async with running_feeds(client, engine, settings.temporal_task_queue):
             await worker.run()

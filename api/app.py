@@ -34,6 +34,7 @@ from api import (
     saved_views,
     search,
     slack_events,
+    sms_twilio,
     ticket_sla,
     tickets,
 )
@@ -116,6 +117,9 @@ def create_app(
                        responses=EVERY_API_CALL)
     # Slack's Events API: authenticated by Slack's request signature, not a bearer token.
     app.include_router(slack_events.router)
+    app.include_router(sms_twilio.router)  # its own auth: Twilio's signature
+    app.include_router(sms_twilio.staff_router, prefix="/api/v1", dependencies=authenticated,
+                       responses=EVERY_API_CALL)
     return app
 
 

@@ -164,6 +164,10 @@ def _business_families(s: metrics.Snapshot) -> Iterator[Metric]:
     yield _gauge("helpdesk_slack_replies", "Agents' replies posted to Slack threads, by "
                  "delivery status (failed: Slack refused or retries ran out)", ["status"],
                  {(k,): v for k, v in s.slack_replies_by_status.items()})
+    yield _gauge("helpdesk_outbound_sms_messages", "Texted replies by delivery status "
+                 "(failed: Twilio refused or we gave up retrying; undelivered: the carrier "
+                 "could not deliver)", ["status"],
+                 {(k,): v for k, v in s.sms_deliveries_by_status.items()})
 
 
 def _counter(name: str, doc: str, labels: list[str],

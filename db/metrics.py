@@ -72,6 +72,7 @@ class Snapshot:
     # replies posted to threads (queued, retrying, sent, failed).
     slack_events_by_status: dict[str, int]
     slack_replies_by_status: dict[str, int]
+    sms_deliveries_by_status: dict[str, int]  # queued, retrying, accepted, ..., failed
 
 
 async def snapshot(*, engine: AsyncEngine) -> Snapshot:
@@ -104,14 +105,23 @@ async def _ticket_counts(conn: AsyncConnection) -> dict[str, Any]:
         "notifications_by_kind": await _count_by(conn, Notification.kind),
         "mail_deliveries_by_status": await _count_by(
             conn, TicketMessage.delivery_status, TicketMessage.delivery_status.is_not(None),
-            # Replies posted to Slack threads are not mail (slack_replies_by_status).
-            TicketMessage.ticket_id.not_in(select(SlackThread.ticket_id))),
+            # Replies posted to Slack threads or texted are not mail (counted below).
+            TicketMessage.ticket_id.not_in(select(SlackThread.ticket_id)),
+            TicketMessage.ticket_id.not_in(_sms_tickets())),
         "degraded_tickets": await projection_failures.count(conn),
         "slack_events_by_status": await _count_by(conn, SlackEvent.status),
         "slack_replies_by_status": await _count_by(
             conn, TicketMessage.delivery_status, TicketMessage.delivery_status.is_not(None),
             TicketMessage.ticket_id.in_(select(SlackThread.ticket_id))),
+        "sms_deliveries_by_status": await _count_by(
+            conn, TicketMessage.delivery_status, TicketMessage.delivery_status.is_not(None),
+            TicketMessage.ticket_id.in_(_sms_tickets())),
     }
+
+
+def _sms_tickets() -> Any:
+    """SMS replies carry their delivery in the same columns as mail; each has its metric."""
+    return select(Ticket.id).where(Ticket.channel == "sms").scalar_subquery()
 
 
 async def _sla_counts(conn: AsyncConnection) -> dict[str, Any]:

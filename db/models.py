@@ -913,3 +913,39 @@ class SlackThread(Base):
     __table_args__ = (
         Index("ix_slack_threads_thread", "channel_id", "thread_ts", "created_at"),
     )
+
+
+class SmsInbound(Base):
+    """A text Twilio delivered, by its MessageSid: stored once, so a replayed webhook (Twilio
+    signatures carry no timestamp) creates nothing new, and a reply knows which of our
+    numbers the customer wrote to."""
+
+    __tablename__ = "sms_inbound"
+    message_sid: Mapped[str] = mapped_column(String(64), primary_key=True)
+    account_sid: Mapped[str] = mapped_column(String(64))
+    from_number: Mapped[str] = mapped_column(String(32))
+    to_number: Mapped[str] = mapped_column(String(32))
+    ticket_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
+    received_at: Mapped[datetime] = _created()
+
+    __table_args__ = (Index("ix_sms_inbound_ticket", "ticket_id", "received_at"),)
+
+
+class SmsOutbound(Base):
+    """One Twilio message of a reply (a reply over 1,600 characters goes as several): its
+    sid once Twilio accepted it, so a retry never sends a part twice, and its delivery as
+    Twilio's status callbacks report it."""
+
+    __tablename__ = "sms_outbound"
+    message_uuid: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    part: Mapped[int] = mapped_column(Integer, primary_key=True)
+    parts: Mapped[int] = mapped_column(Integer)
+    twilio_sid: Mapped[str] = mapped_column(String(64), unique=True)
+    to_number: Mapped[str] = mapped_column(String(32))
+    from_number: Mapped[str | None] = mapped_column(String(64))
+    encoding: Mapped[str] = mapped_column(String(8))
+    segments: Mapped[int] = mapped_column(Integer)
+    # Twilio's: queued/accepted, sending, sent, delivered, undelivered or failed.
+    status: Mapped[str] = mapped_column(String(16))
+    error_code: Mapped[int | None] = mapped_column(Integer)
+    updated_at: Mapped[datetime] = _created()

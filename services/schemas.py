@@ -231,7 +231,9 @@ class AttachmentOut(BaseModel):
 class DeliveryOut(BaseModel):
     """How the mail of a message to the customer is doing."""
 
-    status: str = Field(description="queued, retrying, sent or failed")
+    status: str = Field(description="queued, retrying, sent or failed; a texted reply (SMS): "
+                                    "queued, retrying, accepted, sending, sent, delivered, "
+                                    "undelivered or failed")
     attempts: int = 0
     error: str | None = Field(default=None, description="the last attempt's error")
     delivered_at: datetime | None = None

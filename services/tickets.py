@@ -25,6 +25,7 @@ from domain.access import (
     require_ticket,
     sees_internal,
 )
+from domain.channel_identity import is_stand_in
 from domain.errors import ReopenWindowExpired, TicketDegraded, TicketError
 from domain.lifecycle import AuthorType, Status, Visibility
 from domain.records import MessageRecord, TicketSnapshot
@@ -151,6 +152,8 @@ async def post_message(desk: Desk, principal: Principal, ticket: str, body: Mess
                                 attachments=attachments, max_bytes=settings.attachment_max_bytes)
         await session.commit()
     mail = reply_order(settings, author_type, body.visibility)
+    if mail is not None and is_stand_in(row.customer_email):
+        mail = None  # an SMS or Slack customer: their channel carries the reply (feeds/)
     if mail is not None and row.channel == Channel.CHAT.value:
         mail = await _unless_chatting(session, row.id, mail)
     if mail is not None and row.channel == Channel.SLACK.value:
@@ -212,7 +215,7 @@ async def change_status(desk: Desk, principal: Principal, ticket: str, body: Sta
     actor_type, actor_id = principal.actor
     command = StatusChangeIn(status=body.status.value, reason=body.reason,
                              actor_type=actor_type.value, actor_id=actor_id)
-    if body.status is Status.RESOLVED:  # the customer is asked how we did
+    if body.status is Status.RESOLVED:
         command.resolution_mail = resolution_mail(desk.settings, row)
     if body.status is Status.DUPLICATE and body.merge_into:
         target = await _merge_target(session, row, body.merge_into, principal)

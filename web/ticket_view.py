@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 
 from starlette.convertors import Convertor, register_url_convertor
 
+from domain.sms_numbers import number_of_stand_in
 from services.conversation import cursor_of
 from services.schemas import MessageOut
 
@@ -97,3 +98,8 @@ def size(n: int) -> str:
 def words(value: str) -> str:
     """An identifier as words: sla_paused → sla paused."""
     return re.sub(r"[_-]+", " ", value)
+
+
+def delivered_by(customer_email: str | None) -> str:
+    """What a reply's delivery badge names: a text for an SMS customer, else mail."""
+    return "text" if number_of_stand_in(customer_email) else "mail"

@@ -20,6 +20,7 @@ import httpx
 from tests.api.helpers import (
     TICKETS,
     create_ticket,
+    eventually,
     issue_token,
     make_agent,
     make_team,
@@ -457,10 +458,28 @@ ROUTES = [
           lambda w: _ready(("/api/v1/admin/slack-events/Ev0NONE/retry", None))),
     route("post", "/api/v1/admin/slack-replies/{message_id}/retry", ADMINS, 409,
           lambda w: _ready((f"/api/v1/admin/slack-replies/{uuid.uuid4()}/retry", None))),
+    # Team staff get as far as the message: a reply of an email ticket is no SMS to retry.
+    route("post", f"{TICKETS}/{{ticket}}/sms-replies/{{message_id}}/retry", TEAM_STAFF, 422,
+          lambda w: _sms_retry(w)),  # defined below, with the other helpers
     # Last: it assigns whatever the other rows left in the team queues.
     route("post", "/api/v1/queue/next", AGENTS, 204, drained_queue),
 ]
 PUBLIC = {("get", "/healthz")}
+
+
+async def _sms_retry(world: World) -> Request:
+    """A reply on a fresh ticket of team A, once projected (staff posts answer before)."""
+    ref = (await create_ticket(world.http, team_id=world.team_a))["public_ref"]
+    posted = await world.http.post(f"{TICKETS}/{ref}/messages",
+                                   json={"body": "Your parcel left today."})
+    assert posted.status_code == 201, posted.text
+    message_id = posted.json()["id"]
+
+    async def projected() -> bool:
+        page = (await world.http.get(f"{TICKETS}/{ref}/messages")).json()
+        return any(m["id"] == message_id for m in page["items"])
+    await eventually(projected)
+    return f"{TICKETS}/{ref}/sms-replies/{message_id}/retry", None
 
 
 async def _ready(request: Request) -> Request:
