@@ -19,14 +19,18 @@ from activities.notifications import NotificationActivities
 from activities.portal_mail import PortalMailActivities
 from activities.projection import ProjectionActivities
 from activities.vacation_handover import HandoverActivities
+from activities.webhooks import WebhookActivities
 from adapters.email.smtp_client import SmtpConfig
 from db.engine import make_engine
+from domain.webhooks import WebhookPolicy
 from feeds.runner import FeedConsumer, FeedRunners
+from feeds.webhooks import WebhookFeed
 from settings import Settings
 from workflows import search_attributes
 from workflows.portal_link import PortalLinkWorkflow
 from workflows.ticket import TicketWorkflow
 from workflows.vacation_handover import VacationHandoverWorkflow
+from workflows.webhook_delivery import WebhookDeliveryWorkflow
 
 log = logging.getLogger("helpdesk.worker")
 
@@ -63,7 +67,8 @@ def workflow_runner() -> SandboxedWorkflowRunner:
 
 
 def build_worker(client: Client, engine: AsyncEngine, task_queue: str,
-                 mail_sender: MailSender | None = None) -> Worker:
+                 mail_sender: MailSender | None = None, *,
+                 webhook_policy: WebhookPolicy | None = None) -> Worker:
     projection = ProjectionActivities(engine)
     notifications = NotificationActivities(engine)
     escalation = EscalationActivities(engine)
@@ -71,29 +76,34 @@ def build_worker(client: Client, engine: AsyncEngine, task_queue: str,
     mail = MailActivities(engine, mail_sender)
     handover = HandoverActivities(engine, client)
     portal_mail = PortalMailActivities(engine, mail_sender)
+    webhooks = WebhookActivities(engine, webhook_policy)
     return Worker(
         client,
         task_queue=task_queue,
-        workflows=[TicketWorkflow, VacationHandoverWorkflow, PortalLinkWorkflow],
+        workflows=[TicketWorkflow, VacationHandoverWorkflow, PortalLinkWorkflow,
+                   WebhookDeliveryWorkflow],
         workflow_runner=workflow_runner(),
         activities=[projection.project_ticket, projection.record_projection_failure,
                     notifications.send_notification,
                     escalation.find_escalation_target, mail.send_email, assignment.pick_agent,
                     handover.plan_vacation_handover, handover.hand_over_ticket,
-                    handover.notify_vacation_handover, portal_mail.send_portal_link],
+                    handover.notify_vacation_handover, portal_mail.send_portal_link,
+                    webhooks.attempt_webhook_delivery, webhooks.dead_letter_webhook_delivery],
     )
 
 
-def feed_consumers(client: Client, task_queue: str) -> list[FeedConsumer]:
+def feed_consumers(client: Client, task_queue: str, *,
+                   webhook_policy: WebhookPolicy | None = None) -> list[FeedConsumer]:
     """What follows the event feed in a worker process (feeds/runner.py): each consumer
     records work and starts its workflows on `task_queue`."""
-    del client, task_queue  # the webhook and notification consumers will use them
-    return []
+    return [WebhookFeed(client, task_queue, webhook_policy or WebhookPolicy())]
 
 
-def running_feeds(client: Client, engine: AsyncEngine, task_queue: str) -> FeedRunners:
+def running_feeds(client: Client, engine: AsyncEngine, task_queue: str, *,
+                  webhook_policy: WebhookPolicy | None = None) -> FeedRunners:
     """The feed consumers as background tasks: `async with running_feeds(...)`."""
-    return FeedRunners(engine, feed_consumers(client, task_queue))
+    return FeedRunners(engine, feed_consumers(client, task_queue,
+                                              webhook_policy=webhook_policy))
 
 
 def mail_sender(settings: Settings) -> MailSender | None:
@@ -113,9 +123,10 @@ async def run_worker(settings: Settings) -> None:
     engine = make_engine(settings.sqlalchemy_url())
     try:
         worker = build_worker(client, engine, settings.temporal_task_queue,
-                              mail_sender(settings))
+                              mail_sender(settings), webhook_policy=settings.webhook_policy)
         log.info("worker polling %s on %s", settings.temporal_task_queue, settings.temporal_address)
-        async with running_feeds(client, engine, settings.temporal_task_queue):
+        async with running_feeds(client, engine, settings.temporal_task_queue,
+                                 webhook_policy=settings.webhook_policy):
             await worker.run()
     finally:
         await engine.dispose()

@@ -158,6 +158,12 @@ def _business_families(s: metrics.Snapshot) -> Iterator[Metric]:
     yield _gauge("helpdesk_tickets_degraded", "Tickets whose projection cannot be written: "
                  "they refuse commands until repaired (helpdesk reproject)", [],
                  {(): s.degraded_tickets})
+    yield _gauge("helpdesk_webhook_deliveries", "Webhook deliveries by state (dead_lettered: "
+                 "gave up after a day of retries, to redeliver)", ["state"],
+                 {(k,): v for k, v in s.webhook_deliveries_by_state.items()})
+    yield _gauge("helpdesk_webhook_endpoints_paused", "Webhook endpoints paused (nothing is "
+                 "sent to them until an admin resumes them)", [],
+                 {(): s.webhook_endpoints_paused})
 
 
 def _counter(name: str, doc: str, labels: list[str],

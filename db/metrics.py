@@ -34,6 +34,8 @@ from db.models import (
     Team,
     Ticket,
     TicketMessage,
+    WebhookDelivery,
+    WebhookEndpoint,
 )
 
 # Upper bounds in seconds: a minute to a month, spaced for help desk work (minutes to days).
@@ -66,6 +68,8 @@ class Snapshot:
     notifications_by_kind: dict[str, int]
     mail_deliveries_by_status: dict[str, int]  # queued, retrying, sent, failed
     degraded_tickets: int  # their projection cannot be written (projection_failures)
+    webhook_deliveries_by_state: dict[str, int]  # pending, delivered, dead_lettered, skipped
+    webhook_endpoints_paused: int
 
 
 async def snapshot(*, engine: AsyncEngine) -> Snapshot:
@@ -99,6 +103,9 @@ async def _ticket_counts(conn: AsyncConnection) -> dict[str, Any]:
         "mail_deliveries_by_status": await _count_by(
             conn, TicketMessage.delivery_status, TicketMessage.delivery_status.is_not(None)),
         "degraded_tickets": await projection_failures.count(conn),
+        "webhook_deliveries_by_state": await _count_by(conn, WebhookDelivery.state),
+        "webhook_endpoints_paused": await conn.scalar(
+            select(func.count()).where(WebhookEndpoint.paused_at.is_not(None))) or 0,
     }
 
 

@@ -20,6 +20,7 @@ from api.admin import (
     sla_policies,
     teams,
     tokens,
+    webhooks,
 )
 from api.admin.common import admin_only
 from api.openapi import problems
@@ -27,5 +28,6 @@ from api.openapi import problems
 # Each admin resource may answer these (bad cursor, unknown id, taken name or in use, invalid).
 router = APIRouter(dependencies=[Depends(admin_only)], responses=problems(400, 404, 409, 422))
 for module in (teams, agents, customers, tokens, audit_log, calendars, sla_policies,
-               routing_rules, kb_articles, sites):
+               routing_rules, kb_articles, sites,
+               webhooks):
     router.include_router(module.router)
