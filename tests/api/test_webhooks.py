@@ -26,6 +26,7 @@ from feeds.runner import FeedRunners
 from tests.api.helpers import (
     as_,
     assert_problem,
+    assign,
     create_ticket,
     eventually,
     issue_token,
@@ -297,3 +298,30 @@ async def test_the_secret_is_shown_at_creation_and_rotation_only(http):
     audit = (await http.get("/api/v1/admin/audit",
                             params={"entity": "webhook"})).json()["items"]
     assert {"created", "rotated-secret", "deleted"} <= {a["action"] for a in audit}
+
+
+async def test_assignment_and_sla_events_reach_the_endpoints_that_asked(
+        hooks, receiver, time_skipping_env):
+    moves = await register(hooks, receiver, ["ticket.status_changed", "ticket.assigned"])
+    agent = await make_agent(hooks)
+    ticket = await create_ticket(hooks, team_id=agent["team_id"], priority="urgent")
+    assigned = await assign(hooks, ticket["public_ref"], agent["id"])
+    assert assigned.status_code == 200, assigned.text
+
+    found = await one_delivery(hooks, moves["id"], count=2)
+    assert {d["event_type"] for d in found} == {"ticket.status_changed", "ticket.assigned"}
+    for delivery in found:
+        assert await finished(time_skipping_env, delivery["id"]) == "delivered"
+    bodies = {r["headers"]["x-helpdesk-event"]: json.loads(r["body"]) for r in receiver.got}
+    assert bodies["ticket.status_changed"]["data"]["from"] == "new"
+    assert bodies["ticket.status_changed"]["data"]["to"] == "assigned"
+    assert bodies["ticket.assigned"]["data"]["to"]["agent_id"] == agent["id"]
+
+    sla = await register(hooks, receiver, ["sla.breached"])
+    await time_skipping_env.sleep(timedelta(days=3))  # nobody answers the urgent ticket
+    [breach, *_] = await one_delivery(hooks, sla["id"])
+    assert breach["event_type"] == "sla.breached"
+    assert await finished(time_skipping_env, breach["id"]) == "delivered"
+    sent = json.loads(receiver.got[-1]["body"])
+    assert sent["ticket"]["public_ref"] == ticket["public_ref"]
+    assert sent["data"]["target"] in ("first_response", "resolution")
