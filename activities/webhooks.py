@@ -52,10 +52,12 @@ class WebhookActivities:
     @activity.defn(name=ATTEMPT_ACTIVITY)
     async def attempt_webhook_delivery(self, inp: AttemptInput) -> str:
         delivery_id = uuid.UUID(inp.delivery_id)
-        async with self.engine.connect() as conn:
+        async with self.engine.begin() as conn:
+            await webhooks.wait_for_recordings(conn)
             found = await webhooks.outbound(conn, delivery_id)
         if found is None or found.series < inp.series:
-            # Its row (or redelivery) is still being committed: retried, for a while.
+            # Its row (or redelivery) was not committed (its transaction failed and is yet
+            # to be retried): retried, for a while.
             if datetime.now(UTC) - inp.requested_at < RECORDING_GRACE:
                 raise ApplicationError("delivery not recorded yet")
             return GONE

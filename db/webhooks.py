@@ -9,9 +9,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text, update
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from db.models import (
     Agent,
@@ -26,6 +26,21 @@ from db.models import (
 )
 from domain.access import Role
 from domain.webhooks import DeliveryState
+
+# A transaction that records deliveries and starts their workflows holds this advisory lock
+# (exclusive) until it commits; an attempt takes it shared before reading its delivery.
+# Without it the attempt, started before the commit, usually ran first, found no row and
+# waited a retry; with it, it waits the few milliseconds the commit takes.
+RECORDING_LOCK = 0x57EB_400C
+
+
+async def hold_recording_lock(conn: AsyncConnection | AsyncSession) -> None:
+    await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": RECORDING_LOCK})
+
+
+async def wait_for_recordings(conn: AsyncConnection) -> None:
+    await conn.execute(text("SELECT pg_advisory_xact_lock_shared(:key)"),
+                       {"key": RECORDING_LOCK})
 
 
 @dataclass(frozen=True)

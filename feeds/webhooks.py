@@ -35,6 +35,7 @@ class WebhookFeed:
         routes = await webhooks.endpoint_routes(conn)
         if not routes:
             return  # no endpoint: nothing to read for these changes
+        await webhooks.hold_recording_lock(conn)
         for event in events:
             for outgoing in events_of(await _facts(conn, event)):
                 await self._deliver(conn, event, outgoing, routes)

@@ -18,6 +18,7 @@ from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from db import queries
+from db import webhooks as webhooks_db
 from db.models import WebhookDelivery, WebhookDeliveryAttempt, WebhookEndpoint
 from domain.webhooks import DeliveryState, WebhookPolicy, check_endpoint_url
 from services.problems import Problem
@@ -112,6 +113,7 @@ async def redeliver(session: AsyncSession, temporal: Client, policy: WebhookPoli
     if delivery.state == DeliveryState.PENDING.value:
         raise Problem(409, "delivery-in-progress", "Delivery in progress",
                       "this delivery is still being attempted; redeliver it once it ends")
+    await webhooks_db.hold_recording_lock(session)  # the attempt reads the new series
     delivery.series += 1
     delivery.state = DeliveryState.PENDING.value
     delivery.finished_at = None
