@@ -158,6 +158,8 @@ async def test_a_delivery_is_signed_retried_after_500s_and_delivered_once(
     ticket = await create_ticket(hooks, subject="Broken zipper")
 
     [delivery] = await one_delivery(hooks, hook["id"])
+    redeliver = f"{HOOKS}/{hook['id']}/deliveries/{delivery['id']}/redeliver"
+    assert_problem(await hooks.post(redeliver), 409, "delivery-in-progress")  # still retrying
     assert await finished(time_skipping_env, delivery["id"]) == "delivered"
 
     assert len(receiver.got) == 3 and all(r["verified"] for r in receiver.got)
