@@ -52,24 +52,37 @@ class OutgoingEvent:
     body: str  # the exact bytes every endpoint gets (UTF-8 of this)
 
 
+# A message body beyond this is cut (and says so): a 20 MB mail would otherwise be copied
+# into every endpoint's delivery and sent on each retry.
+MAX_BODY_CHARS = 64 * 1024
+
+
 def events_of(change: ChangeFacts) -> list[OutgoingEvent]:
     created = "created" in change.actions
+    messages = [_bounded(m) for m in change.messages]
     found: list[tuple[WebhookEvent, str, dict[str, Any]]] = []
     if created:
-        found.append((WebhookEvent.TICKET_CREATED, "", {"messages": change.messages}))
+        found.append((WebhookEvent.TICKET_CREATED, "", {"messages": messages}))
     if (moved := _status_change(change.audits)) is not None:
         found.append((WebhookEvent.TICKET_STATUS_CHANGED, "", moved))
     if change.assignments and not created:
         found.append((WebhookEvent.TICKET_ASSIGNED, "", _assignment(change.assignments)))
     if not created:
         found.extend((WebhookEvent.MESSAGE_ADDED, str(m["id"]), {"message": m})
-                     for m in change.messages)
+                     for m in messages)
     for audit in change.audits:
         if (kind := SLA_ACTIONS.get(audit["action"])) is not None:
             detail = audit.get("detail") or {}
             found.append((kind, str(detail.get("target")),
                           {"target": detail.get("target"), "due_at": detail.get("due_at")}))
     return [_event(change, kind, key, data) for kind, key, data in found]
+
+
+def _bounded(message: dict[str, Any]) -> dict[str, Any]:
+    body = message.get("body")
+    if not isinstance(body, str) or len(body) <= MAX_BODY_CHARS:
+        return message
+    return message | {"body": body[:MAX_BODY_CHARS], "body_truncated": True}
 
 
 def _status_change(audits: list[dict[str, Any]]) -> dict[str, Any] | None:

@@ -73,7 +73,9 @@ def delivery_id(endpoint_id: uuid.UUID, event_id: uuid.UUID) -> uuid.UUID:
 async def _facts(conn: AsyncConnection, event: FeedEvent) -> ChangeFacts:
     payload = event.payload
     summary = payload.get("ticket", {})
-    at = datetime.fromisoformat(summary["updated_at"])
+    # Every projected change carries it; an odd row must not hold the feed up for good.
+    at = datetime.fromisoformat(summary["updated_at"]) if "updated_at" in summary \
+        else event.created_at
     audits = await webhooks.change_audits(conn, event.ticket_id, at,
                                           len(payload.get("actions", [])))
     since = min((a["created_at"] for a in audits), default=at)

@@ -26,6 +26,7 @@ from api.admin.webhook_schemas import (
     WebhookWithSecret,
 )
 from api.deps import SessionDep, SettingsDep, TemporalDep
+from api.problems import Problem
 from db.models import WebhookDelivery, WebhookEndpoint
 from domain.webhooks import DeliveryState
 from services import webhooks
@@ -79,8 +80,7 @@ async def update_webhook(endpoint_id: uuid.UUID, body: WebhookUpdate, session: S
     changes = body.model_dump(mode="json", exclude_unset=True)
     for kept, value in changes.items():
         if value is None:
-            raise webhooks.Problem(422, "invalid-body", "Invalid request",
-                                   f"{kept}: may not be null")
+            raise Problem(422, "invalid-body", "Invalid request", f"{kept}: may not be null")
     if "url" in changes:
         endpoint.url = webhooks.checked_url(changes["url"], allow_http=settings.webhooks_allow_http)
     if "events" in changes:

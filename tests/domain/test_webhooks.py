@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from domain.webhook_events import ChangeFacts, events_of
+from domain.webhook_events import MAX_BODY_CHARS, ChangeFacts, events_of
 from domain.webhooks import (
     WebhookPolicy,
     check_endpoint_url,
@@ -127,3 +127,10 @@ def test_sla_events_name_their_target_and_ids_are_stable():
     assert json.loads(warning.body)["data"] == {"target": "resolution", "due_at": "2026-12-05"}
     assert events_of(made) == [warning]  # the same change makes the same event, same bytes
     assert events_of(change(actions=["tags"], audits=[audit("tags")])) == []
+
+
+def test_a_huge_message_body_is_cut_and_says_so():
+    huge = {"id": "m3", "visibility": "public", "body": "x" * (MAX_BODY_CHARS + 10)}
+    [added] = events_of(change(actions=["message"], messages=[huge]))
+    sent = json.loads(added.body)["data"]["message"]
+    assert len(sent["body"]) == MAX_BODY_CHARS and sent["body_truncated"] is True
