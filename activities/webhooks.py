@@ -37,8 +37,9 @@ from workflows.webhook_delivery_types import (
 
 USER_AGENT = "Helpdesk-Webhooks/1"
 EXCERPT_CHARS = 500
-# A delivery row not there yet belongs to a feed batch still committing: wait for it this
-# long; past that the row was deleted with its endpoint (or its batch recorded none).
+# A delivery row not there belongs to a feed batch whose transaction failed and is to be
+# retried: wait for it this long. Past that, the row was deleted with its endpoint, or the
+# batch is taking longer (the feed then starts a new run when it records the row).
 RECORDING_GRACE = timedelta(minutes=10)
 
 

@@ -99,10 +99,13 @@ async def messages(conn: AsyncConnection, ids: Sequence[str]) -> list[dict[str, 
 
 
 async def record_deliveries(conn: AsyncConnection, rows: list[dict[str, Any]]
-                            ) -> None:
-    """Insert, skipping ids already there (a batch handled again records nothing twice)."""
-    if rows:
-        await conn.execute(insert(WebhookDelivery).values(rows).on_conflict_do_nothing())
+                            ) -> set[uuid.UUID]:
+    """Insert, skipping ids already there; the ids inserted now."""
+    if not rows:
+        return set()
+    inserted = await conn.scalars(insert(WebhookDelivery).values(rows)
+                                  .on_conflict_do_nothing().returning(WebhookDelivery.id))
+    return set(inserted.all())
 
 
 @dataclass(frozen=True)

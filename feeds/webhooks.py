@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 from temporalio.client import Client
@@ -48,20 +48,23 @@ class WebhookFeed:
                  "ticket_id": event.ticket_id, "body": outgoing.body,
                  "state": (DeliveryState.SKIPPED if r.paused else DeliveryState.PENDING).value}
                 for r in hearing]
-        await webhooks.record_deliveries(conn, rows)
+        recorded = await webhooks.record_deliveries(conn, rows)
         for route in hearing:
-            if not route.paused:
-                await self._start(delivery_id(route.id, outgoing.id), event.created_at)
+            made = delivery_id(route.id, outgoing.id)
+            if made in recorded and not route.paused:
+                await self._start(made)
 
-    async def _start(self, delivery: uuid.UUID, requested_at: datetime) -> None:
-        inp = DeliveryInput.of(delivery, 0, requested_at, self.policy)
+    async def _start(self, delivery: uuid.UUID) -> None:
+        """Only for a row inserted now: a row already there was committed with its start.
+        A batch handled again after its transaction failed inserts the row anew; the run
+        started the first time never saw it (an attempt sends committed rows only), so it
+        is either still waiting for it (already started: fine) or gave up (start again)."""
+        inp = DeliveryInput.of(delivery, 0, datetime.now(UTC), self.policy)
         try:
-            # REJECT_DUPLICATE: a batch handled again (its transaction failed after the
-            # start) must not send a delivery that has already finished a second time.
             await self.client.start_workflow(
                 WebhookDeliveryWorkflow.run, inp, id=delivery_workflow_id(delivery),
                 task_queue=self.task_queue,
-                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE)
+                id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE)
         except WorkflowAlreadyStartedError:
             pass
 
