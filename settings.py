@@ -7,6 +7,7 @@ pgserver and the Temporal dev server itself and hands their addresses to its chi
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
@@ -21,6 +22,7 @@ from pydantic_settings import (
 )
 
 import cores
+from domain.webhooks import WebhookPolicy
 
 MIN_ADMIN_TOKEN = 24
 # More processes than this on one machine is a misconfiguration (each holds its own
@@ -214,6 +216,19 @@ class Settings(BaseSettings):
     # (team names). Other numbers: the routing rules, then HELPDESK_DEFAULT_TEAM.
     twilio_number_teams: str = Field(default="", validation_alias="HELPDESK_TWILIO_NUMBER_TEAMS")
 
+    # Outgoing webhooks (admin API /api/v1/admin/webhooks). Endpoints must be https://; on,
+    # plain http:// to a loopback address is allowed too (a receiver on this machine, tests).
+    webhooks_allow_http: bool = Field(default=False,
+                                      validation_alias="HELPDESK_WEBHOOKS_ALLOW_HTTP")
+    # A delivery is retried with backoff (30 s doubling, at most every 2 h) for this long,
+    # then dead-lettered; this many dead letters in a row pause its endpoint.
+    webhook_retry_hours: float = Field(default=24.0, gt=0, le=24 * 7,
+                                       validation_alias="HELPDESK_WEBHOOK_RETRY_HOURS")
+    webhook_pause_after: int = Field(default=5, ge=1, le=1000,
+                                     validation_alias="HELPDESK_WEBHOOK_PAUSE_AFTER")
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=60,
+                                           validation_alias="HELPDESK_WEBHOOK_TIMEOUT_SECONDS")
+
     @classmethod
     def settings_customise_sources(
         cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
@@ -221,6 +236,12 @@ class Settings(BaseSettings):
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         return init_settings, _DocumentedNamesOnly(settings_cls), file_secret_settings
+
+    @property
+    def webhook_policy(self) -> WebhookPolicy:
+        return WebhookPolicy(retry_window=timedelta(hours=self.webhook_retry_hours),
+                             pause_after=self.webhook_pause_after,
+                             timeout_seconds=self.webhook_timeout_seconds)
 
     @property
     def browser_url(self) -> str:

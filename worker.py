@@ -21,13 +21,16 @@ from activities.projection import ProjectionActivities
 from activities.slack import SlackActivities
 from activities.sms import SmsActivities
 from activities.vacation_handover import HandoverActivities
+from activities.webhooks import WebhookActivities
 from adapters.email.smtp_client import SmtpConfig
 from adapters.twilio import SMS_STATUS_PATH
 from adapters.twilio.messages_api import TwilioConfig
 from db.engine import make_engine
+from domain.webhooks import WebhookPolicy
 from feeds.runner import FeedConsumer, FeedRunners
 from feeds.slack_replies import SlackReplies
 from feeds.sms_replies import SmsReplies
+from feeds.webhooks import WebhookFeed
 from settings import Settings
 from workflows import search_attributes
 from workflows.portal_link import PortalLinkWorkflow
@@ -36,6 +39,7 @@ from workflows.slack_reply import SlackReplyWorkflow
 from workflows.sms_reply import SmsReplyWorkflow
 from workflows.ticket import TicketWorkflow
 from workflows.vacation_handover import VacationHandoverWorkflow
+from workflows.webhook_delivery import WebhookDeliveryWorkflow
 
 log = logging.getLogger("helpdesk.worker")
 
@@ -74,7 +78,8 @@ def workflow_runner() -> SandboxedWorkflowRunner:
 def build_worker(client: Client, engine: AsyncEngine, task_queue: str,
                  mail_sender: MailSender | None = None,
                  sms_sender: TwilioConfig | None = None, *,
-                 settings: Settings | None = None) -> Worker:
+                 settings: Settings | None = None,
+                 webhook_policy: WebhookPolicy | None = None) -> Worker:
     projection = ProjectionActivities(engine)
     notifications = NotificationActivities(engine)
     escalation = EscalationActivities(engine)
@@ -87,11 +92,13 @@ def build_worker(client: Client, engine: AsyncEngine, task_queue: str,
     slack = SlackActivities(engine, client, settings or Settings.model_construct(
         temporal_task_queue=task_queue))
     sms = SmsActivities(engine, sms_sender)
+    webhooks = WebhookActivities(engine, webhook_policy)
     return Worker(
         client,
         task_queue=task_queue,
         workflows=[TicketWorkflow, VacationHandoverWorkflow, PortalLinkWorkflow,
-                   SlackEventWorkflow, SlackReplyWorkflow, SmsReplyWorkflow],
+                   SlackEventWorkflow, SlackReplyWorkflow, SmsReplyWorkflow,
+                   WebhookDeliveryWorkflow],
         workflow_runner=workflow_runner(),
         activities=[projection.project_ticket, projection.record_projection_failure,
                     notifications.send_notification,
@@ -100,19 +107,24 @@ def build_worker(client: Client, engine: AsyncEngine, task_queue: str,
                     handover.notify_vacation_handover, portal_mail.send_portal_link,
                     slack.handle_slack_event, slack.record_slack_event_failure,
                     slack.post_slack_reply, slack.record_slack_reply_failure,
-                    sms.send_sms_reply, sms.record_sms_failure],
+                    sms.send_sms_reply, sms.record_sms_failure,
+                    webhooks.attempt_webhook_delivery, webhooks.dead_letter_webhook_delivery],
     )
 
 
-def feed_consumers(client: Client, task_queue: str) -> list[FeedConsumer]:
+def feed_consumers(client: Client, task_queue: str, *,
+                   webhook_policy: WebhookPolicy | None = None) -> list[FeedConsumer]:
     """What follows the event feed in a worker process (feeds/runner.py): each consumer
     records work and starts its workflows on `task_queue`."""
-    return [SlackReplies(client, task_queue), SmsReplies(client, task_queue)]
+    return [SlackReplies(client, task_queue), SmsReplies(client, task_queue),
+            WebhookFeed(client, task_queue, webhook_policy or WebhookPolicy())]
 
 
-def running_feeds(client: Client, engine: AsyncEngine, task_queue: str) -> FeedRunners:
+def running_feeds(client: Client, engine: AsyncEngine, task_queue: str, *,
+                  webhook_policy: WebhookPolicy | None = None) -> FeedRunners:
     """The feed consumers as background tasks: `async with running_feeds(...)`."""
-    return FeedRunners(engine, feed_consumers(client, task_queue))
+    return FeedRunners(engine, feed_consumers(client, task_queue,
+                                              webhook_policy=webhook_policy))
 
 
 def mail_sender(settings: Settings) -> MailSender | None:
@@ -146,9 +158,10 @@ async def run_worker(settings: Settings) -> None:
     try:
         worker = build_worker(client, engine, settings.temporal_task_queue,
                               mail_sender(settings), sms_sender(settings),
-                              settings=settings)
+                              settings=settings, webhook_policy=settings.webhook_policy)
         log.info("worker polling %s on %s", settings.temporal_task_queue, settings.temporal_address)
-        async with running_feeds(client, engine, settings.temporal_task_queue):
+        async with running_feeds(client, engine, settings.temporal_task_queue,
+                                 webhook_policy=settings.webhook_policy):
             await worker.run()
     finally:
         await engine.dispose()

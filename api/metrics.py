@@ -168,6 +168,12 @@ def _business_families(s: metrics.Snapshot) -> Iterator[Metric]:
                  "(failed: Twilio refused or we gave up retrying; undelivered: the carrier "
                  "could not deliver)", ["status"],
                  {(k,): v for k, v in s.sms_deliveries_by_status.items()})
+    yield _gauge("helpdesk_webhook_deliveries", "Webhook deliveries by state (dead_lettered: "
+                 "gave up after a day of retries, to redeliver)", ["state"],
+                 {(k,): v for k, v in s.webhook_deliveries_by_state.items()})
+    yield _gauge("helpdesk_webhook_endpoints_paused", "Webhook endpoints paused (nothing is "
+                 "sent to them until an admin resumes them)", [],
+                 {(): s.webhook_endpoints_paused})
 
 
 def _counter(name: str, doc: str, labels: list[str],

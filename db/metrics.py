@@ -36,6 +36,8 @@ from db.models import (
     Team,
     Ticket,
     TicketMessage,
+    WebhookDelivery,
+    WebhookEndpoint,
 )
 
 # Upper bounds in seconds: a minute to a month, spaced for help desk work (minutes to days).
@@ -73,6 +75,8 @@ class Snapshot:
     slack_events_by_status: dict[str, int]
     slack_replies_by_status: dict[str, int]
     sms_deliveries_by_status: dict[str, int]  # queued, retrying, accepted, ..., failed
+    webhook_deliveries_by_state: dict[str, int]  # pending, delivered, dead_lettered, skipped
+    webhook_endpoints_paused: int
 
 
 async def snapshot(*, engine: AsyncEngine) -> Snapshot:
@@ -116,6 +120,9 @@ async def _ticket_counts(conn: AsyncConnection) -> dict[str, Any]:
         "sms_deliveries_by_status": await _count_by(
             conn, TicketMessage.delivery_status, TicketMessage.delivery_status.is_not(None),
             TicketMessage.ticket_id.in_(_sms_tickets())),
+        "webhook_deliveries_by_state": await _count_by(conn, WebhookDelivery.state),
+        "webhook_endpoints_paused": await conn.scalar(
+            select(func.count()).where(WebhookEndpoint.paused_at.is_not(None))) or 0,
     }
 
 

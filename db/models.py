@@ -465,7 +465,8 @@ class Notification(Base):
     __tablename__ = "notifications"
     id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
     kind: Mapped[str] = mapped_column(String(32))
-    ticket_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tickets.id"))
+    # None: a notice about no ticket (a webhook endpoint paused, migration 0027).
+    ticket_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("tickets.id"))
     agent_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("agents.id"))
     team_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("teams.id"))
     detail: Mapped[dict[str, Any]] = mapped_column(server_default=text("'{}'::jsonb"))
@@ -949,3 +950,66 @@ class SmsOutbound(Base):
     status: Mapped[str] = mapped_column(String(16))
     error_code: Mapped[int | None] = mapped_column(Integer)
     updated_at: Mapped[datetime] = _created()
+
+
+class WebhookEndpoint(Base):
+    """An admin's HTTPS receiver of ticket events (domain/webhooks.py: events, signature)."""
+
+    __tablename__ = "webhook_endpoints"
+    id: Mapped[uuid.UUID] = _uuid_pk()
+    url: Mapped[str] = mapped_column(Text)
+    description: Mapped[str] = mapped_column(String(200), server_default="")
+    events: Mapped[list[str]] = mapped_column(ARRAY(Text))
+    # Kept in clear: signing needs the key itself. Shown once, when (re)made.
+    secret: Mapped[str] = mapped_column(Text)
+    # Paused (by an admin, or after too many dead letters in a row): nothing is sent.
+    paused_at: Mapped[datetime | None]
+    paused_reason: Mapped[str | None] = mapped_column(Text)
+    consecutive_dead_letters: Mapped[int] = mapped_column(Integer, server_default="0")
+    created_by: Mapped[str | None] = mapped_column(String(320))
+    created_at: Mapped[datetime] = _created()
+    updated_at: Mapped[datetime] = _created()
+
+
+class WebhookDelivery(Base):
+    """One event for one endpoint: its signed body (kept, so a redelivery sends the same
+    bytes) and where its delivery stands."""
+
+    __tablename__ = "webhook_deliveries"
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    endpoint_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("webhook_endpoints.id", ondelete="CASCADE"))
+    event_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
+    event_type: Mapped[str] = mapped_column(String(40))
+    ticket_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    body: Mapped[str] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(String(16))
+    # 0 for the first series of attempts, n for the n-th redelivery.
+    series: Mapped[int] = mapped_column(Integer, server_default="0")
+    attempts: Mapped[int] = mapped_column(Integer, server_default="0")
+    last_status_code: Mapped[int | None] = mapped_column(Integer)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = _created()
+    updated_at: Mapped[datetime] = _created()
+    finished_at: Mapped[datetime | None]
+
+    __table_args__ = (
+        Index("ix_webhook_deliveries_endpoint", "endpoint_id", "created_at"),
+        Index("ix_webhook_deliveries_state", "state"),
+    )
+
+
+class WebhookDeliveryAttempt(Base):
+    """One HTTP request of a delivery: what answered (status code or error) and how fast."""
+
+    __tablename__ = "webhook_delivery_attempts"
+    delivery_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("webhook_deliveries.id", ondelete="CASCADE"), primary_key=True)
+    series: Mapped[int] = mapped_column(Integer, primary_key=True)
+    number: Mapped[int] = mapped_column(Integer, primary_key=True)
+    attempted_at: Mapped[datetime]
+    duration_ms: Mapped[int] = mapped_column(Integer)
+    status_code: Mapped[int | None] = mapped_column(Integer)
+    error: Mapped[str | None] = mapped_column(Text)
+    # The start of what the receiver answered, for whoever debugs its failures.
+    response_excerpt: Mapped[str | None] = mapped_column(Text)

@@ -1,4 +1,5 @@
-"""An agent's inbox: SLA warnings and breaches, vacation handovers; read and marked read."""
+"""An agent's inbox: SLA warnings and breaches, vacation handovers, paused webhooks; read and
+marked read."""
 
 from __future__ import annotations
 
@@ -19,9 +20,10 @@ from services.problems import Problem
 class NotificationOut(BaseModel):
     id: uuid.UUID
     kind: str
-    ticket_id: uuid.UUID
-    public_ref: str
-    subject: str = Field(description="the ticket's subject")
+    # None for a notice about no ticket (webhook.paused: an admin's endpoint was paused).
+    ticket_id: uuid.UUID | None
+    public_ref: str | None
+    subject: str | None = Field(description="the ticket's subject")
     team_id: uuid.UUID | None
     detail: dict[str, Any]
     event_at: datetime
@@ -58,7 +60,7 @@ async def list_notifications(desk: Desk, principal: Principal, *, unread: bool, 
     """Newest first."""
     stmt = (
         select(Notification, Ticket.public_ref, Ticket.subject)
-        .join(Ticket, Ticket.id == Notification.ticket_id)
+        .outerjoin(Ticket, Ticket.id == Notification.ticket_id)
         .where(Notification.agent_id == _agent_id(principal))
         .order_by(Notification.created_at.desc(), Notification.id.desc())
         .limit(limit + 1)  # one more than shown: whether another page follows
@@ -99,7 +101,7 @@ async def mark_read(desk: Desk, principal: Principal, body: MarkRead) -> Marked:
     return Marked(marked=marked)
 
 
-def _out(n: Notification, public_ref: str, subject: str) -> NotificationOut:
+def _out(n: Notification, public_ref: str | None, subject: str | None) -> NotificationOut:
     return NotificationOut(
         id=n.id, kind=n.kind, ticket_id=n.ticket_id, public_ref=public_ref, subject=subject,
         team_id=n.team_id,

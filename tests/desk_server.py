@@ -69,10 +69,12 @@ class ServerThread:
         try:
             # Mail goes out through a test's sender, else when the settings name an SMTP
             # server (a test's mail sink).
+            policy = self.settings.webhook_policy
             async with build_worker(client, engine, self.settings.temporal_task_queue,
                                     self.mail_sender or mail_sender(self.settings),
-                                    settings=self.settings), \
-                    running_feeds(client, engine, self.settings.temporal_task_queue):
+                                    settings=self.settings, webhook_policy=policy), \
+                    running_feeds(client, engine, self.settings.temporal_task_queue,
+                                  webhook_policy=policy):
                 serving = asyncio.create_task(self._server.serve())
                 while not self._server.started and not serving.done():
                     await asyncio.sleep(0.05)

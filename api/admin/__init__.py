@@ -21,6 +21,7 @@ from api.admin import (
     slack_channels,
     teams,
     tokens,
+    webhooks,
 )
 from api.admin.common import admin_only
 from api.openapi import problems
@@ -28,5 +29,6 @@ from api.openapi import problems
 # Each admin resource may answer these (bad cursor, unknown id, taken name or in use, invalid).
 router = APIRouter(dependencies=[Depends(admin_only)], responses=problems(400, 404, 409, 422))
 for module in (teams, agents, customers, tokens, audit_log, calendars, sla_policies,
-               routing_rules, kb_articles, sites, slack_channels):
+               routing_rules, kb_articles, sites, slack_channels,
+               webhooks):
     router.include_router(module.router)

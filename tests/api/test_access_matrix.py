@@ -269,6 +269,15 @@ def scratch_slack_channel(body: dict[str, Any] | None = None) -> MakeRequest:
     return make
 
 
+def scratch_webhook(body: dict[str, Any] | None = None, suffix: str = "") -> MakeRequest:
+    async def make(world: World) -> Request:
+        made = await world.http.post("/api/v1/admin/webhooks", json={
+            "url": "https://127.0.0.1:9/hook", "events": ["ticket.created"]})
+        assert made.status_code == 201, made.text
+        return f"/api/v1/admin/webhooks/{made.json()['id']}{suffix}", body
+    return make
+
+
 def kb_article(body: dict[str, Any] | None = None, *, admin: bool = True) -> MakeRequest:
     """A published scratch article: its admin path, or its read path (`admin=False`)."""
     async def make(world: World) -> Request:
@@ -461,6 +470,22 @@ ROUTES = [
     # Team staff get as far as the message: a reply of an email ticket is no SMS to retry.
     route("post", f"{TICKETS}/{{ticket}}/sms-replies/{{message_id}}/retry", TEAM_STAFF, 422,
           lambda w: _sms_retry(w)),  # defined below, with the other helpers
+    route("get", "/api/v1/admin/webhooks", ADMINS),
+    route("post", "/api/v1/admin/webhooks", ADMINS, 201, admin_create(
+        "webhooks", lambda w: {"url": "https://127.0.0.1:9/hook", "events": ["ticket.created"]})),
+    route("get", "/api/v1/admin/webhooks/{endpoint_id}", ADMINS, 200, scratch_webhook()),
+    route("patch", "/api/v1/admin/webhooks/{endpoint_id}", ADMINS, 200,
+          scratch_webhook({"description": "Renamed"})),
+    route("delete", "/api/v1/admin/webhooks/{endpoint_id}", ADMINS, 204, scratch_webhook()),
+    route("post", "/api/v1/admin/webhooks/{endpoint_id}/secret", ADMINS, 200,
+          scratch_webhook(suffix="/secret")),
+    route("get", "/api/v1/admin/webhooks/{endpoint_id}/deliveries", ADMINS, 200,
+          scratch_webhook(suffix="/deliveries")),
+    # No delivery of that id: admins are told 404, everyone else 403 before that.
+    route("get", "/api/v1/admin/webhooks/{endpoint_id}/deliveries/{delivery_id}", ADMINS, 404,
+          scratch_webhook(suffix=f"/deliveries/{uuid.uuid4()}")),
+    route("post", "/api/v1/admin/webhooks/{endpoint_id}/deliveries/{delivery_id}/redeliver",
+          ADMINS, 404, scratch_webhook(suffix=f"/deliveries/{uuid.uuid4()}/redeliver")),
     # Last: it assigns whatever the other rows left in the team queues.
     route("post", "/api/v1/queue/next", AGENTS, 204, drained_queue),
 ]
