@@ -15,15 +15,20 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 from activities.assignment import AssignmentActivities
 from activities.escalation import EscalationActivities
 from activities.mail import MailActivities, MailSender
+from activities.notice_delivery import NoticeDeliveryActivities, NotifyConfig
 from activities.notifications import NotificationActivities
 from activities.portal_mail import PortalMailActivities
 from activities.projection import ProjectionActivities
 from activities.vacation_handover import HandoverActivities
 from adapters.email.smtp_client import SmtpConfig
+from adapters.slack.web_api import SlackConfig
 from db.engine import make_engine
+from feeds.agent_notices import AgentNoticeConsumer
+from feeds.notice_dispatch import NoticeDispatcher
 from feeds.runner import FeedConsumer, FeedRunners
 from settings import Settings
 from workflows import search_attributes
+from workflows.notice_delivery import NoticeDeliveryWorkflow
 from workflows.portal_link import PortalLinkWorkflow
 from workflows.ticket import TicketWorkflow
 from workflows.vacation_handover import VacationHandoverWorkflow
@@ -63,7 +68,8 @@ def workflow_runner() -> SandboxedWorkflowRunner:
 
 
 def build_worker(client: Client, engine: AsyncEngine, task_queue: str,
-                 mail_sender: MailSender | None = None) -> Worker:
+                 mail_sender: MailSender | None = None,
+                 notify: NotifyConfig | None = None) -> Worker:
     projection = ProjectionActivities(engine)
     notifications = NotificationActivities(engine)
     escalation = EscalationActivities(engine)
@@ -71,29 +77,49 @@ def build_worker(client: Client, engine: AsyncEngine, task_queue: str,
     mail = MailActivities(engine, mail_sender)
     handover = HandoverActivities(engine, client)
     portal_mail = PortalMailActivities(engine, mail_sender)
+    # None: email and Slack delivery of agent notices is off (the inbox still gets them).
+    notice_delivery = NoticeDeliveryActivities(engine, notify or NotifyConfig(base_url=""))
     return Worker(
         client,
         task_queue=task_queue,
-        workflows=[TicketWorkflow, VacationHandoverWorkflow, PortalLinkWorkflow],
+        workflows=[TicketWorkflow, VacationHandoverWorkflow, PortalLinkWorkflow,
+                   NoticeDeliveryWorkflow],
         workflow_runner=workflow_runner(),
         activities=[projection.project_ticket, projection.record_projection_failure,
                     notifications.send_notification,
                     escalation.find_escalation_target, mail.send_email, assignment.pick_agent,
                     handover.plan_vacation_handover, handover.hand_over_ticket,
-                    handover.notify_vacation_handover, portal_mail.send_portal_link],
+                    handover.notify_vacation_handover, portal_mail.send_portal_link,
+                    notice_delivery.plan_notice_delivery, notice_delivery.deliver_notices,
+                    notice_delivery.give_up_notices],
     )
 
 
 def feed_consumers(client: Client, task_queue: str) -> list[FeedConsumer]:
     """What follows the event feed in a worker process (feeds/runner.py): each consumer
     records work and starts its workflows on `task_queue`."""
-    del client, task_queue  # the webhook and notification consumers will use them
-    return []
+    del client, task_queue  # the webhook consumer will use them
+    return [AgentNoticeConsumer()]
 
 
-def running_feeds(client: Client, engine: AsyncEngine, task_queue: str) -> FeedRunners:
-    """The feed consumers as background tasks: `async with running_feeds(...)`."""
-    return FeedRunners(engine, feed_consumers(client, task_queue))
+def running_feeds(client: Client, engine: AsyncEngine, task_queue: str,
+                  notify: NotifyConfig | None = None) -> FeedRunners:
+    """The feed consumers as background tasks: `async with running_feeds(...)`; beside them
+    the dispatcher that hands agents' notices to email and Slack delivery."""
+    channels = notify.channels if notify else frozenset()
+    dispatcher = NoticeDispatcher(engine, client, task_queue, channels)
+    return FeedRunners(engine, feed_consumers(client, task_queue), loops=[dispatcher.run])
+
+
+def notify_config(settings: Settings, sender: MailSender | None) -> NotifyConfig:
+    """How this worker delivers agents' notices: by email when outbound mail is on, by Slack
+    DM when a bot token is set."""
+    slack = SlackConfig(bot_token=settings.slack_bot_token, api_url=settings.slack_api_url) \
+        if settings.slack_bot_token else None
+    return NotifyConfig(base_url=settings.browser_url,
+                        digest_seconds=settings.notify_digest_seconds,
+                        first_retry_seconds=settings.notify_first_retry_seconds,
+                        max_attempts=settings.notify_max_attempts, slack=slack, mail=sender)
 
 
 def mail_sender(settings: Settings) -> MailSender | None:
@@ -112,10 +138,11 @@ async def run_worker(settings: Settings) -> None:
     await ensure_search_attributes(client, settings.temporal_namespace)
     engine = make_engine(settings.sqlalchemy_url())
     try:
-        worker = build_worker(client, engine, settings.temporal_task_queue,
-                              mail_sender(settings))
+        sender = mail_sender(settings)
+        notify = notify_config(settings, sender)
+        worker = build_worker(client, engine, settings.temporal_task_queue, sender, notify)
         log.info("worker polling %s on %s", settings.temporal_task_queue, settings.temporal_address)
-        async with running_feeds(client, engine, settings.temporal_task_queue):
+        async with running_feeds(client, engine, settings.temporal_task_queue, notify):
             await worker.run()
     finally:
         await engine.dispose()

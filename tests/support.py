@@ -22,6 +22,7 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from activities.mail import MailSender
+from activities.notice_delivery import NotifyConfig
 from api.app import create_app
 from settings import Settings
 from worker import build_worker, running_feeds
@@ -57,10 +58,11 @@ def fresh_database(pg_server_url: str, template_db: str) -> Iterator[str]:
 
 @asynccontextmanager
 async def running_worker(client: Client, engine: AsyncEngine, task_queue: str,
-                         mail_sender: MailSender | None = None) -> AsyncIterator[Worker]:
-    worker = build_worker(client, engine, task_queue, mail_sender)
+                         mail_sender: MailSender | None = None,
+                         notify: NotifyConfig | None = None) -> AsyncIterator[Worker]:
+    worker = build_worker(client, engine, task_queue, mail_sender, notify)
     try:
-        async with worker, running_feeds(client, engine, task_queue):
+        async with worker, running_feeds(client, engine, task_queue, notify):
             yield worker
     finally:
         await end_tickets(client, engine)
