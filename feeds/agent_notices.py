@@ -127,18 +127,19 @@ async def _message_bodies(conn: AsyncConnection, events: Sequence[FeedEvent]
 
 async def _mentions(conn: AsyncConnection, events: Sequence[FeedEvent],
                     bodies: dict[str, _Body]) -> list[dict[str, Any]]:
-    wanted = {(event, note): notices.mentioned_handles(bodies[note].text)
-              for event in events for note in _notes(event) if note in bodies}
+    # Keyed by the event's place in the batch: a FeedEvent holds lists, so it is no key.
+    wanted = {(i, note): notices.mentioned_handles(bodies[note].text)
+              for i, event in enumerate(events) for note in _notes(event) if note in bodies}
     handles = set().union(*wanted.values()) if wanted else set()
     if not handles:
         return []
     agents = await _agents_by_handle(conn, handles)
     rows = []
-    for (event, note), named in wanted.items():
+    for (i, note), named in wanted.items():
         author = bodies[note].author_id
         for agent_id in sorted({a for h in named for a in agents.get(h, [])}):
             if str(agent_id) != author:
-                rows.append(_row(event, notices.MENTIONED, note, agent_id,
+                rows.append(_row(events[i], notices.MENTIONED, note, agent_id,
                                  {"message_id": note, "by": author,
                                   "excerpt": _excerpt(bodies, note)}))
     return rows
