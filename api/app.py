@@ -25,6 +25,7 @@ from api import (
     macros,
     me,
     metrics,
+    notification_preferences,
     notifications,
     out_of_office,
     portal_tokens,
@@ -108,7 +109,8 @@ def create_app(
                    directory.router, me.router, notifications.router, reports.router,
                    email_intake.router, queue.router, out_of_office.router,
                    agent_lists.router, saved_views.router, search.router, kb.router,
-                   live.router, macros.router, satisfaction.router):
+                   live.router, macros.router, satisfaction.router,
+                   notification_preferences.router):
         app.include_router(router, prefix="/api/v1", dependencies=authenticated,
                            responses=EVERY_API_CALL)
     app.include_router(admin.router, prefix="/api/v1/admin", dependencies=authenticated,

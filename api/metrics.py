@@ -158,6 +158,10 @@ def _business_families(s: metrics.Snapshot) -> Iterator[Metric]:
     yield _gauge("helpdesk_tickets_degraded", "Tickets whose projection cannot be written: "
                  "they refuse commands until repaired (helpdesk reproject)", [],
                  {(): s.degraded_tickets})
+    yield _gauge("helpdesk_notification_deliveries", "Agents' notices by email and Slack, by "
+                 "channel and delivery state (dead: gave up, see "
+                 "/api/v1/admin/notification-deliveries?state=dead)", ["channel", "state"],
+                 s.notice_deliveries)
 
 
 def _counter(name: str, doc: str, labels: list[str],

@@ -15,6 +15,7 @@ from api.admin import (
     calendars,
     customers,
     kb_articles,
+    notification_deliveries,
     routing_rules,
     sites,
     sla_policies,
@@ -27,5 +28,6 @@ from api.openapi import problems
 # Each admin resource may answer these (bad cursor, unknown id, taken name or in use, invalid).
 router = APIRouter(dependencies=[Depends(admin_only)], responses=problems(400, 404, 409, 422))
 for module in (teams, agents, customers, tokens, audit_log, calendars, sla_policies,
-               routing_rules, kb_articles, sites):
+               routing_rules, kb_articles, sites,
+               notification_deliveries):
     router.include_router(module.router)
