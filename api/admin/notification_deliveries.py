@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.admin.common import AdminDep, Limit, audit, decode, not_found
 from api.deps import SessionDep
+from api.openapi import problems
 from api.problems import Problem
 from db import queries
 from db.models import Agent, Notification, NotificationDelivery, Ticket
@@ -92,7 +93,7 @@ async def list_deliveries(session: SessionDep, _: AdminDep, state: State | None 
 
 
 @router.post("/{notification_id}/{channel}/redeliver", response_model=DeliveryOut,
-             responses={409: {"description": "not dead or failed"}})
+             responses=problems(409))
 async def redeliver(notification_id: uuid.UUID, channel: Channel, session: SessionDep,
                     admin: AdminDep) -> DeliveryOut:
     """Try this notice on this channel again (from `dead` or `failed`)."""

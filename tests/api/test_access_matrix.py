@@ -431,6 +431,15 @@ ROUTES = [
     route("patch", "/api/v1/admin/kb/articles/{article_id}", ADMINS, 200,
           kb_article({"published": False})),
     route("delete", "/api/v1/admin/kb/articles/{article_id}", ADMINS, 204, kb_article()),
+    route("get", "/api/v1/me/notification-preferences", AGENTS),
+    route("put", "/api/v1/me/notification-preferences", AGENTS, 200,
+          lambda w: _ready(("/api/v1/me/notification-preferences", {"events": {}}))),
+    route("get", "/api/v1/admin/notification-deliveries", ADMINS),
+    route("post", "/api/v1/admin/notification-deliveries/redeliver", ADMINS, 200,
+          lambda w: _ready(("/api/v1/admin/notification-deliveries/redeliver", {}))),
+    route("post", "/api/v1/admin/notification-deliveries/{notification_id}/{channel}/redeliver",
+          ADMINS, 404, lambda w: _ready((
+              f"/api/v1/admin/notification-deliveries/{uuid.uuid4()}/slack/redeliver", None))),
     # Last: it assigns whatever the other rows left in the team queues.
     route("post", "/api/v1/queue/next", AGENTS, 204, drained_queue),
 ]
