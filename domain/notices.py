@@ -22,6 +22,12 @@ SLA_BREACHED = "sla.breached"
 HANDOVER = HANDOVER_NOTIFICATION
 
 KINDS = (ASSIGNED, CUSTOMER_REPLIED, MENTIONED, SLA_WARNING, SLA_BREACHED, HANDOVER)
+# What the settings page calls each kind.
+KIND_LABELS = {
+    ASSIGNED: "A ticket is assigned to you", CUSTOMER_REPLIED: "A customer replies on your ticket",
+    MENTIONED: "You are @mentioned in a note", SLA_WARNING: "An SLA target is due soon",
+    SLA_BREACHED: "An SLA target is breached", HANDOVER: "Tickets are handed over to you",
+}
 # Channels besides the in-app inbox, which always gets every notice (it is the record).
 EMAIL = "email"
 SLACK = "slack"
