@@ -50,6 +50,7 @@ from db.engine import make_engine
 from services.rate_limits import RateLimits
 from settings import Settings
 from web.app import answer_problem, install_web
+from web.notice_hub import stop_notice_hub
 from web.pages.ticket_commands import upload_limits
 
 MAX_REQUEST_BYTES = 1_048_576
@@ -75,6 +76,7 @@ def create_app(
             yield
         finally:
             await live.stop_live_hub(app)  # started by the first stream, if any
+            await stop_notice_hub(app)  # likewise (the workspace's live inbox badge)
             await app.state.rate_limits.close()
             if own_engine:
                 await app.state.engine.dispose()

@@ -23,7 +23,8 @@ async def test_an_agent_chooses_channels_and_quiet_hours(page: Page, workspace: 
 
     by_email = page.get_by_label("A ticket is assigned to you by email")
     await expect(by_email).to_be_checked()
-    await expect(page.get_by_label("A customer replies on your ticket by email")).not_to_be_checked()
+    replies_by_email = page.get_by_label("A customer replies on your ticket by email")
+    await expect(replies_by_email).not_to_be_checked()
     assert await unlabelled_controls(page) == []
     await by_email.uncheck()
     await page.get_by_label("Hold email and Slack between").check()

@@ -70,11 +70,23 @@ def upgrade() -> None:
     )
     op.create_index("ix_notification_deliveries_state", "notification_deliveries",
                     ["state", "updated_at"])
+    # Wakes the agent's open workspace pages (web/notice_hub.py): whoever wrote the row.
+    op.execute("""
+        CREATE FUNCTION notify_agent_notice() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            PERFORM pg_notify('agent_notices', NEW.agent_id::text);
+            RETURN NULL;
+        END $$""")
+    op.execute("""
+        CREATE TRIGGER notifications_wake_agent AFTER INSERT ON notifications
+        FOR EACH ROW WHEN (NEW.agent_id IS NOT NULL) EXECUTE FUNCTION notify_agent_notice()""")
     op.create_index("ix_notification_deliveries_unqueued", "notification_deliveries",
                     ["created_at"], postgresql_where=sa.text("queued_at IS NULL"))
 
 
 def downgrade() -> None:
+    op.execute("DROP TRIGGER notifications_wake_agent ON notifications")
+    op.execute("DROP FUNCTION notify_agent_notice()")
     op.drop_table("notification_deliveries")
     op.drop_table("agent_notification_settings")
     op.drop_table("notification_preferences")
