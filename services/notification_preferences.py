@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import delete, select
 from sqlalchemy.dialects.postgresql import insert
 
-from db.models import AgentNotificationSettings, NotificationPreference
+from db.models import Agent, AgentNotificationSettings, Calendar, NotificationPreference
 from domain import notices
 from domain.access import Principal, require
 from services.desk import Desk
@@ -91,7 +91,7 @@ async def get_preferences(desk: Desk, principal: Principal) -> Preferences:
               for kind in notices.KINDS}
     s = await desk.session.get(AgentNotificationSettings, agent_id)
     if s is None:
-        return Preferences(events=events)
+        return Preferences(events=events, time_zone=await _shift_zone(desk, agent_id))
     quiet = QuietHoursIO(start=_hh_mm(s.quiet_start), end=_hh_mm(s.quiet_end)) \
         if s.quiet_start is not None and s.quiet_end is not None else None
     return Preferences(events=events, time_zone=s.time_zone, quiet_hours=quiet,
@@ -123,3 +123,11 @@ async def put_preferences(desk: Desk, principal: Principal, body: Preferences) -
 
 def _hh_mm(value: time | None) -> str:
     return value.strftime("%H:%M") if value else "00:00"
+
+
+async def _shift_zone(desk: Desk, agent_id: uuid.UUID) -> str:
+    """Before an agent chooses: the time zone of the calendar they work shifts on, if any."""
+    zone = await desk.session.scalar(
+        select(Calendar.timezone).join(Agent, Agent.shift_calendar == Calendar.name)
+        .where(Agent.id == agent_id))
+    return zone or "UTC"

@@ -42,6 +42,7 @@ class DeliveryInput:
     agent_id: str
     channel: str
     pending: list[str] = field(default_factory=list)  # handed over by continue-as-new
+    batches_per_run: int = BATCHES_PER_RUN
 
 
 @dataclass
@@ -83,14 +84,17 @@ class NoticeDeliveryWorkflow:
     @workflow.run
     async def run(self, inp: DeliveryInput) -> None:
         self.notices(inp.pending)
-        for _ in range(BATCHES_PER_RUN):
+        for _ in range(inp.batches_per_run):
             try:
                 await workflow.wait_condition(lambda: bool(self.pending), timeout=IDLE)
             except TimeoutError:
                 return
             await self._deliver_next(inp)
+            if workflow.info().is_continue_as_new_suggested():
+                break
         # Signals that arrived meanwhile are in self.pending: they go over with it.
-        workflow.continue_as_new(DeliveryInput(inp.agent_id, inp.channel, self.pending))
+        workflow.continue_as_new(DeliveryInput(inp.agent_id, inp.channel, self.pending,
+                                               inp.batches_per_run))
 
     async def _deliver_next(self, inp: DeliveryInput) -> None:
         plan = await workflow.execute_activity(
@@ -111,7 +115,9 @@ class NoticeDeliveryWorkflow:
         try:
             await workflow.execute_activity(
                 DELIVER_ACTIVITY, NoticeBatch(inp.agent_id, inp.channel, batch),
-                start_to_close_timeout=timedelta(seconds=60), retry_policy=retry)
+                # Longer than an SMTP conversation may take (its own timeout): a send cut off
+                # by this timeout could have gone out, and its retry would send it again.
+                start_to_close_timeout=timedelta(minutes=3), retry_policy=retry)
         except ActivityError as err:
             error = str(err.cause or err)
             await workflow.execute_activity(

@@ -19,8 +19,8 @@ from temporalio.testing import WorkflowEnvironment
 from activities.notice_delivery import NotifyConfig
 from adapters.slack.web_api import SlackConfig
 from tests.fakes.slack_web_api import BOT_TOKEN, FakeSlack, fake_slack
-from tests.support import new_ticket, running_worker, start_workflow
-from workflows.notice_delivery import workflow_id
+from tests.support import new_ticket, run_chain, running_worker, start_workflow
+from workflows.notice_delivery import DeliveryInput, NoticeDeliveryWorkflow, workflow_id
 
 SLACK_ID = "U0GRACE01"
 DIGEST = timedelta(minutes=2)
@@ -33,6 +33,7 @@ class Setting:
     slack: FakeSlack
     agent_id: uuid.UUID
     tickets: list[tuple[uuid.UUID, str]]
+    task_queue: str
 
 
 @pytest.fixture
@@ -60,7 +61,7 @@ async def setting(time_skipping_env: WorkflowEnvironment, engine: AsyncEngine, t
                 await (await start_workflow(client, task_queue, new)).terminate()
                 tickets.append((uuid.UUID(new.ticket_id), new.public_ref))
             try:
-                yield Setting(time_skipping_env, engine, slack, agent_id, tickets)
+                yield Setting(time_skipping_env, engine, slack, agent_id, tickets, task_queue)
             finally:
                 # Its idle timer would fire with no worker on this queue, and the
                 # time-skipping server stops skipping while a task waits for a worker.
@@ -69,10 +70,10 @@ async def setting(time_skipping_env: WorkflowEnvironment, engine: AsyncEngine, t
                         workflow_id(str(agent_id), "slack")).terminate()
 
 
-async def _notify(s: Setting, count: int) -> None:
-    """SLA breaches on the first `count` tickets, as the ticket workflow writes them."""
+async def _notify(s: Setting, count: int, first: int = 0) -> None:
+    """SLA breaches on `count` tickets from the `first`, as the ticket workflow writes them."""
     async with s.engine.begin() as conn:
-        for ticket_id, ref in s.tickets[:count]:
+        for ticket_id, ref in s.tickets[first:first + count]:
             await conn.execute(text(
                 "INSERT INTO notifications (id, kind, ticket_id, agent_id, event_at, detail) "
                 "VALUES (:id, 'sla.breached', :ticket, :agent, now(), "
@@ -81,13 +82,14 @@ async def _notify(s: Setting, count: int) -> None:
                 {"id": uuid.uuid4(), "ticket": ticket_id, "agent": s.agent_id, "ref": ref})
 
 
-async def _handle(s: Setting):  # the workflow once the dispatcher has started it
+async def _handle(s: Setting, queued: int = 1):
+    """The workflow once the dispatcher has signalled it `queued` notices in all."""
     client = s.env.client
     for _ in range(200):
         async with s.engine.connect() as conn:
-            queued = await conn.scalar(text(
+            found = await conn.scalar(text(
                 "SELECT count(*) FROM notification_deliveries WHERE queued_at IS NOT NULL"))
-        if queued:
+        if found >= queued:
             return client.get_workflow_handle(workflow_id(str(s.agent_id), "slack"))
         await s.env.sleep(timedelta(milliseconds=50))
     raise AssertionError("the dispatcher never queued the notices")
@@ -137,3 +139,24 @@ async def test_quiet_hours_hold_notices_until_they_end(setting: Setting):
     await _delivered(setting, 1)
     assert len(setting.slack.posts(SLACK_ID)) == 1
     del handle
+
+
+async def test_the_workflow_continues_as_new_and_keeps_what_is_pending(setting: Setting):
+    client = setting.env.client
+    handle = await client.start_workflow(
+        NoticeDeliveryWorkflow.run,
+        DeliveryInput(str(setting.agent_id), "slack", batches_per_run=1),
+        id=workflow_id(str(setting.agent_id), "slack"), task_queue=setting.task_queue)
+    await _notify(setting, 1)
+    await _handle(setting, queued=1)
+    await setting.env.sleep(DIGEST)
+    await _delivered(setting, 1)
+    await _notify(setting, 1, first=1)  # reaches the next run, by the same signal-with-start
+    await _handle(setting, queued=2)
+    await setting.env.sleep(DIGEST)
+    await _delivered(setting, 2)
+
+    posts = setting.slack.posts(SLACK_ID)
+    assert [ref in p["text"] for p in posts for _, ref in setting.tickets[:2]] == \
+        [True, False, False, True]
+    assert len(await run_chain(client, handle.id, handle.result_run_id or "")) >= 2
