@@ -15,11 +15,13 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Replayer
 
 from activities.notice_delivery import NotifyConfig
 from adapters.slack.web_api import SlackConfig
 from tests.fakes.slack_web_api import BOT_TOKEN, FakeSlack, fake_slack
 from tests.support import new_ticket, run_chain, running_worker, start_workflow
+from worker import workflow_runner
 from workflows.notice_delivery import DeliveryInput, NoticeDeliveryWorkflow, workflow_id
 
 SLACK_ID = "U0GRACE01"
@@ -138,7 +140,11 @@ async def test_quiet_hours_hold_notices_until_they_end(setting: Setting):
     await setting.env.sleep(timedelta(hours=1, minutes=1))  # past the quiet hours' end
     await _delivered(setting, 1)
     assert len(setting.slack.posts(SLACK_ID)) == 1
-    del handle
+    # What it did replays to the same commands (quiet-hours math from workflow.now()).
+    replayer = Replayer(workflows=[NoticeDeliveryWorkflow], workflow_runner=workflow_runner())
+    replayed = await replayer.replay_workflow(await handle.fetch_history(),
+                                              raise_on_replay_failure=False)
+    assert replayed.replay_failure is None
 
 
 async def test_the_workflow_continues_as_new_and_keeps_what_is_pending(setting: Setting):
