@@ -12,10 +12,11 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
-from sqlalchemy.dialects.postgresql import distinct_on, insert
+from sqlalchemy import func, select, tuple_
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from db.event_feed import FeedEvent
@@ -31,20 +32,22 @@ EXCERPT_CHARS = 280
 @dataclass(frozen=True)
 class _Assignment:
     seq: int
-    agent_id: uuid.UUID | None
     actor_id: str | None
     kind: str | None
+    created_at: datetime
 
 
 class AgentNoticeConsumer:
     name = CONSUMER
 
     async def handle(self, conn: AsyncConnection, events: Sequence[FeedEvent]) -> None:
-        latest = await _latest_assignments(conn, events)
+        assignments = await _assignments(conn, events)
         bodies = await _message_bodies(conn, events)
         rows: list[dict[str, Any]] = []
         for event in events:
-            rows.extend(_assigned(event, latest.get(event.ticket_id)))
+            assignee = _assignee(event)
+            if assignee is not None:
+                rows.extend(_assigned(event, assignments.get((event.ticket_id, assignee), [])))
             rows.extend(_customer_replies(event, bodies))
         rows.extend(await _mentions(conn, events, bodies))
         if rows:
@@ -61,26 +64,35 @@ def _assignee(event: FeedEvent) -> uuid.UUID | None:
     return uuid.UUID(str(assignee)) if assignee else None
 
 
-async def _latest_assignments(conn: AsyncConnection, events: Sequence[FeedEvent]
-                              ) -> dict[uuid.UUID, _Assignment]:
-    """Each assigned ticket's latest assignment: who made it and how (the feed's payload
-    names the assignee, not the actor)."""
-    ticket_ids = list({e.ticket_id for e in events if _assignee(e) is not None})
-    if not ticket_ids:
+async def _assignments(conn: AsyncConnection, events: Sequence[FeedEvent]
+                       ) -> dict[tuple[uuid.UUID, uuid.UUID], list[_Assignment]]:
+    """The assignments to each event's assignee on its ticket, newest first: who made them
+    and how (the feed's payload names the assignee, not the actor)."""
+    pairs = {(e.ticket_id, a) for e in events if (a := _assignee(e)) is not None}
+    if not pairs:
         return {}
-    stmt = (select(Assignment.ticket_id, Assignment.seq, Assignment.agent_id,
-                   Assignment.actor_id, Assignment.kind)
-            .where(Assignment.ticket_id.in_(ticket_ids))
-            .order_by(Assignment.ticket_id, Assignment.seq.desc())
-            .ext(distinct_on(Assignment.ticket_id)))
-    return {row[0]: _Assignment(*row[1:]) for row in await conn.execute(stmt)}
+    stmt = (select(Assignment.ticket_id, Assignment.agent_id, Assignment.seq,
+                   Assignment.actor_id, Assignment.kind, Assignment.created_at)
+            .where(tuple_(Assignment.ticket_id, Assignment.agent_id).in_(list(pairs)))
+            .order_by(Assignment.seq.desc()))
+    found: dict[tuple[uuid.UUID, uuid.UUID], list[_Assignment]] = {}
+    for ticket_id, agent_id, seq, actor_id, kind, created_at in await conn.execute(stmt):
+        if agent_id is None:  # never: the WHERE names agents (the column allows none)
+            continue
+        found.setdefault((ticket_id, agent_id), []).append(
+            _Assignment(seq, actor_id, kind, created_at))
+    return found
 
 
-def _assigned(event: FeedEvent, latest: _Assignment | None) -> list[dict[str, Any]]:
-    """The assignee's notice, when this event carries the latest assignment to them. Every
-    later event of the ticket finds the same assignment again: the same id, no second row."""
+def _assigned(event: FeedEvent, to_assignee: list[_Assignment]) -> list[dict[str, Any]]:
+    """The assignee's notice for the assignment this event's state rests on: the latest to
+    them made by the time of the event. Every later event of the ticket while it stays
+    theirs finds the same assignment: the same id, no second row. How far the consumer lags
+    changes nothing (a ticket reassigned since is found as it was)."""
     assignee = _assignee(event)
-    if assignee is None or latest is None or latest.agent_id != assignee:
+    as_of = datetime.fromisoformat(str(_ticket(event).get("updated_at")))
+    latest = next((a for a in to_assignee if a.created_at <= as_of), None)
+    if assignee is None or latest is None:
         return []
     if latest.kind in _NOT_ANNOUNCED or latest.actor_id == str(assignee):
         return []
