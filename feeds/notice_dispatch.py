@@ -25,7 +25,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from temporalio.client import Client
 
-from db.models import Notification, NotificationDelivery, NotificationPreference
+from db.models import Agent, Notification, NotificationDelivery, NotificationPreference
 from domain import notices
 from workflows.notice_delivery import (
     SIGNAL,
@@ -77,9 +77,14 @@ class NoticeDispatcher:
         if not claimed:
             return 0
         # agent_id is never NULL here (the WHERE says so; the column may be, for team rows).
-        choices = await _preferences(conn, {agent for _, agent, _ in claimed if agent})
+        agents = {agent for _, agent, _ in claimed if agent}
+        choices = await _preferences(conn, agents)
+        # A deactivated agent keeps their inbox, but nothing follows them to mail or Slack.
+        active = set((await conn.scalars(
+            select(Agent.id).where(Agent.id.in_(agents), Agent.active))).all())
         rows = [{"notification_id": nid, "channel": channel, "agent_id": agent}
-                for nid, agent, kind in claimed if agent for channel in sorted(self.channels)
+                for nid, agent, kind in claimed if agent in active
+                for channel in sorted(self.channels)
                 if notices.enabled(kind, channel, choices.get(agent, {}))]
         if rows:
             await conn.execute(insert(NotificationDelivery).values(rows)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from tests.api.helpers import as_, assign, create_ticket, eventually, make_agent, post_message
+from tests.api.test_pull_queue import agent as pull_agent
 
 INBOX = "/api/v1/me/notifications"
 
@@ -65,3 +66,15 @@ async def test_a_note_mentioning_an_agent_by_handle_notifies_them_not_the_author
     notice = await _wait_for(http, grace, "ticket.mentioned", ticket["public_ref"])
     assert "check the invoice" in notice["detail"]["excerpt"]
     assert not [n for n in await _inbox(http, ana) if n["kind"] == "ticket.mentioned"]
+
+
+async def test_pulling_the_next_ticket_is_no_news_to_the_agent(http, engine):
+    puller = await pull_agent(http, engine)
+    pulled = await create_ticket(http, team_id=puller["team_id"])
+    response = await http.post("/api/v1/queue/next", headers=as_(puller["token"]))
+    assert response.status_code == 200 and response.json()["public_ref"] == pulled["public_ref"]
+    given = await create_ticket(http, team_id=puller["team_id"])
+    assert (await assign(http, given["public_ref"], puller["id"])).status_code == 200
+
+    await _wait_for(http, puller, "ticket.assigned", given["public_ref"])
+    assert [n["public_ref"] for n in await _inbox(http, puller)] == [given["public_ref"]]
