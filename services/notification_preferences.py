@@ -82,7 +82,16 @@ def _agent_id(principal: Principal) -> uuid.UUID:
 
 
 async def get_preferences(desk: Desk, principal: Principal) -> Preferences:
-    agent_id = _agent_id(principal)
+    """The caller's own."""
+    return await preferences_of(desk, _agent_id(principal))
+
+
+async def put_preferences(desk: Desk, principal: Principal, body: Preferences) -> Preferences:
+    """Replace the caller's own."""
+    return await replace_preferences_of(desk, _agent_id(principal), body)
+
+
+async def preferences_of(desk: Desk, agent_id: uuid.UUID) -> Preferences:
     p = NotificationPreference
     chosen = {(kind, channel): on for kind, channel, on in await desk.session.execute(
         select(p.kind, p.channel, p.enabled).where(p.agent_id == agent_id))}
@@ -98,9 +107,9 @@ async def get_preferences(desk: Desk, principal: Principal) -> Preferences:
                        slack_user_id=s.slack_user_id)
 
 
-async def put_preferences(desk: Desk, principal: Principal, body: Preferences) -> Preferences:
-    """Replace the agent's preferences; only choices that differ from a default are kept."""
-    agent_id = _agent_id(principal)
+async def replace_preferences_of(desk: Desk, agent_id: uuid.UUID, body: Preferences
+                                 ) -> Preferences:
+    """Replace an agent's preferences; only choices that differ from a default are kept."""
     session = desk.session
     await session.execute(delete(NotificationPreference)
                           .where(NotificationPreference.agent_id == agent_id))
@@ -118,7 +127,7 @@ async def put_preferences(desk: Desk, principal: Principal, body: Preferences) -
     await session.execute(insert(AgentNotificationSettings).values(agent_id=agent_id, **values)
                           .on_conflict_do_update(index_elements=["agent_id"], set_=values))
     await session.commit()
-    return await get_preferences(desk, principal)
+    return await preferences_of(desk, agent_id)
 
 
 def _hh_mm(value: time | None) -> str:

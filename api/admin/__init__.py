@@ -10,6 +10,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends
 
 from api.admin import (
+    agent_notifications,
     agents,
     audit_log,
     calendars,
@@ -29,5 +30,5 @@ from api.openapi import problems
 router = APIRouter(dependencies=[Depends(admin_only)], responses=problems(400, 404, 409, 422))
 for module in (teams, agents, customers, tokens, audit_log, calendars, sla_policies,
                routing_rules, kb_articles, sites,
-               notification_deliveries):
+               notification_deliveries, agent_notifications):
     router.include_router(module.router)

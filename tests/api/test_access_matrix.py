@@ -437,6 +437,12 @@ ROUTES = [
     route("get", "/api/v1/admin/notification-deliveries", ADMINS),
     route("post", "/api/v1/admin/notification-deliveries/redeliver", ADMINS, 200,
           lambda w: _ready(("/api/v1/admin/notification-deliveries/redeliver", {}))),
+    route("get", "/api/v1/admin/agents/{agent_id}/notification-preferences", ADMINS, 200,
+          lambda w: _ready((f"/api/v1/admin/agents/{w.agent_a}/notification-preferences",
+                            None))),
+    route("put", "/api/v1/admin/agents/{agent_id}/notification-preferences", ADMINS, 200,
+          lambda w: _ready((f"/api/v1/admin/agents/{w.agent_a}/notification-preferences",
+                            {"events": {}}))),
     route("post", "/api/v1/admin/notification-deliveries/{notification_id}/{channel}/redeliver",
           ADMINS, 404, lambda w: _ready((
               f"/api/v1/admin/notification-deliveries/{uuid.uuid4()}/slack/redeliver", None))),

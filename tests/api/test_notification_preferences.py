@@ -97,3 +97,16 @@ async def test_a_refused_notice_is_dead_listed_counted_and_redelivered(dev_clien
 
 async def _nonempty(found: Any) -> bool:
     return bool(await found)
+
+
+async def test_an_admin_sets_an_agents_slack_member_id(http):
+    grace = await make_agent(http, email="grace@helpdesk.example")
+    url = f"/api/v1/admin/agents/{grace['id']}/notification-preferences"
+    response = await http.put(url, json={"events": {}, "slack_user_id": "U0GRACE01"})
+    assert response.status_code == 200, response.text
+    mine = (await http.get(PREFS, headers=as_(grace["token"]))).json()
+    assert mine["slack_user_id"] == "U0GRACE01"
+    assert (await http.get(url)).json() == mine
+    assert_problem(await http.get("/api/v1/admin/agents/00000000-0000-0000-0000-000000000000"
+                                  "/notification-preferences"), 404, "not-found")
+    assert (await http.get(url, headers=as_(grace["token"]))).status_code == 403
