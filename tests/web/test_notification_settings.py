@@ -3,19 +3,17 @@ hours in their time zone, and is told plainly when a value is wrong."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import httpx
 from playwright.async_api import Page, expect
 
 from tests.support import ADMIN_TOKEN, bearer
 from tests.web.conftest import PASSWORD, Workspace
-from tests.web.keyboard import unlabelled_controls
+from tests.web.keyboard import SCREENSHOTS, unlabelled_controls
 from tests.web.test_settings import an_agent_of_support, sign_in_as
 
 
-async def test_an_agent_chooses_channels_and_quiet_hours(page: Page, workspace: Workspace,
-                                                         tmp_path: Path) -> None:
+async def test_an_agent_chooses_channels_and_quiet_hours(page: Page,
+                                                         workspace: Workspace) -> None:
     email = await an_agent_of_support(workspace)
     await sign_in_as(page, workspace, email, PASSWORD)
     await page.get_by_role("link", name="Joan Clarke").click()
@@ -33,7 +31,7 @@ async def test_an_agent_chooses_channels_and_quiet_hours(page: Page, workspace: 
     await page.get_by_label("Your time zone").fill("Europe/Lisbon")
     await page.get_by_role("button", name="Save").click()
     await expect(page.get_by_role("status").filter(has_text="Saved")).to_be_visible()
-    await page.screenshot(path=str(tmp_path / "notification-settings.png"), full_page=True)
+    await page.screenshot(path=str(SCREENSHOTS / "notification-settings.png"))
 
     await page.reload()
     await expect(page.get_by_label("A ticket is assigned to you by email")).not_to_be_checked()
