@@ -23,6 +23,7 @@ from email.utils import format_datetime, make_msgid
 
 from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
@@ -53,6 +54,7 @@ from workflows.notice_delivery import (
 
 log = logging.getLogger("helpdesk.worker")
 OPEN_STATES = ("pending", "failed")
+MARK_SENT_ATTEMPTS = 5  # about 15 s of waiting out the database
 
 
 @dataclass(frozen=True)
@@ -121,7 +123,7 @@ class NoticeDeliveryActivities:
                         batch.channel, attempt, err)
             await _mark(self.engine, ids, batch.channel, "failed", str(err))
             raise ApplicationError(str(err)) from err
-        await _mark(self.engine, ids, batch.channel, "sent", None)
+        await _mark_sent(self.engine, ids, batch.channel)
         return len(lines)
 
     @activity.defn(name=GIVE_UP_ACTIVITY)
@@ -219,6 +221,20 @@ async def _mark(engine: AsyncEngine, ids: list[uuid.UUID], channel: str, state: 
         await conn.execute(update(NotificationDelivery).where(
             NotificationDelivery.notification_id.in_(ids), NotificationDelivery.channel == channel,
             NotificationDelivery.state.in_(OPEN_STATES)).values(**values))
+
+
+async def _mark_sent(engine: AsyncEngine, ids: list[uuid.UUID], channel: str) -> None:
+    """The message is out: recording that must not fail lightly, for a failed activity is
+    retried and would send it again. A database blip is waited out here a few times."""
+    for attempt in range(MARK_SENT_ATTEMPTS):
+        try:
+            await _mark(engine, ids, channel, "sent", None)
+            return
+        except (OSError, DBAPIError) as err:
+            if attempt == MARK_SENT_ATTEMPTS - 1:
+                raise
+            log.warning("notices sent but not yet marked sent (%s); trying again", err)
+            await asyncio.sleep(2 ** attempt)
 
 
 async def _remember_slack_user(engine: AsyncEngine, agent_id: uuid.UUID, user_id: str) -> None:

@@ -90,7 +90,7 @@ def _assigned(event: FeedEvent, to_assignee: list[_Assignment]) -> list[dict[str
     theirs finds the same assignment: the same id, no second row. How far the consumer lags
     changes nothing (a ticket reassigned since is found as it was)."""
     assignee = _assignee(event)
-    as_of = datetime.fromisoformat(str(_ticket(event).get("updated_at")))
+    as_of = _as_of(event)
     latest = next((a for a in to_assignee if a.created_at <= as_of), None)
     if assignee is None or latest is None:
         return []
@@ -98,6 +98,15 @@ def _assigned(event: FeedEvent, to_assignee: list[_Assignment]) -> list[dict[str
         return []
     return [_row(event, notices.ASSIGNED, f"{latest.seq}", assignee,
                  {"assignment": latest.kind, "by": latest.actor_id})]
+
+
+def _as_of(event: FeedEvent) -> datetime:
+    """When the event's state was made (the ticket's updated_at). A payload without it (none
+    is written so) falls back to when the event was logged, rather than holding the feed."""
+    try:
+        return datetime.fromisoformat(str(_ticket(event)["updated_at"]))
+    except (KeyError, ValueError):
+        return event.created_at
 
 
 def _customer_replies(event: FeedEvent, bodies: dict[str, _Body]) -> list[dict[str, Any]]:
