@@ -28,6 +28,7 @@ COPY api/ api/
 COPY cli/ cli/
 COPY db/ db/
 COPY domain/ domain/
+COPY feeds/ feeds/
 COPY services/ services/
 COPY web/ web/
 COPY workflows/ workflows/

@@ -229,6 +229,16 @@ class Settings(BaseSettings):
     webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=60,
                                            validation_alias="HELPDESK_WEBHOOK_TIMEOUT_SECONDS")
 
+    # Agent notices by email and Slack DM: notices arriving within this many seconds of the
+    # first go out as one message (a digest); delivery retries from the first interval,
+    # doubling (capped at 10 minutes), this many times before the notice is dead-lettered.
+    notify_digest_seconds: float = Field(default=60.0, ge=0, le=3600,
+                                         validation_alias="HELPDESK_NOTIFY_DIGEST_SECONDS")
+    notify_first_retry_seconds: float = Field(
+        default=10.0, gt=0, le=3600, validation_alias="HELPDESK_NOTIFY_FIRST_RETRY_SECONDS")
+    notify_max_attempts: int = Field(default=30, ge=1, le=1000,
+                                     validation_alias="HELPDESK_NOTIFY_MAX_ATTEMPTS")
+
     @classmethod
     def settings_customise_sources(
         cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,

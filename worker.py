@@ -15,6 +15,7 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 from activities.assignment import AssignmentActivities
 from activities.escalation import EscalationActivities
 from activities.mail import MailActivities, MailSender
+from activities.notice_delivery import NoticeDeliveryActivities, NotifyConfig
 from activities.notifications import NotificationActivities
 from activities.portal_mail import PortalMailActivities
 from activities.projection import ProjectionActivities
@@ -23,16 +24,20 @@ from activities.sms import SmsActivities
 from activities.vacation_handover import HandoverActivities
 from activities.webhooks import WebhookActivities
 from adapters.email.smtp_client import SmtpConfig
+from adapters.slack.web_api import SlackConfig
 from adapters.twilio import SMS_STATUS_PATH
 from adapters.twilio.messages_api import TwilioConfig
 from db.engine import make_engine
 from domain.webhooks import WebhookPolicy
+from feeds.agent_notices import AgentNoticeConsumer
+from feeds.notice_dispatch import NoticeDispatcher
 from feeds.runner import FeedConsumer, FeedRunners
 from feeds.slack_replies import SlackReplies
 from feeds.sms_replies import SmsReplies
 from feeds.webhooks import WebhookFeed
 from settings import Settings
 from workflows import search_attributes
+from workflows.notice_delivery import NoticeDeliveryWorkflow
 from workflows.portal_link import PortalLinkWorkflow
 from workflows.slack_event import SlackEventWorkflow
 from workflows.slack_reply import SlackReplyWorkflow
@@ -79,7 +84,8 @@ def build_worker(client: Client, engine: AsyncEngine, task_queue: str,
                  mail_sender: MailSender | None = None,
                  sms_sender: TwilioConfig | None = None, *,
                  settings: Settings | None = None,
-                 webhook_policy: WebhookPolicy | None = None) -> Worker:
+                 webhook_policy: WebhookPolicy | None = None,
+                 notify: NotifyConfig | None = None) -> Worker:
     projection = ProjectionActivities(engine)
     notifications = NotificationActivities(engine)
     escalation = EscalationActivities(engine)
@@ -93,12 +99,14 @@ def build_worker(client: Client, engine: AsyncEngine, task_queue: str,
         temporal_task_queue=task_queue))
     sms = SmsActivities(engine, sms_sender)
     webhooks = WebhookActivities(engine, webhook_policy)
+    # None: email and Slack delivery of agent notices is off (the inbox still gets them).
+    notice_delivery = NoticeDeliveryActivities(engine, notify or NotifyConfig(base_url=""))
     return Worker(
         client,
         task_queue=task_queue,
         workflows=[TicketWorkflow, VacationHandoverWorkflow, PortalLinkWorkflow,
                    SlackEventWorkflow, SlackReplyWorkflow, SmsReplyWorkflow,
-                   WebhookDeliveryWorkflow],
+                   WebhookDeliveryWorkflow, NoticeDeliveryWorkflow],
         workflow_runner=workflow_runner(),
         activities=[projection.project_ticket, projection.record_projection_failure,
                     notifications.send_notification,
@@ -108,7 +116,9 @@ def build_worker(client: Client, engine: AsyncEngine, task_queue: str,
                     slack.handle_slack_event, slack.record_slack_event_failure,
                     slack.post_slack_reply, slack.record_slack_reply_failure,
                     sms.send_sms_reply, sms.record_sms_failure,
-                    webhooks.attempt_webhook_delivery, webhooks.dead_letter_webhook_delivery],
+                    webhooks.attempt_webhook_delivery, webhooks.dead_letter_webhook_delivery,
+                    notice_delivery.plan_notice_delivery, notice_delivery.deliver_notices,
+                    notice_delivery.give_up_notices],
     )
 
 
@@ -117,14 +127,30 @@ def feed_consumers(client: Client, task_queue: str, *,
     """What follows the event feed in a worker process (feeds/runner.py): each consumer
     records work and starts its workflows on `task_queue`."""
     return [SlackReplies(client, task_queue), SmsReplies(client, task_queue),
-            WebhookFeed(client, task_queue, webhook_policy or WebhookPolicy())]
+            WebhookFeed(client, task_queue, webhook_policy or WebhookPolicy()),
+            AgentNoticeConsumer()]
 
 
 def running_feeds(client: Client, engine: AsyncEngine, task_queue: str, *,
-                  webhook_policy: WebhookPolicy | None = None) -> FeedRunners:
-    """The feed consumers as background tasks: `async with running_feeds(...)`."""
-    return FeedRunners(engine, feed_consumers(client, task_queue,
-                                              webhook_policy=webhook_policy))
+                  webhook_policy: WebhookPolicy | None = None,
+                  notify: NotifyConfig | None = None) -> FeedRunners:
+    """The feed consumers as background tasks: `async with running_feeds(...)`; beside them
+    the dispatcher that hands agents' notices to email and Slack delivery."""
+    channels = notify.channels if notify else frozenset()
+    dispatcher = NoticeDispatcher(engine, client, task_queue, channels)
+    return FeedRunners(engine, feed_consumers(client, task_queue, webhook_policy=webhook_policy),
+                       loops=[dispatcher.run])
+
+
+def notify_config(settings: Settings, sender: MailSender | None) -> NotifyConfig:
+    """How this worker delivers agents' notices: by email when outbound mail is on, by Slack
+    DM when a bot token is set."""
+    slack = SlackConfig(bot_token=settings.slack_bot_token, api_url=settings.slack_api_url) \
+        if settings.slack_bot_token else None
+    return NotifyConfig(base_url=settings.browser_url,
+                        digest_seconds=settings.notify_digest_seconds,
+                        first_retry_seconds=settings.notify_first_retry_seconds,
+                        max_attempts=settings.notify_max_attempts, slack=slack, mail=sender)
 
 
 def mail_sender(settings: Settings) -> MailSender | None:
@@ -156,12 +182,14 @@ async def run_worker(settings: Settings) -> None:
     await ensure_search_attributes(client, settings.temporal_namespace)
     engine = make_engine(settings.sqlalchemy_url())
     try:
-        worker = build_worker(client, engine, settings.temporal_task_queue,
-                              mail_sender(settings), sms_sender(settings),
-                              settings=settings, webhook_policy=settings.webhook_policy)
+        sender = mail_sender(settings)
+        notify = notify_config(settings, sender)
+        worker = build_worker(client, engine, settings.temporal_task_queue, sender,
+                              sms_sender(settings), settings=settings,
+                              webhook_policy=settings.webhook_policy, notify=notify)
         log.info("worker polling %s on %s", settings.temporal_task_queue, settings.temporal_address)
         async with running_feeds(client, engine, settings.temporal_task_queue,
-                                 webhook_policy=settings.webhook_policy):
+                                 webhook_policy=settings.webhook_policy, notify=notify):
             await worker.run()
     finally:
         await engine.dispose()

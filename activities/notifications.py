@@ -1,8 +1,9 @@
 """Notifications about tickets (sla.warning, sla.breached): one row per recipient.
 
-The rows are the agents' in-app inbox (`GET /api/v1/me/notifications`) and what later
-channels (Slack, email) will deliver from. Idempotent: a retried activity writes nothing twice,
-because each row's id is derived from the ticket, the audit row it belongs to and the recipient.
+The rows are the agents' in-app inbox (`GET /api/v1/me/notifications`) and what email and
+Slack deliver from (feeds/notice_dispatch.py). Idempotent: a retried activity writes nothing
+twice, because each row's id is derived from the ticket, the audit row it belongs to and the
+recipient.
 """
 
 from __future__ import annotations

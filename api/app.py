@@ -25,6 +25,7 @@ from api import (
     macros,
     me,
     metrics,
+    notification_preferences,
     notifications,
     out_of_office,
     portal_tokens,
@@ -51,6 +52,7 @@ from db.engine import make_engine
 from services.rate_limits import RateLimits
 from settings import Settings
 from web.app import answer_problem, install_web
+from web.notice_hub import stop_notice_hub
 from web.pages.ticket_commands import upload_limits
 
 MAX_REQUEST_BYTES = 1_048_576
@@ -76,6 +78,7 @@ def create_app(
             yield
         finally:
             await live.stop_live_hub(app)  # started by the first stream, if any
+            await stop_notice_hub(app)  # likewise (the workspace's live inbox badge)
             await app.state.rate_limits.close()
             if own_engine:
                 await app.state.engine.dispose()
@@ -110,7 +113,8 @@ def create_app(
                    directory.router, me.router, notifications.router, reports.router,
                    email_intake.router, queue.router, out_of_office.router,
                    agent_lists.router, saved_views.router, search.router, kb.router,
-                   live.router, macros.router, satisfaction.router):
+                   live.router, macros.router, satisfaction.router,
+                   notification_preferences.router):
         app.include_router(router, prefix="/api/v1", dependencies=authenticated,
                            responses=EVERY_API_CALL)
     app.include_router(admin.router, prefix="/api/v1/admin", dependencies=authenticated,

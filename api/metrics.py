@@ -174,6 +174,10 @@ def _business_families(s: metrics.Snapshot) -> Iterator[Metric]:
     yield _gauge("helpdesk_webhook_endpoints_paused", "Webhook endpoints paused (nothing is "
                  "sent to them until an admin resumes them)", [],
                  {(): s.webhook_endpoints_paused})
+    yield _gauge("helpdesk_notification_deliveries", "Agents' notices by email and Slack, by "
+                 "channel and delivery state (dead: gave up, see "
+                 "/api/v1/admin/notification-deliveries?state=dead)", ["channel", "state"],
+                 s.notice_deliveries)
 
 
 def _counter(name: str, doc: str, labels: list[str],

@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, SQLColumnExpression, func, select, text
@@ -30,6 +30,7 @@ from db.models import (
     Assignment,
     InboundEmail,
     Notification,
+    NotificationDelivery,
     SlackEvent,
     SlackThread,
     SlaTarget,
@@ -77,6 +78,8 @@ class Snapshot:
     sms_deliveries_by_status: dict[str, int]  # queued, retrying, accepted, ..., failed
     webhook_deliveries_by_state: dict[str, int]  # pending, delivered, dead_lettered, skipped
     webhook_endpoints_paused: int
+    # Agents' notices by (channel, state): pending, failed (retrying), sent, skipped, dead.
+    notice_deliveries: dict[tuple[str, str], int] = field(default_factory=dict)
 
 
 async def snapshot(*, engine: AsyncEngine) -> Snapshot:
@@ -123,6 +126,7 @@ async def _ticket_counts(conn: AsyncConnection) -> dict[str, Any]:
         "webhook_deliveries_by_state": await _count_by(conn, WebhookDelivery.state),
         "webhook_endpoints_paused": await conn.scalar(
             select(func.count()).where(WebhookEndpoint.paused_at.is_not(None))) or 0,
+        "notice_deliveries": await _notice_deliveries(conn),
     }
 
 
@@ -236,3 +240,9 @@ async def _assignment_latency(conn: AsyncConnection) -> Histogram:
 async def _count_by(conn: AsyncConnection, column: Any, *where: Any) -> dict[str, int]:
     rows = await conn.execute(select(column, func.count()).where(*where).group_by(column))
     return {str(key): count for key, count in rows.all()}
+
+
+async def _notice_deliveries(conn: AsyncConnection) -> dict[tuple[str, str], int]:
+    d = NotificationDelivery
+    rows = await conn.execute(select(d.channel, d.state, func.count()).group_by(d.channel, d.state))
+    return {(channel, state): count for channel, state, count in rows.all()}

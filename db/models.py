@@ -8,7 +8,7 @@ migrations in db/migrations; these models must match them (tests check that).
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import datetime, time
 from typing import Any
 
 from sqlalchemy import (
@@ -26,6 +26,7 @@ from sqlalchemy import (
     SmallInteger,
     String,
     Text,
+    Time,
     UniqueConstraint,
     func,
     text,
@@ -474,10 +475,14 @@ class Notification(Base):
     event_at: Mapped[datetime]
     created_at: Mapped[datetime] = mapped_column(server_default=func.clock_timestamp())
     read_at: Mapped[datetime | None]
+    # Handed to email/Slack delivery (feeds/notice_dispatch.py); None: not yet.
+    dispatched_at: Mapped[datetime | None]
 
     __table_args__ = (
         Index("ix_notifications_agent", "agent_id", "created_at"),
         Index("ix_notifications_ticket", "ticket_id", "created_at"),
+        Index("ix_notifications_undispatched", "created_at",
+              postgresql_where=text("dispatched_at IS NULL AND agent_id IS NOT NULL")),
     )
 
 
@@ -1013,3 +1018,60 @@ class WebhookDeliveryAttempt(Base):
     error: Mapped[str | None] = mapped_column(Text)
     # The start of what the receiver answered, for whoever debugs its failures.
     response_excerpt: Mapped[str | None] = mapped_column(Text)
+
+
+class NotificationPreference(Base):
+    """Whether an agent gets one kind of notice on one channel (email, slack); no row: the
+    default of domain/notices.py."""
+
+    __tablename__ = "notification_preferences"
+    agent_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("agents.id", ondelete="CASCADE"), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32), primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16), primary_key=True)
+    enabled: Mapped[bool]
+
+    __table_args__ = (
+        CheckConstraint("channel IN ('email','slack')", name="ck_notification_pref_channel"),
+    )
+
+
+class AgentNotificationSettings(Base):
+    """An agent's quiet hours (local times in their time zone; email and Slack wait until
+    they end) and Slack user id (None: looked up by their email)."""
+
+    __tablename__ = "agent_notification_settings"
+    agent_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("agents.id", ondelete="CASCADE"), primary_key=True)
+    time_zone: Mapped[str] = mapped_column(String(64), server_default="UTC")
+    quiet_start: Mapped[time | None] = mapped_column(Time)
+    quiet_end: Mapped[time | None] = mapped_column(Time)
+    slack_user_id: Mapped[str | None] = mapped_column(String(32))
+    updated_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+
+class NotificationDelivery(Base):
+    """One notice on one channel: pending, failed (retrying), sent, skipped (read in the app
+    before it went out) or dead (gave up: the operators' dead letters)."""
+
+    __tablename__ = "notification_deliveries"
+    notification_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("notifications.id", ondelete="CASCADE"), primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16), primary_key=True)
+    agent_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("agents.id", ondelete="CASCADE"))
+    state: Mapped[str] = mapped_column(String(16), server_default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, server_default="0")
+    last_error: Mapped[str | None] = mapped_column(Text)
+    # Handed to the agent's delivery workflow; None: the dispatcher signals it next.
+    queued_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    sent_at: Mapped[datetime | None]
+
+    __table_args__ = (
+        CheckConstraint("state IN ('pending','failed','sent','skipped','dead')",
+                        name="ck_notification_delivery_state"),
+        Index("ix_notification_deliveries_state", "state", "updated_at"),
+        Index("ix_notification_deliveries_unqueued", "created_at",
+              postgresql_where=text("queued_at IS NULL")),
+    )

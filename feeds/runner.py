@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
-from typing import Protocol
+from collections.abc import Callable, Coroutine, Sequence
+from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -67,16 +67,21 @@ async def run_consumer(engine: AsyncEngine, consumer: FeedConsumer,
 
 
 class FeedRunners:
-    """The consumers as background tasks: `async with FeedRunners(engine, consumers):`."""
+    """The consumers as background tasks: `async with FeedRunners(engine, consumers):`.
+    `loops` are other followers of the database run beside them (each loops until
+    cancelled and handles its own failures), e.g. the notice dispatcher."""
 
-    def __init__(self, engine: AsyncEngine, consumers: Sequence[FeedConsumer]) -> None:
+    def __init__(self, engine: AsyncEngine, consumers: Sequence[FeedConsumer],
+                 loops: Sequence[Callable[[], Coroutine[Any, Any, None]]] = ()) -> None:
         self.engine = engine
         self.consumers = consumers
+        self.loops = loops
         self._tasks: list[asyncio.Task[None]] = []
 
     async def __aenter__(self) -> FeedRunners:
         self._tasks = [asyncio.create_task(run_consumer(self.engine, c), name=f"feed:{c.name}")
                        for c in self.consumers]
+        self._tasks += [asyncio.create_task(loop()) for loop in self.loops]
         return self
 
     async def __aexit__(self, *_exc: object) -> None:

@@ -22,6 +22,7 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from activities.mail import MailSender
+from activities.notice_delivery import NotifyConfig
 from adapters.twilio.messages_api import TwilioConfig
 from api.app import create_app
 from settings import Settings
@@ -59,10 +60,11 @@ def fresh_database(pg_server_url: str, template_db: str) -> Iterator[str]:
 @asynccontextmanager
 async def running_worker(client: Client, engine: AsyncEngine, task_queue: str,
                          mail_sender: MailSender | None = None,
-                         sms_sender: TwilioConfig | None = None) -> AsyncIterator[Worker]:
-    worker = build_worker(client, engine, task_queue, mail_sender, sms_sender)
+                         sms_sender: TwilioConfig | None = None,
+                         notify: NotifyConfig | None = None) -> AsyncIterator[Worker]:
+    worker = build_worker(client, engine, task_queue, mail_sender, sms_sender, notify=notify)
     try:
-        async with worker, running_feeds(client, engine, task_queue):
+        async with worker, running_feeds(client, engine, task_queue, notify=notify):
             yield worker
     finally:
         await end_tickets(client, engine)

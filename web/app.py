@@ -25,6 +25,7 @@ from web.pages import (
     lists,
     live,
     macros,
+    notification_settings,
     portal_sign_in,
     portal_tickets,
     rating,
@@ -45,7 +46,7 @@ def install_web(app: FastAPI, settings: Settings) -> None:
     app.mount("/app/static", StaticFiles(directory=STATIC), name="app-static")
     for router in (account.router, home.router, lists.router, live.router, macros.router,
                    search.router, inbox.router, ticket.router, rating.router,
-                   reports.router,
+                   reports.router, notification_settings.router,
                    # The customer portal (/help/tickets): sign-in first, its fixed paths
                    # before the ticket pages' /{ref}.
                    portal_sign_in.router, portal_tickets.router):

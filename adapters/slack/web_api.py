@@ -74,3 +74,15 @@ def _sorted(err: SlackApiError) -> Exception:
     if status == 429 or status >= 500 or code in RETRYABLE_ERRORS:
         return SlackRetryable(f"Slack answered {status} {code}".strip())
     return SlackRefused(code or f"HTTP {status}")
+
+
+async def lookup_user_by_email(config: SlackConfig, email: str) -> str:
+    """The Slack user id of the member with this email (`users.lookupByEmail`, scope
+    `users:read.email`); SlackRefused("users_not_found") when the workspace has none."""
+    try:
+        response = await client(config).users_lookupByEmail(email=email)
+    except SlackApiError as err:
+        raise _sorted(err) from err
+    except (ClientError, TimeoutError, OSError) as err:
+        raise SlackRetryable(f"Slack unreachable: {err!r}") from err
+    return str(response["user"]["id"])

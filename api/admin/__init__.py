@@ -10,11 +10,13 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends
 
 from api.admin import (
+    agent_notifications,
     agents,
     audit_log,
     calendars,
     customers,
     kb_articles,
+    notification_deliveries,
     routing_rules,
     sites,
     sla_policies,
@@ -30,5 +32,5 @@ from api.openapi import problems
 router = APIRouter(dependencies=[Depends(admin_only)], responses=problems(400, 404, 409, 422))
 for module in (teams, agents, customers, tokens, audit_log, calendars, sla_policies,
                routing_rules, kb_articles, sites, slack_channels,
-               webhooks):
+               webhooks, notification_deliveries, agent_notifications):
     router.include_router(module.router)

@@ -486,6 +486,21 @@ ROUTES = [
           scratch_webhook(suffix=f"/deliveries/{uuid.uuid4()}")),
     route("post", "/api/v1/admin/webhooks/{endpoint_id}/deliveries/{delivery_id}/redeliver",
           ADMINS, 404, scratch_webhook(suffix=f"/deliveries/{uuid.uuid4()}/redeliver")),
+    route("get", "/api/v1/me/notification-preferences", AGENTS),
+    route("put", "/api/v1/me/notification-preferences", AGENTS, 200,
+          lambda w: _ready(("/api/v1/me/notification-preferences", {"events": {}}))),
+    route("get", "/api/v1/admin/notification-deliveries", ADMINS),
+    route("post", "/api/v1/admin/notification-deliveries/redeliver", ADMINS, 200,
+          lambda w: _ready(("/api/v1/admin/notification-deliveries/redeliver", {}))),
+    route("get", "/api/v1/admin/agents/{agent_id}/notification-preferences", ADMINS, 200,
+          lambda w: _ready((f"/api/v1/admin/agents/{w.agent_a}/notification-preferences",
+                            None))),
+    route("put", "/api/v1/admin/agents/{agent_id}/notification-preferences", ADMINS, 200,
+          lambda w: _ready((f"/api/v1/admin/agents/{w.agent_a}/notification-preferences",
+                            {"events": {}}))),
+    route("post", "/api/v1/admin/notification-deliveries/{notification_id}/{channel}/redeliver",
+          ADMINS, 404, lambda w: _ready((
+              f"/api/v1/admin/notification-deliveries/{uuid.uuid4()}/slack/redeliver", None))),
     # Last: it assigns whatever the other rows left in the team queues.
     route("post", "/api/v1/queue/next", AGENTS, 204, drained_queue),
 ]

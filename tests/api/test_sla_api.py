@@ -153,17 +153,19 @@ async def test_the_lead_hears_of_a_warning_and_the_breach(skipping_http, time_sk
     await time_skipping_env.sleep(timedelta(hours=1, minutes=1))
     inbox = await _inbox(http, lead["token"], want=2)
 
-    assert [(n["kind"], n["public_ref"]) for n in inbox] == [
+    assert [(n["kind"], n["public_ref"]) for n in inbox if n["kind"].startswith("sla.")] == [
         ("sla.breached", ref), ("sla.warning", ref)]
     mine = (await http.get("/api/v1/me/notifications", headers=as_(agent["token"]))).json()
-    assert [n["kind"] for n in mine["items"]] == ["sla.breached"]  # the assignee, at breach
+    # The assignee, at breach (the event feed's notice of the assignment itself may be there
+    # too, or not yet: it comes its own way).
+    assert [n["kind"] for n in mine["items"] if n["kind"].startswith("sla.")] == ["sla.breached"]
     now = (await http.get(f"{TICKETS}/{ref}")).json()
     assert (now["priority"], now["sla"]["breach_state"], now["sla"]["priority"]) == (
         "urgent", "breached", "urgent")
 
     marked = await http.post("/api/v1/me/notifications/read", json={},
                              headers=as_(lead["token"]))
-    assert marked.json() == {"marked": 2}
+    assert marked.json()["marked"] >= 2
     unread = await http.get("/api/v1/me/notifications", params={"unread": "true"},
                             headers=as_(lead["token"]))
     assert unread.json()["items"] == []

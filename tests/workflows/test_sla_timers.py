@@ -78,8 +78,9 @@ async def audit_of(engine: AsyncEngine, ticket_id: str, action: str) -> list[dic
 
 
 async def notifications(engine: AsyncEngine, ticket_id: str) -> list[tuple[str, str | None]]:
+    # The SLA's notices (an assignment's own notice, from the event feed, is not one).
     found = await rows(engine, "SELECT kind, agent_id FROM notifications WHERE ticket_id = :id "
-                       "ORDER BY created_at, agent_id", id=ticket_id)
+                       "AND kind LIKE 'sla.%' ORDER BY created_at, agent_id", id=ticket_id)
     return [(n["kind"], str(n["agent_id"]) if n["agent_id"] else None) for n in found]
 
 

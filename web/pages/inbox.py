@@ -3,21 +3,28 @@ the unread count every page's top bar shows."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import uuid
+from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request, Response
 from fastapi.responses import HTMLResponse
+from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from api.deps import DeskDep
 from services import notifications
 from services.notifications import MarkRead
 from web.errors import PageRoute, is_htmx
+from web.notice_hub import notice_hub
 from web.session import CurrentAgent
 from web.templating import TEMPLATES
 
 router = APIRouter(prefix="/app/inbox", route_class=PageRoute, include_in_schema=False)
 PAGE_SIZE = 25
+HEARTBEAT_SECONDS = 15.0
+STREAM_SECONDS = 300.0  # then the browser reconnects, through the session check
 # Fired by every mark-read answer: the top bar's badge (base.html) listens and recounts.
 READ_EVENT = {"HX-Trigger": "notifications-read"}
 
@@ -57,3 +64,29 @@ async def mark_one_read(request: Request, desk: DeskDep, agent: CurrentAgent,
     await notifications.mark_read(desk, agent, MarkRead(ids=[notification_id]))
     return TEMPLATES.TemplateResponse(request, "_inbox_state.html", {"read": True},
                                       headers=READ_EVENT)
+
+
+@router.get("/stream")
+async def inbox_stream(request: Request, desk: DeskDep, agent: CurrentAgent
+                       ) -> EventSourceResponse:
+    """`event: unread` whenever a notice is written for the agent (and once on connect: what
+    came while the page was away). A stream ends after a while and the browser reconnects,
+    which checks the session again."""
+    await desk.session.commit()  # the stream must not hold the lookup's connection
+    hub = notice_hub(request.app)
+    agent_id = str(agent.agent_id)
+
+    async def events() -> AsyncIterator[ServerSentEvent]:
+        woken = hub.subscribe(agent_id)
+        try:
+            yield ServerSentEvent(event="unread", data="")
+            deadline = asyncio.get_running_loop().time() + STREAM_SECONDS
+            while (left := deadline - asyncio.get_running_loop().time()) > 0:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(woken.wait(), min(left, HEARTBEAT_SECONDS))
+                if woken.is_set():
+                    woken.clear()
+                    yield ServerSentEvent(event="unread", data="")
+        finally:
+            hub.unsubscribe(agent_id, woken)
+    return EventSourceResponse(events(), ping=int(HEARTBEAT_SECONDS))

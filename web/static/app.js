@@ -56,3 +56,13 @@
     event.preventDefault();
   });
 })();
+
+// ---- the inbox badge, live -------------------------------------------------------------
+// The desk says "unread" when a notice is written for this agent (web/pages/inbox.py's
+// stream); the badge (base.html) recounts. Its 30-second poll stays as the fallback.
+(function () {
+  if (!document.getElementById("unread-count") || !window.EventSource) return;
+  const stream = new EventSource("/app/inbox/stream");
+  stream.addEventListener("unread", () => htmx.trigger(document.body, "notifications-new"));
+  window.addEventListener("pagehide", () => stream.close());
+})();
