@@ -24,7 +24,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
-import psycopg
 from fastapi import APIRouter, FastAPI, Header, Query, Request
 from fastapi.security.utils import get_authorization_scheme_param
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -35,6 +34,7 @@ from api.deps import SessionDep
 from api.openapi import problems
 from api.problems import Problem
 from db import live_events, tokens
+from db.listen import libpq_url, listen_forever
 from db.models import TicketEvent
 from domain.access import Principal, TokenKind, require_staff
 from services.schemas import CustomerTicketOut
@@ -123,25 +123,15 @@ class LiveHub:
         self.subscribers.discard(sub)
 
     async def _listen(self) -> None:
-        backoff = 0.1
-        while True:
-            try:
-                async with await psycopg.AsyncConnection.connect(
-                        self.database_url, autocommit=True) as conn:
-                    await conn.execute(f"LISTEN {live_events.CHANNEL}")
-                    if self.position is None:  # after LISTEN: nothing slips in between
-                        async with self.sessions() as session:
-                            self.position = await live_events.last_event_id(session=session)
-                    self._ready.set()
-                    self._wake.set()  # a reconnect reads what it missed
-                    backoff = 0.1
-                    async for _ in conn.notifies():
-                        self._wake.set()
-            except (OSError, psycopg.Error) as err:
-                log.warning("live updates: LISTEN connection lost (%s); retrying in %.1fs",
-                            err, backoff)
-            await asyncio.sleep(backoff)
-            backoff = min(backoff * 2, 10.0)
+        await listen_forever(self.database_url, live_events.CHANNEL, what="live updates",
+                             on_connect=self._connected, on_note=lambda _: self._wake.set())
+
+    async def _connected(self) -> None:
+        if self.position is None:  # after LISTEN: nothing slips in between
+            async with self.sessions() as session:
+                self.position = await live_events.last_event_id(session=session)
+        self._ready.set()
+        self._wake.set()  # a reconnect reads what it missed
 
     async def _read(self) -> None:
         await self._ready.wait()
@@ -210,7 +200,7 @@ async def live_hub(app: FastAPI) -> LiveHub:
         hub: LiveHub | None = getattr(app.state, "live_hub", None)
         if hub is None:
             settings: Settings = app.state.settings
-            hub = LiveHub(database_url=_plain_url(settings.sqlalchemy_url()),
+            hub = LiveHub(database_url=libpq_url(settings.sqlalchemy_url()),
                           sessions=app.state.sessions,
                           retention=timedelta(hours=settings.events_retention_hours))
             await hub.start()
@@ -222,10 +212,6 @@ async def stop_live_hub(app: FastAPI) -> None:
     hub: LiveHub | None = getattr(app.state, "live_hub", None)
     if hub is not None:
         await hub.stop()
-
-
-def _plain_url(sqlalchemy_url: str) -> str:
-    return sqlalchemy_url.replace("postgresql+psycopg://", "postgresql://", 1)
 
 
 # -- who sees what ------------------------------------------------------------------------

@@ -14,9 +14,9 @@ import contextlib
 import logging
 from collections import defaultdict
 
-import psycopg
 from fastapi import FastAPI
 
+from db.listen import libpq_url, listen_forever
 from settings import Settings
 
 log = logging.getLogger("helpdesk.live")
@@ -55,29 +55,19 @@ class NoticeHub:
             woken.set()
 
     async def _listen(self) -> None:
-        backoff = 0.1
-        while True:
-            try:
-                async with await psycopg.AsyncConnection.connect(
-                        self.database_url, autocommit=True) as conn:
-                    await conn.execute(f"LISTEN {CHANNEL}")
-                    backoff = 0.1
-                    async for note in conn.notifies():
-                        self.wake(note.payload)
-            except (OSError, psycopg.Error) as err:
-                log.warning("inbox badges: LISTEN connection lost (%s); retrying in %.1fs",
-                            err, backoff)
-            await asyncio.sleep(backoff)
-            backoff = min(backoff * 2, 10.0)
+        await listen_forever(self.database_url, CHANNEL, what="inbox badges",
+                             on_connect=_nothing_missed, on_note=self.wake)
 
+
+async def _nothing_missed() -> None:
+    """A badge recounts on its page's own poll; a reconnect has nothing to replay."""
 
 def notice_hub(app: FastAPI) -> NoticeHub:
     """The app's hub, started by its first subscriber (the app's lifespan stops it)."""
     hub: NoticeHub | None = getattr(app.state, "notice_hub", None)
     if hub is None:
         settings: Settings = app.state.settings
-        url = settings.sqlalchemy_url().replace("postgresql+psycopg://", "postgresql://", 1)
-        hub = app.state.notice_hub = NoticeHub(url)
+        hub = app.state.notice_hub = NoticeHub(libpq_url(settings.sqlalchemy_url()))
         hub.start()
     return hub
 
