@@ -71,16 +71,29 @@ async def running_worker(client: Client, engine: AsyncEngine, task_queue: str,
 
 
 async def end_tickets(client: Client, engine: AsyncEngine) -> None:
-    """Terminate the tickets this worker served. Their SLA timers would otherwise fire later
-    in the session with nobody polling their queue, and the time-skipping server does not
-    skip time while a workflow task waits for a worker."""
+    """Terminate the workflows this worker served: tickets, and what follows them (webhook
+    deliveries, agents' notice deliveries, Slack and SMS work). Their timers would otherwise
+    fire later in the session with nobody polling their queue, and the time-skipping server
+    does not skip time while a workflow task waits for a worker."""
     async with engine.connect() as conn:
-        refs = (await conn.execute(text("SELECT public_ref FROM tickets"))).scalars().all()
-    for ref in refs:
+        ids = list((await conn.execute(text(_SERVED_WORKFLOWS))).scalars().all())
+    for workflow_id in ids:
         try:
-            await client.get_workflow_handle(ref).terminate(reason="test finished")
+            await client.get_workflow_handle(workflow_id).terminate(reason="test finished")
         except RPCError:
-            pass  # already ended (spam, merged, expired)
+            pass  # already ended (spam, merged, expired, delivered), or never started
+
+
+# Every workflow id a test's database can name (workflows/*.py's workflow_id functions).
+_SERVED_WORKFLOWS = """
+    SELECT public_ref FROM tickets
+    UNION ALL SELECT 'webhook-delivery-' || id FROM webhook_deliveries WHERE finished_at IS NULL
+    UNION ALL SELECT DISTINCT 'notify-' || agent_id || '-' || channel FROM notification_deliveries
+    UNION ALL SELECT 'slack-event-' || event_id FROM slack_events
+    UNION ALL SELECT (CASE t.channel WHEN 'slack' THEN 'slack-reply-' ELSE 'sms-reply-' END) || m.id
+        FROM ticket_messages m JOIN tickets t ON t.id = m.ticket_id
+        WHERE t.channel IN ('slack', 'sms') AND m.delivery_status IS NOT NULL
+"""
 
 
 # The admin token every test app starts with (as HELPDESK_ADMIN_TOKEN would set it).
