@@ -17,6 +17,8 @@ from typing import Any
 
 from aiohttp import web
 
+from tests.fakes.loopback import serving
+
 BOT_TOKEN = "xoxb-test-" + "0" * 24
 
 
@@ -98,13 +100,6 @@ async def fake_slack() -> AsyncIterator[FakeSlack]:
     app = web.Application()
     app.router.add_post("/api/{method}", fake._handle)
     app.router.add_get("/api/{method}", fake._handle)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    fake.url = f"http://127.0.0.1:{port}/api/"
-    try:
+    async with serving(app) as base:
+        fake.url = f"{base}/api/"
         yield fake
-    finally:
-        await runner.cleanup()

@@ -20,6 +20,8 @@ from typing import Any
 
 from aiohttp import web
 
+from tests.fakes.loopback import serving
+
 ACCOUNT_SID = "AC" + "0" * 32
 AUTH_TOKEN = "f" * 32
 KNOWN_FIELDS = frozenset({"To", "From", "MessagingServiceSid", "Body", "StatusCallback"})
@@ -142,13 +144,6 @@ async def fake_twilio() -> AsyncIterator[FakeTwilio]:
     fake = FakeTwilio()
     app = web.Application()
     app.router.add_post("/2010-04-01/Accounts/{account}/Messages.json", fake._create)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    fake.url = f"http://127.0.0.1:{port}"
-    try:
+    async with serving(app) as base:
+        fake.url = base
         yield fake
-    finally:
-        await runner.cleanup()
