@@ -23,16 +23,20 @@ async def test_an_outage_delays_notices_and_loses_or_doubles_none(dev_client, en
         desk.slack.fail_with = 503
         desk.sink.answer = "451 4.3.0 try again later"
 
-        refs, slowest = [], 0.0
+        refs, took = [], []
         for _ in range(BURST):
             started = time.monotonic()
             ticket = await create_ticket(desk.http)
             response = await assign(desk.http, ticket["public_ref"], agent["id"])
             assert response.status_code == 200, response.text
             assert response.json()["assignee_id"] == agent["id"]
-            slowest = max(slowest, time.monotonic() - started)
+            took.append(time.monotonic() - started)
             refs.append(ticket["public_ref"])
-        assert slowest < 5.0, f"a ticket took {slowest:.1f}s to create and assign"
+        # Delivery retrying inline would hold each write for its whole backoff; a loaded
+        # 2-core CI box can stall one write for seconds, so judge the typical one.
+        took.sort()
+        assert took[len(took) // 2] < 2.0, f"create and assign took {took}"
+        assert took[-1] < 20.0, f"a ticket took {took[-1]:.1f}s to create and assign"
 
         async def states() -> dict[tuple[str, str], int]:
             found = await rows(engine, "SELECT channel, state, count(*) "
