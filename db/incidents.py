@@ -6,6 +6,7 @@ are the workflow's truth as of that version, audit rows are numbered by the work
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Sequence
 from dataclasses import asdict
@@ -20,6 +21,7 @@ from workflows.incident_types import IncidentAuditRecord, IncidentRow, LinkedTic
 
 # Statuses of a link that still hold the ticket in the incident (ACTIVE minus the ended).
 HOLDING = (LinkStatus.PENDING.value, LinkStatus.LINKED.value, LinkStatus.UNLINKING.value)
+MAX_NUMBER = 2**31 - 1
 
 
 async def upsert_incident(conn: AsyncConnection, row: IncidentRow) -> int:
@@ -75,9 +77,12 @@ async def insert_audits(conn: AsyncConnection, audits: Sequence[IncidentAuditRec
 
 async def get_incident(*, session: AsyncSession, key: str) -> Incident | None:
     """By id or by public ref (INC-12, any case)."""
-    ref = key.strip().upper()
-    if ref.startswith("INC-") and ref[4:].isdigit():
-        return await session.scalar(select(Incident).where(Incident.number == int(ref[4:])))
+    ref = re.fullmatch(r"INC-([0-9]{1,12})", key.strip().upper())
+    if ref is not None:
+        number = int(ref.group(1))
+        if number > MAX_NUMBER:  # beyond the integer column: no such incident
+            return None
+        return await session.scalar(select(Incident).where(Incident.number == number))
     try:
         incident_id = uuid.UUID(key)
     except ValueError:

@@ -299,7 +299,7 @@ def _after(cursor: str | None) -> tuple[datetime, uuid.UUID] | None:
     try:
         at, ticket_id = queries.decode_cursor(cursor)
         return datetime.fromisoformat(at), uuid.UUID(ticket_id)
-    except ValueError as err:
+    except (TypeError, ValueError) as err:
         raise Problem(400, "bad-cursor", "Bad cursor", "cursor is not one this API issued") \
             from err
 

@@ -40,6 +40,9 @@ from worker import ensure_search_attributes
 from workflows.ticket import TicketWorkflow
 from workflows.ticket_types import (
     AcknowledgementIn,
+    IncidentMessageIn,
+    JoinIncidentIn,
+    LeaveIncidentIn,
     MailOrder,
     MessageIn,
     PriorityChangeIn,
@@ -244,6 +247,24 @@ async def satisfaction(env: WorkflowEnvironment, queue: str, engine: AsyncEngine
     return [("satisfaction", handle)]
 
 
+async def incident(env: WorkflowEnvironment, queue: str) -> Recorded:
+    """Incidents (issue 19): the ticket joins one (clock frozen, lowered, routed, the
+    acknowledgement), a day passes, and it leaves with the resolution (resolved)."""
+    handle = await start_workflow(env.client, queue, new_ticket(
+        subject="Checkout fails", priority="urgent", sla_plan=default_plan()))
+    incident_id = str(uuid.uuid4())
+    await handle.execute_update(TicketWorkflow.join_incident, JoinIncidentIn(
+        incident_id=incident_id, incident_ref="INC-1", repeat_priority="normal",
+        team_id=str(uuid.uuid4()), ack=IncidentMessageIn(
+            id=str(uuid.uuid4()), message_id="<ack-1@desk.example>", body="On it.")))
+    await env.sleep(timedelta(days=1))
+    await handle.execute_update(TicketWorkflow.leave_incident, LeaveIncidentIn(
+        incident_id=incident_id, incident_ref="INC-1", resolution=IncidentMessageIn(
+            id=str(uuid.uuid4()), message_id="<fixed-1@desk.example>", body="Fixed.")))
+    await _until(handle, lambda t: t.status == "resolved")
+    return [("incident", handle)]
+
+
 async def _until_rows(engine: AsyncEngine, sql: str, expected: int) -> None:
     for _ in range(500):
         async with engine.connect() as conn:
@@ -265,6 +286,7 @@ SCENARIOS: dict[str, Scenario] = {
     "early_reply": lambda env, queue, _: early_reply(env, queue),
     "degraded_projection": degraded_projection,
     "satisfaction": satisfaction,
+    "incident": lambda env, queue, _: incident(env, queue),
 }
 
 
