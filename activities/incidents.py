@@ -27,6 +27,7 @@ from domain.errors import TicketError
 from domain.lifecycle import Status
 from domain.ticket_fields import Channel
 from services.commands import WorkflowGone, send_update
+from workflows.incident import actor_kind
 from workflows.incident_types import (
     Delivery,
     IncidentProjection,
@@ -83,7 +84,9 @@ class IncidentActivities:
                        mail.get(t.ticket_id), "acknowledgement") if order.ack else None
         cmd = JoinIncidentIn(incident_id=batch.incident_id, incident_ref=batch.incident_ref,
                              repeat_priority=batch.spec.repeat_priority,
-                             team_id=batch.spec.team_id, ack=ack)
+                             team_id=batch.spec.team_id, ack=ack,
+                             actor_type=actor_kind(order.linked_by),
+                             actor_id=order.linked_by or SYSTEM)
         try:
             await send_update(self.client, t.public_ref, TicketWorkflow.join_incident, cmd,
                               update_id=f"incident-{batch.incident_id}-join-{t.ticket_id}")

@@ -17,6 +17,7 @@ tickets' updates are idempotent for the batch it was in.
 from __future__ import annotations
 
 import math
+import uuid
 from datetime import timedelta
 
 from temporalio import workflow
@@ -135,7 +136,7 @@ class IncidentWorkflow:
     async def unlink(self, cmd: UnlinkIn) -> str:
         self._check_unlink(cmd)
         link = self.state.links[cmd.ticket_id]
-        link.status = LinkStatus.UNLINKING.value
+        link.status, link.unlinked_by = LinkStatus.UNLINKING.value, cmd.actor_id
         self._changed(link.ticket_id)
         await workflow.wait_condition(lambda: link.status != LinkStatus.UNLINKING.value)
         self._audit("unlinked", cmd.actor_id, cmd.ticket_id, {"ticket_ref": link.public_ref},
@@ -201,8 +202,11 @@ class IncidentWorkflow:
     async def _step(self) -> None:
         if self._with(LinkStatus.PENDING):
             await self._link_batch()
-        elif self._with(LinkStatus.UNLINKING):
-            await self._leave_batch(self._with(LinkStatus.UNLINKING)[:LINK_BATCH], None)
+        elif unlinking := self._with(LinkStatus.UNLINKING):
+            # One batch per agent: each ticket's audit names who unlinked it.
+            by = unlinking[0].unlinked_by
+            batch = [k for k in unlinking if k.unlinked_by == by][:LINK_BATCH]
+            await self._leave_batch(batch, None, by)
         elif self.state.state == Phase.RESOLVING:
             await self._resolve_batch()
 
@@ -231,10 +235,12 @@ class IncidentWorkflow:
             anchor = self._anchor(customer, link.ticket_id)
             ref = TicketRef(link.ticket_id, link.public_ref, link.customer_email)
             if anchor is not None:
-                orders.append(LinkOrder(ref, ack=False, fold_into=anchor))
+                orders.append(LinkOrder(ref, ack=False, fold_into=anchor,
+                                        linked_by=link.linked_by))
             else:
                 joining.add(customer)
-                orders.append(LinkOrder(ref, ack=customer not in self.state.acked_customers))
+                orders.append(LinkOrder(ref, ack=customer not in self.state.acked_customers,
+                                        linked_by=link.linked_by))
             if len(orders) >= LINK_BATCH:
                 break
         return orders
@@ -264,17 +270,16 @@ class IncidentWorkflow:
             link.status, action = LinkStatus.REFUSED.value, "link_refused"
             detail["reason"] = outcome.detail
         self._changed(link.ticket_id)
-        self._audit(action, link.linked_by, link.ticket_id, detail,
-                    "system" if link.source == "rule" else "agent")
+        self._audit(action, link.linked_by, link.ticket_id, detail)
 
-    async def _leave_batch(self, links: list[LinkedTicket], resolution: str | None) -> None:
+    async def _leave_batch(self, links: list[LinkedTicket], resolution: str | None,
+                           actor_id: str | None) -> None:
         s = self.state
         batch = LeaveBatch(incident_id=s.incident_id, incident_ref=s.public_ref,
                            delivery=s.delivery, resolution=resolution,
                            tickets=[TicketRef(k.ticket_id, k.public_ref, k.customer_email)
                                     for k in links],
-                           actor_type="agent" if s.resolver and resolution else "system",
-                           actor_id=(s.resolver if resolution else None) or "system")
+                           actor_type=actor_kind(actor_id), actor_id=actor_id or "system")
         outcomes: list[TicketOutcome] = await workflow.execute_activity(
             LEAVE_ACTIVITY, batch, result_type=list[TicketOutcome],
             start_to_close_timeout=BATCH_TIMEOUT, heartbeat_timeout=BATCH_HEARTBEAT,
@@ -302,7 +307,7 @@ class IncidentWorkflow:
         per_second = max(s.resolve_per_second, 0.01)
         size = max(1, math.floor(per_second))
         started = workflow.now()
-        await self._leave_batch(remaining[:size], s.resolution_message or "")
+        await self._leave_batch(remaining[:size], s.resolution_message or "", s.resolver)
         await self._flush()  # progress (resolved_count) shows batch by batch
         # The bound: `size` tickets per `size / per_second` seconds, paced by a timer.
         pause = timedelta(seconds=size / per_second) - (workflow.now() - started)
@@ -385,6 +390,15 @@ class IncidentWorkflow:
         s.audit_seq += 1
         s.audits.append(IncidentAuditRecord(
             incident_id=s.incident_id, seq=s.audit_seq, action=action,
-            actor_type=actor_type or ("agent" if actor_id not in (None, "system") else "system"),
+            actor_type=actor_type or actor_kind(actor_id),
             actor_id=actor_id, ticket_id=ticket_id, detail=detail, created_at=workflow.now()))
         self._touch()
+
+
+def actor_kind(actor_id: str | None) -> str:
+    """Agents act by their id (a UUID); anything else (an admin token, a rule) is the system."""
+    try:
+        uuid.UUID(str(actor_id))
+    except ValueError:
+        return "system"
+    return "agent"

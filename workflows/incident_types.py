@@ -73,6 +73,7 @@ class LinkedTicket:
     folded_into: str | None = None
     unlinked_at: datetime | None = None
     resolved_at: datetime | None = None
+    unlinked_by: str | None = None
 
 
 @dataclass
@@ -197,6 +198,7 @@ class LinkOrder:
     ticket: TicketRef
     ack: bool  # this customer's acknowledgement is still owed
     fold_into: TicketRef | None = None  # their ticket already linked: merge this one into it
+    linked_by: str | None = None  # the agent who linked it by hand (the ticket's audit says)
 
 
 @dataclass

@@ -83,7 +83,7 @@ class IncidentRules:
                    detail={"incident_id": cmd.incident_id, "incident_ref": ref})
         self._freeze_clock(now, ref)
         self._throttle(now, ref, cmd.repeat_priority)
-        if cmd.team_id is not None and not self._under_way():
+        if cmd.team_id not in (None, self.ticket.team_id) and not self._under_way():
             self.apply_assign(AssignIn(
                 agent_id=None, team_id=cmd.team_id, actor_id=SYSTEM, actor_type=SYSTEM,
                 reason=f"incident {ref}: to its bulk-resolution team", kind=ROUTED_KIND), now)

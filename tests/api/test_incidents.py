@@ -134,6 +134,8 @@ async def test_linked_by_hand_the_clock_freezes_and_unlinking_gives_back_what_wa
     paused_at = next(a["created_at"] for a in audit if a["action"] == "sla_paused")
     resumed = next(a for a in audit if a["action"] == "sla_resumed")
     assert resumed["detail"]["pause_reason"] == "incident"
+    joined = next(a for a in audit if a["action"] == "incident_linked")
+    assert joined["actor_id"] == resumed["actor_id"] == agent["id"]  # who, on both ends
     assert "unlinked from incident" in resumed["reason"]
     span = datetime.fromisoformat(resumed["created_at"]) - datetime.fromisoformat(paused_at)
     assert span >= timedelta(hours=3)
