@@ -14,6 +14,7 @@ from domain.access import Principal, TokenKind
 from services import incidents as use_cases
 from services.desk import Desk
 from services.incident_schemas import IncidentOut
+from tests.api import slack_desk
 from tests.api.helpers import (
     TICKETS,
     as_,
@@ -352,3 +353,31 @@ async def test_a_long_incident_continues_as_new_and_keeps_every_link(
         resolved_rows = [r for r in found if r[2] == "resolved"]
         assert len(resolved_rows) == 10 and all(r[3:4] == (1,) and r[5:] == (1, 1)
                                                 for r in resolved_rows)
+
+
+desk, sink = slack_desk.desk, slack_desk.sink  # the Slack desk's fixtures (outbound mail on)
+
+
+async def test_each_customer_hears_of_the_incident_in_their_own_channel(desk, sink):
+    desk.slack.users["U0ADA"] = {"name": "Ada Lovelace", "email": "ada@example.com"}
+    inc = await declare(desk.http, keywords=["VAT number"], error_codes=[],
+                        ack_message="We are fixing the VAT bug; no need to write again.")
+    event, in_slack = await slack_desk.opened(desk)  # "...the wrong VAT number..."
+    by_mail = await create_ticket(desk.http, subject="Wrong VAT number",
+                                  customer_email="bea@example.com")
+
+    [post] = await slack_desk.posted(desk, 1)
+    assert (post["text"], post["thread_ts"]) == (
+        "We are fixing the VAT bug; no need to write again.", event["event"]["ts"])
+
+    async def mailed() -> bool:
+        return len(sink.received) >= 1
+    await eventually(mailed, within=30)
+    [mail] = sink.received
+    assert mail.rcpt_tos == ["bea@example.com"]  # the Slack customer got no mail
+    assert "We are fixing the VAT bug" in mail.message.get_body().get_content()
+    got = await incident(desk.http, inc["public_ref"])
+    assert (got["linked_count"], got["acknowledged_count"]) == (2, 2)
+    for ref in (in_slack["public_ref"], by_mail["public_ref"]):
+        ack = [m for m in await desk.messages(ref) if m["body"].startswith("We are fixing")]
+        assert len(ack) == 1 and ack[0]["author_type"] == "system"

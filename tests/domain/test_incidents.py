@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 
 from domain.incidents import IntakeTicket, MatchRules, matches, normalized, throttled_priority
-from feeds.slack_replies import _desk_reply
 
 
 def ticket(subject: str = "Hello", body: str = "", email: str = "ada@example.com",
@@ -59,11 +58,3 @@ def test_a_repeat_report_is_only_ever_lowered(current, repeat, lowered):
 def test_rules_are_trimmed_and_deduplicated():
     assert normalized([" Payment ", "payment", "", "card  declined"]) == [
         "payment", "card declined"]
-
-
-def test_slack_threads_get_the_incident_messages_but_no_other_automatic_one():
-    base: dict[str, object] = {"visibility": "public", "author_type": "system"}
-    assert _desk_reply(base | {"author_id": "incident"})
-    assert not _desk_reply(base | {"author_id": "system"})  # e.g. the rating mail
-    assert not _desk_reply({"visibility": "internal", "author_type": "system",
-                            "author_id": "incident"})
