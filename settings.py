@@ -239,6 +239,11 @@ class Settings(BaseSettings):
     notify_max_attempts: int = Field(default=30, ge=1, le=1000,
                                      validation_alias="HELPDESK_NOTIFY_MAX_ATTEMPTS")
 
+    # Duplicate detection: tickets created this many hours apart or less may be suggested as
+    # duplicates of each other (domain/duplicates.py).
+    duplicate_window_hours: float = Field(default=24.0, gt=0, le=24 * 30,
+                                          validation_alias="HELPDESK_DUPLICATE_WINDOW_HOURS")
+
     @classmethod
     def settings_customise_sources(
         cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,

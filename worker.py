@@ -30,6 +30,7 @@ from adapters.twilio.messages_api import TwilioConfig
 from db.engine import make_engine
 from domain.webhooks import WebhookPolicy
 from feeds.agent_notices import AgentNoticeConsumer
+from feeds.duplicate_fingerprints import DuplicateFingerprints
 from feeds.notice_dispatch import NoticeDispatcher
 from feeds.runner import FeedConsumer, FeedRunners
 from feeds.slack_replies import SlackReplies
@@ -128,7 +129,8 @@ def feed_consumers(client: Client, task_queue: str, *,
     records work and starts its workflows on `task_queue`."""
     return [SlackReplies(client, task_queue), SmsReplies(client, task_queue),
             WebhookFeed(client, task_queue, webhook_policy or WebhookPolicy()),
-            AgentNoticeConsumer()]
+            AgentNoticeConsumer(),
+            DuplicateFingerprints()]
 
 
 def running_feeds(client: Client, engine: AsyncEngine, task_queue: str, *,
