@@ -42,6 +42,7 @@ from api import (
 from api.admission import Admission
 from api.auth import authenticate
 from api.chat import install_chat
+from api.duplicates import router as duplicates_router
 from api.openapi import EVERY_API_CALL, install_openapi, operation_id
 from api.problems import DATABASE_UNAVAILABLE, install_problem_handlers
 from api.request_body import BoundedBody
@@ -123,6 +124,9 @@ def create_app(
     app.include_router(slack_events.router)
     app.include_router(sms_twilio.router)  # its own auth: Twilio's signature
     app.include_router(sms_twilio.staff_router, prefix="/api/v1", dependencies=authenticated,
+                       responses=EVERY_API_CALL)
+    # Possible duplicates of a ticket (api/duplicates.py).
+    app.include_router(duplicates_router, prefix="/api/v1", dependencies=authenticated,
                        responses=EVERY_API_CALL)
     return app
 

@@ -15,8 +15,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, and_, func, or_, select, text, update
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import ColumnElement, CursorResult, Text, and_, func, or_, select, text, update
+from sqlalchemy import cast as cast_
+from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from db.models import DuplicateSuggestion, Ticket, TicketFingerprint, TicketMessage
@@ -107,7 +108,9 @@ async def candidates(*, session: AsyncSession, around: Candidate, window: timede
     or an error code, newest first, leaving out pairs an agent dismissed."""
     fp, me = around.fingerprint, uuid.UUID(around.ticket_id)
     f = TicketFingerprint
-    shares = [f.error_codes.overlap(sorted(fp.error_codes))] if fp.error_codes else []
+    codes = cast_(sorted(fp.error_codes), ARRAY(Text))
+    shares: list[ColumnElement[bool]] = \
+        [f.error_codes.op("&&")(codes)] if fp.error_codes else []
     shares += [f.subject_key == fp.subject_key] if fp.subject_key else []
     shares += [f.sender_key == fp.sender_key] if fp.sender_key else []
     if not shares:
