@@ -120,10 +120,13 @@ class Match:
     same_sender: bool
     sender_is_domain: bool
     shared_codes: tuple[str, ...]
+    # The same person, not only the same organization: the caller knows the addresses.
+    same_customer: bool = False
 
     @property
     def reason(self) -> str:
-        sender = "sender domain" if self.sender_is_domain else "sender"
+        sender = "customer" if self.same_customer else \
+            "sender domain" if self.sender_is_domain else "sender"
         subject = "same subject" if self.same_subject else "nearly the same subject"
         if self.shared_codes:
             codes = ", ".join(self.shared_codes)
@@ -131,7 +134,7 @@ class Match:
             also = [subject] if self.same_subject or self.similar_subject else []
             also += [f"same {sender}"] if self.same_sender else []
             return f"{label} {codes}" + (f" ({', '.join(also)})" if also else "")
-        return f"{subject} and {sender}"
+        return f"{subject} and same {sender}" if self.same_customer else f"{subject} and {sender}"
 
 
 def fingerprint(*, subject: str, body: str, customer_email: str | None) -> Fingerprint:
@@ -223,7 +226,8 @@ def match(a: Fingerprint, b: Fingerprint) -> Match | None:
     if not codes and not (subject and sender):
         return None
     return Match(same_subject=equal, similar_subject=similar, same_sender=sender,
-                 sender_is_domain=a.sender_is_domain, shared_codes=codes)
+                 sender_is_domain=a.sender_is_domain, shared_codes=codes,
+                 same_customer=sender and not a.sender_is_domain)
 
 
 def within(a: datetime, b: datetime, window: timedelta) -> bool:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from pydantic import BaseModel, Field
@@ -19,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from db import duplicates
 from db.models import Ticket
 from domain.access import AccessDenied, Principal, require_staff, require_ticket
-from domain.duplicates import Candidate, fingerprint, suggestions
+from domain.duplicates import Candidate, Match, fingerprint, suggestions
 from domain.lifecycle import OPEN, Status, can_transition
 from services.desk import Desk
 from services.problems import Problem
@@ -98,8 +99,15 @@ async def _suggested(session: AsyncSession, principal: Principal, row: Ticket,
     matches = suggestions(me, [duplicates.candidate_of(f) for _, f in found
                                if str(f.ticket_id) in others], window=window)
     mergeable = can_transition(Status(row.status), Status.DUPLICATE)
-    return [_out(others[c.ticket_id], m.reason, sorted(m.shared_codes), mergeable)
-            for c, m in matches[:SHOWN]]
+    shown = [(others[c.ticket_id], m) for c, m in matches[:SHOWN]]
+    return [_out(t, _as_said(m, row, t).reason, sorted(m.shared_codes), mergeable)
+            for t, m in shown]
+
+
+def _as_said(found: Match, row: Ticket, other: Ticket) -> Match:
+    """"Same customer" where both tickets are one person's, not only one organization's."""
+    same = found.same_sender and row.customer_email.lower() == other.customer_email.lower()
+    return replace(found, same_customer=True) if same else found
 
 
 async def _candidate(session: AsyncSession, row: Ticket) -> Candidate:

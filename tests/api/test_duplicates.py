@@ -88,10 +88,15 @@ async def test_duplicates_are_suggested_dismissed_confirmed_and_measured(
     assert "helpdesk_duplicate_suggestion_precision 0.5" in metrics
 
 
-async def test_customers_never_see_suggestions(http: httpx.AsyncClient) -> None:
+async def test_the_same_customer_is_named_and_customers_never_see_suggestions(
+        http: httpx.AsyncClient) -> None:
     mine = await create_ticket(http, subject="VPN down", customer_email="maria@acme.example")
     other = await create_ticket(http, subject="VPN down", customer_email="tom@acme.example")
-    await suggested(http, mine["public_ref"], count=1)
+    again = await create_ticket(http, subject="Re: VPN down", customer_email="Maria@acme.example")
+    reasons = {s["public_ref"]: s["reason"]
+               for s in await suggested(http, mine["public_ref"], count=2)}
+    assert reasons == {again["public_ref"]: "same subject and same customer",
+                       other["public_ref"]: "same subject and sender domain"}
     customer = bearer(await issue_token(http, "customer", ticket=mine["public_ref"]))
 
     listed = await http.get(f"{TICKETS}/{mine['public_ref']}/duplicates", headers=customer)

@@ -92,7 +92,7 @@ def test_each_match_says_why() -> None:
                                       customer_email="e@acme.example")) \
         == "same error code ERR-1234 (same sender domain)"
     assert _reason(coded, coded_elsewhere) == "same error code ERR-1234 (same subject)"
-    assert _reason(same_person, again) == "nearly the same subject and sender"
+    assert _reason(same_person, again) == "nearly the same subject and same customer"
 
 
 @pytest.mark.parametrize(("a", "b"), [
