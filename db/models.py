@@ -1089,10 +1089,10 @@ class TicketFingerprint(Base):
     error_codes: Mapped[list[str]] = mapped_column(ARRAY(Text), server_default="{}")
 
     __table_args__ = (
-        Index("ix_ticket_fingerprints_subject", "subject_key", "created_at",
-              postgresql_where=text("subject_key <> ''")),
-        Index("ix_ticket_fingerprints_sender", "sender_key", "created_at",
-              postgresql_where=text("sender_key IS NOT NULL")),
+        # Not partial: the lookups bind their values as parameters, and a generic plan cannot
+        # prove a parameter non-empty, so a partial index would go unused.
+        Index("ix_ticket_fingerprints_subject", "subject_key", "created_at"),
+        Index("ix_ticket_fingerprints_sender", "sender_key", "created_at"),
         Index("ix_ticket_fingerprints_codes", "error_codes", postgresql_using="gin"),
     )
 

@@ -35,10 +35,9 @@ def upgrade() -> None:
         sa.Column("error_codes", ARRAY(sa.Text), nullable=False, server_default="{}"),
     )
     op.create_index("ix_ticket_fingerprints_subject", "ticket_fingerprints",
-                    ["subject_key", "created_at"], postgresql_where=sa.text("subject_key <> ''"))
+                    ["subject_key", "created_at"])
     op.create_index("ix_ticket_fingerprints_sender", "ticket_fingerprints",
-                    ["sender_key", "created_at"],
-                    postgresql_where=sa.text("sender_key IS NOT NULL"))
+                    ["sender_key", "created_at"])
     op.create_index("ix_ticket_fingerprints_codes", "ticket_fingerprints", ["error_codes"],
                     postgresql_using="gin")
     op.create_table(
