@@ -243,6 +243,10 @@ class Settings(BaseSettings):
     # second, each through its own workflow (a bounded load on Temporal, mail and Slack).
     incident_resolve_per_second: float = Field(
         default=20.0, gt=0, le=1000, validation_alias="HELPDESK_INCIDENT_RESOLVE_PER_SECOND")
+    # Duplicate detection: tickets created this many hours apart or less may be suggested as
+    # duplicates of each other (domain/duplicates.py).
+    duplicate_window_hours: float = Field(default=24.0, gt=0, le=24 * 30,
+                                          validation_alias="HELPDESK_DUPLICATE_WINDOW_HOURS")
 
     @classmethod
     def settings_customise_sources(

@@ -31,6 +31,7 @@ from adapters.twilio.messages_api import TwilioConfig
 from db.engine import make_engine
 from domain.webhooks import WebhookPolicy
 from feeds.agent_notices import AgentNoticeConsumer
+from feeds.duplicate_fingerprints import DuplicateFingerprints
 from feeds.incident_intake import IncidentIntake
 from feeds.notice_dispatch import NoticeDispatcher
 from feeds.runner import FeedConsumer, FeedRunners
@@ -135,7 +136,7 @@ def feed_consumers(client: Client, task_queue: str, *,
     records work and starts its workflows on `task_queue`."""
     return [SlackReplies(client, task_queue), SmsReplies(client, task_queue),
             WebhookFeed(client, task_queue, webhook_policy or WebhookPolicy()),
-            AgentNoticeConsumer(), IncidentIntake(client)]
+            AgentNoticeConsumer(), IncidentIntake(client), DuplicateFingerprints()]
 
 
 def running_feeds(client: Client, engine: AsyncEngine, task_queue: str, *,

@@ -43,6 +43,7 @@ from api import (
 from api.admission import Admission
 from api.auth import authenticate
 from api.chat import install_chat
+from api.duplicates import router as duplicates_router
 from api.openapi import EVERY_API_CALL, install_openapi, operation_id
 from api.problems import DATABASE_UNAVAILABLE, install_problem_handlers
 from api.request_body import BoundedBody
@@ -129,6 +130,9 @@ def create_app(
     app.include_router(incidents.router, prefix="/api/v1", dependencies=authenticated,
                        responses=EVERY_API_CALL)
     app.include_router(incidents.public_router)
+    # Possible duplicates of a ticket (api/duplicates.py).
+    app.include_router(duplicates_router, prefix="/api/v1", dependencies=authenticated,
+                       responses=EVERY_API_CALL)
     return app
 
 

@@ -178,6 +178,14 @@ def _business_families(s: metrics.Snapshot) -> Iterator[Metric]:
                  "channel and delivery state (dead: gave up, see "
                  "/api/v1/admin/notification-deliveries?state=dead)", ["channel", "state"],
                  s.notice_deliveries)
+    yield _gauge("helpdesk_duplicate_suggestions", "Pairs of tickets suggested as duplicates, "
+                 "by outcome (confirmed: merged; rejected: dismissed as not a duplicate)",
+                 ["outcome"], {(k,): v for k, v in s.duplicate_suggestions.items()})
+    if s.duplicate_precision is not None:  # no decided suggestion yet: no figure to export
+        precision = GaugeMetricFamily("helpdesk_duplicate_suggestion_precision",
+                                      "Confirmed / (confirmed + rejected) duplicate suggestions")
+        precision.add_metric([], s.duplicate_precision)
+        yield precision
 
 
 def _counter(name: str, doc: str, labels: list[str],

@@ -192,3 +192,17 @@ class CsatReportOut(BaseModel):
                       for k, t in report.by_agent.items()],
             by_priority=[PriorityCsat(priority=k, **CsatRate.of(t).model_dump())
                          for k, t in report.by_priority.items()])
+
+
+class DuplicatesReportOut(BaseModel):
+    """How right the duplicate suggestions were (services/duplicates.py)."""
+
+    start: datetime | None
+    end: datetime | None
+    shown: int = Field(description="pairs of tickets first suggested as duplicates in the period")
+    confirmed: int = Field(description="of those, pairs where one ticket was merged into the "
+                                       "other (from the suggestion or any other way)")
+    rejected: int = Field(description="pairs an agent dismissed as not a duplicate")
+    undecided: int = Field(description="neither, yet")
+    precision: float | None = Field(description="confirmed / (confirmed + rejected); null "
+                                                "when none was decided")

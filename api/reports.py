@@ -17,6 +17,7 @@ from api.report_schemas import (
     BreachRate,
     BreachRates,
     CsatReportOut,
+    DuplicatesReportOut,
     EmailReportFilters,
     EmailReportOut,
     KbArticleCount,
@@ -31,7 +32,7 @@ from api.report_schemas import (
     TeamBreachRate,
     Timing,
 )
-from db import email_intake, kb, reports, routing
+from db import duplicates, email_intake, kb, reports, routing
 from domain.access import require_lead, require_staff
 from domain.sla import Priority
 from domain.threading import Outcome, is_reply_subject
@@ -148,6 +149,23 @@ async def csat_report(
     whole desk and by team, agent (the assignee at resolution) and priority."""
     return CsatReportOut.of(await satisfaction.csat_report(desk, principal, start=start,
                                                            end=end))
+
+
+@router.get("/duplicates", response_model=DuplicatesReportOut)
+async def duplicates_report(
+    session: SessionDep, principal: CurrentPrincipal,
+    start: Annotated[ReportBound | None, Query(
+        description="suggestions first shown at or after this date or datetime")] = None,
+    end: Annotated[ReportBound | None, Query(
+        description="suggestions first shown before this date or datetime")] = None,
+) -> DuplicatesReportOut:
+    """Duplicate suggestions shown, and the precision of the decided ones."""
+    require_staff(principal)
+    _require_range(start, end)
+    found = await duplicates.outcome_counts(session=session, start=start, end=end)
+    return DuplicatesReportOut(start=start, end=end, shown=found.shown,
+                               confirmed=found.confirmed, rejected=found.rejected,
+                               undecided=found.undecided, precision=found.precision)
 
 
 def _require_range(start: datetime | None, end: datetime | None) -> None:

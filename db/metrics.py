@@ -24,7 +24,7 @@ from sqlalchemy import ColumnElement, SQLColumnExpression, func, select, text
 from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from db import projection_failures
+from db import duplicates, projection_failures
 from db.models import (
     OPEN_STATUSES_SQL,
     Assignment,
@@ -80,6 +80,14 @@ class Snapshot:
     webhook_endpoints_paused: int
     # Agents' notices by (channel, state): pending, failed (retrying), sent, skipped, dead.
     notice_deliveries: dict[tuple[str, str], int] = field(default_factory=dict)
+    # Duplicate suggestions shown, by outcome: confirmed, rejected, undecided.
+    duplicate_suggestions: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def duplicate_precision(self) -> float | None:
+        confirmed, rejected = (self.duplicate_suggestions.get(k, 0)
+                               for k in ("confirmed", "rejected"))
+        return confirmed / (confirmed + rejected) if confirmed + rejected else None
 
 
 async def snapshot(*, engine: AsyncEngine) -> Snapshot:
@@ -127,6 +135,7 @@ async def _ticket_counts(conn: AsyncConnection) -> dict[str, Any]:
         "webhook_endpoints_paused": await conn.scalar(
             select(func.count()).where(WebhookEndpoint.paused_at.is_not(None))) or 0,
         "notice_deliveries": await _notice_deliveries(conn),
+        "duplicate_suggestions": await _duplicate_suggestions(conn),
     }
 
 
@@ -246,3 +255,9 @@ async def _notice_deliveries(conn: AsyncConnection) -> dict[tuple[str, str], int
     d = NotificationDelivery
     rows = await conn.execute(select(d.channel, d.state, func.count()).group_by(d.channel, d.state))
     return {(channel, state): count for channel, state, count in rows.all()}
+
+
+async def _duplicate_suggestions(conn: AsyncConnection) -> dict[str, int]:
+    found = await duplicates.outcome_counts(session=conn)
+    return {"confirmed": found.confirmed, "rejected": found.rejected,
+            "undecided": found.undecided}

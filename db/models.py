@@ -1151,3 +1151,45 @@ class IncidentAudit(Base):
     ticket_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
     detail: Mapped[dict[str, Any]] = mapped_column(server_default=text("'{}'::jsonb"))
     created_at: Mapped[datetime]
+class TicketFingerprint(Base):
+    """What duplicate detection compares (domain/duplicates.py), written by the event feed."""
+
+    __tablename__ = "ticket_fingerprints"
+    ticket_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("tickets.id", ondelete="CASCADE"), primary_key=True)
+    created_at: Mapped[datetime]  # the ticket's: the window is measured between creations
+    subject_key: Mapped[str] = mapped_column(Text)  # "": nothing informative
+    sender_key: Mapped[str | None] = mapped_column(String(320))
+    error_codes: Mapped[list[str]] = mapped_column(ARRAY(Text), server_default="{}")
+
+    __table_args__ = (
+        # Not partial: the lookups bind their values as parameters, and a generic plan cannot
+        # prove a parameter non-empty, so a partial index would go unused.
+        Index("ix_ticket_fingerprints_subject", "subject_key", "created_at"),
+        Index("ix_ticket_fingerprints_sender", "sender_key", "created_at"),
+        Index("ix_ticket_fingerprints_codes", "error_codes", postgresql_using="gin"),
+    )
+
+
+class DuplicateSuggestion(Base):
+    """A pair of tickets suggested to an agent as duplicates (lower id first) and what became
+    of it: confirmed (merged either way), rejected ("Not a duplicate"), or None (undecided)."""
+
+    __tablename__ = "duplicate_suggestions"
+    ticket_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("tickets.id", ondelete="CASCADE"), primary_key=True)
+    other_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("tickets.id", ondelete="CASCADE"), primary_key=True)
+    reason: Mapped[str] = mapped_column(Text)  # as first shown
+    shown_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    outcome: Mapped[str | None] = mapped_column(String(16))
+    decided_at: Mapped[datetime | None]
+    decided_by: Mapped[str | None] = mapped_column(String(320))  # an agent id or token:<id>
+
+    __table_args__ = (
+        CheckConstraint("ticket_id < other_id", name="ck_duplicate_suggestion_pair_order"),
+        CheckConstraint("outcome IN ('confirmed','rejected')",
+                        name="ck_duplicate_suggestion_outcome"),
+        Index("ix_duplicate_suggestions_other", "other_id"),
+        Index("ix_duplicate_suggestions_shown_at", "shown_at"),
+    )
