@@ -118,7 +118,8 @@ def build_worker(client: Client, engine: AsyncEngine, task_queue: str,
                     sms.send_sms_reply, sms.record_sms_failure,
                     webhooks.attempt_webhook_delivery, webhooks.dead_letter_webhook_delivery,
                     notice_delivery.plan_notice_delivery, notice_delivery.deliver_notices,
-                    notice_delivery.give_up_notices],
+                    notice_delivery.give_up_notices,
+                    escalation.find_heartbeat_recipients],
     )
 
 
