@@ -112,6 +112,15 @@ class RoutingReportFilters(BaseModel):
     assigned_to: datetime | None = Field(serialization_alias="to")
 
 
+class TeamMisrouteRate(BaseModel):
+    team_id: UUID
+    team_name: str | None = Field(description="null when the team was deleted since")
+    misroutes: int = Field(description="tickets moved out of the team in the period after one "
+                                       "of its agents had been given them")
+    assigned: int = Field(description="tickets given to one of its agents in the period")
+    rate: float | None = Field(description="misroutes / assigned; null when none assigned")
+
+
 class RoutingReportOut(BaseModel):
     filters: RoutingReportFilters
     assignments_by_kind: dict[str, int] = Field(
@@ -120,6 +129,8 @@ class RoutingReportOut(BaseModel):
     tickets_by_rule: dict[str, int] = Field(description="tickets routed by each rule (by name)")
     misroutes: int = Field(description="tickets whose team changed in the period after an "
                                        "agent had been assigned to them")
+    misroutes_by_team: list[TeamMisrouteRate] = Field(
+        default_factory=list, description="per team the tickets left: its misroute rate")
 
 
 class KbArticleCount(BaseModel):

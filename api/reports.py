@@ -29,6 +29,7 @@ from api.report_schemas import (
     SlaReportOut,
     Spread,
     TeamBreachRate,
+    TeamMisrouteRate,
     Timing,
 )
 from db import email_intake, kb, reports, routing
@@ -113,7 +114,10 @@ async def routing_report(
     return RoutingReportOut(
         filters=RoutingReportFilters(assigned_from=assigned_from, assigned_to=assigned_to),
         assignments_by_kind=kinds, tickets_by_rule=found.tickets_by_rule,
-        misroutes=found.misroutes)
+        misroutes=found.misroutes,
+        misroutes_by_team=[TeamMisrouteRate(team_id=t.team_id, team_name=t.team_name,
+                                            misroutes=t.misroutes, assigned=t.assigned,
+                                            rate=t.rate) for t in found.misroutes_by_team])
 
 
 @router.get("/kb", response_model=KbReportOut)
