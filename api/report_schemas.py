@@ -82,12 +82,35 @@ class SlaReportFilters(BaseModel):
     priority: Priority | None
 
 
+class NearMissOut(BaseModel):
+    ticket_id: UUID
+    public_ref: str
+    subject: str
+    team_id: UUID | None
+    team_name: str | None
+    priority: str = Field(description="the priority the SLA targets were measured against")
+    target: str = Field(description="first_response or resolution")
+    budget_minutes: int = Field(description="business minutes the target allowed")
+    used_business_minutes: float = Field(description="business minutes it took (pauses and "
+                                                     "waiting on the customer left out)")
+    met_at: datetime
+
+
+class NearMissesOut(BaseModel):
+    first_response: int = Field(description="first responses made within the last 10% of "
+                                            "their business-time budget")
+    resolution: int = Field(description="resolutions within the last 10% of their budget")
+    tickets: list[NearMissOut] = Field(description="the latest 50, latest met first")
+
+
 class SlaReportOut(BaseModel):
     filters: SlaReportFilters
     tickets: int = Field(description="tickets considered: with SLA clocks, not spam/duplicate")
     first_response: Timing
     resolution: Timing
     breach_rate: BreachRates
+    near_misses: NearMissesOut | None = Field(
+        default=None, description="targets met, but only just: in the last 10% of the budget")
 
 
 class EmailReportFilters(BaseModel):
