@@ -8,6 +8,7 @@ from uuid import UUID
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, Field
 
+from db.reports import NearMisses
 from domain.instants import as_utc
 from domain.satisfaction import CsatReport, CsatTally
 from domain.sla import Priority
@@ -101,6 +102,16 @@ class NearMissesOut(BaseModel):
                                             "their business-time budget")
     resolution: int = Field(description="resolutions within the last 10% of their budget")
     tickets: list[NearMissOut] = Field(description="the latest 50, latest met first")
+
+    @classmethod
+    def of(cls, found: NearMisses) -> NearMissesOut:
+        return cls(first_response=found.first_response, resolution=found.resolution,
+                   tickets=[NearMissOut(
+                       ticket_id=n.ticket_id, public_ref=n.public_ref, subject=n.subject,
+                       team_id=n.team_id, team_name=n.team_name, priority=n.priority,
+                       target=n.target, budget_minutes=n.budget_minutes,
+                       used_business_minutes=round(n.used_business_seconds / 60, 2),
+                       met_at=datetime.fromisoformat(n.met_at)) for n in found.tickets])
 
 
 class SlaReportOut(BaseModel):

@@ -22,7 +22,6 @@ from api.report_schemas import (
     KbArticleCount,
     KbReportOut,
     NearMissesOut,
-    NearMissOut,
     PriorityBreachRate,
     ReportBound,
     RoutingReportFilters,
@@ -172,19 +171,8 @@ def _report_out(found: reports.SlaReport, *, filters: SlaReportFilters) -> SlaRe
                          for p in found.by_priority],
             by_team=[TeamBreachRate(team_id=t.team_id, team_name=t.team_name,
                                     **_rate(t).model_dump()) for t in found.by_team]),
-        near_misses=_near_misses(found.near_misses) if found.near_misses else None,
+        near_misses=NearMissesOut.of(found.near_misses) if found.near_misses else None,
     )
-
-
-def _near_misses(found: reports.NearMisses) -> NearMissesOut:
-    return NearMissesOut(
-        first_response=found.first_response, resolution=found.resolution,
-        tickets=[NearMissOut(
-            ticket_id=n.ticket_id, public_ref=n.public_ref, subject=n.subject,
-            team_id=n.team_id, team_name=n.team_name, priority=n.priority, target=n.target,
-            budget_minutes=n.budget_minutes,
-            used_business_minutes=round(n.used_business_seconds / 60, 2),
-            met_at=datetime.fromisoformat(n.met_at)) for n in found.tickets])
 
 
 def _timing(timing: reports.Timing) -> Timing:
