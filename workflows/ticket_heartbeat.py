@@ -82,7 +82,7 @@ class HeartbeatRules:
         """Record the escalation (whoever was told, nobody included) and notify them."""
         told = found.told if found is not None else NOBODY
         silent = f"silent for {request.minutes} minutes"
-        reason = f"urgent ticket {silent}: " + (
+        reason = f"{self.ticket.priority} ticket {silent}: " + (
             f"{told} told" if told != NOBODY else "nobody told (no team manager or leads)")
         agents = found.agent_ids if found is not None else []
         self.audit(now, HEARTBEAT_ACTION, self.status, self.status, AuthorType.SYSTEM, SYSTEM,
