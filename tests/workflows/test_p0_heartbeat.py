@@ -25,7 +25,7 @@ from tests.workflows.tickets import (
     staff,
 )
 from workflows.ticket import TicketWorkflow
-from workflows.ticket_types import AssignIn, SlaPauseIn, StatusChangeIn
+from workflows.ticket_types import AssignIn, PriorityChangeIn, SlaPauseIn, StatusChangeIn
 
 HEARTBEAT = timedelta(minutes=15)
 SECOND = timedelta(seconds=1)
@@ -94,13 +94,15 @@ async def test_a_silent_urgent_ticket_tells_the_manager_once_per_silence(desk: D
     await advance_to(desk.env, created + 3 * HEARTBEAT)
     assert len(await heartbeats(desk.engine, ticket_id)) == 1
 
-    # Each kind of agent action starts a new stretch: a note, an assignment, a status change.
+    # Each kind of agent action starts a new stretch: a note, an assignment, a status change,
+    # a reply.
     actions = [
         lambda: add_message(handle, author_type="agent", visibility="internal", body="on it"),
         lambda: handle.execute_update(TicketWorkflow.assign, AssignIn(
             agent_id=team.agent_id, team_id=team.team_id, actor_id=team.agent_id)),
         lambda: handle.execute_update(TicketWorkflow.change_status, StatusChangeIn(
             status="in_progress", actor_id=team.agent_id)),
+        lambda: add_message(handle, author_type="agent", body="We are on it."),
     ]
     for count, act in enumerate(actions, start=2):
         await act()
@@ -114,7 +116,7 @@ async def test_a_silent_urgent_ticket_tells_the_manager_once_per_silence(desk: D
     await handle.execute_update(TicketWorkflow.change_status, StatusChangeIn(
         status="waiting_on_customer", actor_id=team.agent_id))
     await advance_to(desk.env, await desk.env.get_current_time() + 2 * HEARTBEAT)
-    assert len(await heartbeats(desk.engine, ticket_id)) == 4
+    assert len(await heartbeats(desk.engine, ticket_id)) == 5
     await handle.execute_update(TicketWorkflow.change_status, StatusChangeIn(
         status="resolved", actor_id=team.agent_id))
 
@@ -123,16 +125,22 @@ async def test_paused_or_lower_priority_tickets_stay_quiet_and_leads_hear_withou
         desk: Desk) -> None:
     team = await staff(desk.engine)  # a lead, no manager
     frozen, frozen_id, created = await open_ticket(desk, team_id=team.team_id)
-    _, high_id, _ = await open_ticket(desk, team_id=team.team_id, priority="high")
+    high, high_id, _ = await open_ticket(desk, team_id=team.team_id, priority="high")
     _, orphan_id, _ = await open_ticket(desk)  # no team: nobody to tell
     await frozen.execute_update(TicketWorkflow.pause_sla, SlaPauseIn(reason="incident"))
 
     await advance_to(desk.env, created + 2 * HEARTBEAT)
     assert await heartbeats(desk.engine, frozen_id) == []
+    assert await heartbeats(desk.engine, high_id) == []
+    # Resumed, and the high one raised to urgent: each silence counts from then, not from
+    # the opening half an hour ago.
     await frozen.execute_update(TicketWorkflow.resume_sla, SlaPauseIn(reason="incident"))
     resumed = await desk.env.get_current_time()
+    await high.execute_update(TicketWorkflow.change_priority, PriorityChangeIn(
+        priority="urgent", actor_id=team.lead_id))
     await advance_to(desk.env, resumed + HEARTBEAT - SECOND)
     assert await heartbeats(desk.engine, frozen_id) == []
+    assert await heartbeats(desk.engine, high_id) == []
     await advance_to(desk.env, resumed + HEARTBEAT + SECOND)
 
     [told_leads] = await fired(desk, frozen_id, 1)
@@ -143,4 +151,4 @@ async def test_paused_or_lower_priority_tickets_stay_quiet_and_leads_hear_withou
     assert told_nobody["detail"]["told"] == "nobody"
     assert "nobody told" in told_nobody["reason"]
     assert await silent_notices(desk.engine, orphan_id) == []
-    assert await heartbeats(desk.engine, high_id) == []
+    assert len(await fired(desk, high_id, 1)) == 1
