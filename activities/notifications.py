@@ -52,7 +52,10 @@ async def _recipients(conn: AsyncConnection, notice: Notice,
     """The team's active leads, then (for a breach) the assignee; each once. A notice that
     names its recipients (the P0 heartbeat's manager or leads) goes to them."""
     if notice.recipients is not None:
-        return [uuid.UUID(agent_id) for agent_id in notice.recipients]
+        # Still there: an agent deleted since the lookup would fail the row's foreign key.
+        named = [uuid.UUID(agent_id) for agent_id in notice.recipients]
+        return list((await conn.scalars(
+            select(Agent.id).where(Agent.id.in_(named)).order_by(Agent.id))).all())
     found: list[uuid.UUID] = []
     if team_id is not None:
         leads = select(Agent.id).join(AgentTeam, AgentTeam.agent_id == Agent.id).where(
