@@ -238,6 +238,10 @@ class Settings(BaseSettings):
         default=10.0, gt=0, le=3600, validation_alias="HELPDESK_NOTIFY_FIRST_RETRY_SECONDS")
     notify_max_attempts: int = Field(default=30, ge=1, le=1000,
                                      validation_alias="HELPDESK_NOTIFY_MAX_ATTEMPTS")
+    # A team's misroutes within an hour that send its manager (else leads) an in-app notice,
+    # at most once an hour (feeds/misroute_alerts.py).
+    misroute_alert_per_hour: int = Field(default=5, ge=1, le=10_000,
+                                         validation_alias="HELPDESK_MISROUTE_ALERT_PER_HOUR")
 
     # Incidents (issue 19): resolving one resolves its linked tickets at most this many per
     # second, each through its own workflow (a bounded load on Temporal, mail and Slack).

@@ -186,6 +186,12 @@ def _business_families(s: metrics.Snapshot) -> Iterator[Metric]:
                                       "Confirmed / (confirmed + rejected) duplicate suggestions")
         precision.add_metric([], s.duplicate_precision)
         yield precision
+    yield _counter("helpdesk_misroutes", "Tickets moved out of a team after one of its agents "
+                   "had them (breach escalations aside), by that team", ["from_team"],
+                   {(k,): v for k, v in s.misroutes_by_team.items()})
+    yield _counter("helpdesk_p0_heartbeats", "Urgent tickets escalated for going silent (no "
+                   "agent action within their heartbeat), by who was told: manager, leads "
+                   "or nobody", ["told"], {(k,): v for k, v in s.p0_heartbeats.items()})
 
 
 def _counter(name: str, doc: str, labels: list[str],

@@ -22,6 +22,7 @@ from api.report_schemas import (
     EmailReportOut,
     KbArticleCount,
     KbReportOut,
+    NearMissesOut,
     PriorityBreachRate,
     ReportBound,
     RoutingReportFilters,
@@ -30,6 +31,7 @@ from api.report_schemas import (
     SlaReportOut,
     Spread,
     TeamBreachRate,
+    TeamMisrouteRate,
     Timing,
 )
 from db import duplicates, email_intake, kb, reports, routing
@@ -114,7 +116,10 @@ async def routing_report(
     return RoutingReportOut(
         filters=RoutingReportFilters(assigned_from=assigned_from, assigned_to=assigned_to),
         assignments_by_kind=kinds, tickets_by_rule=found.tickets_by_rule,
-        misroutes=found.misroutes)
+        misroutes=found.misroutes,
+        misroutes_by_team=[TeamMisrouteRate(team_id=t.team_id, team_name=t.team_name,
+                                            misroutes=t.misroutes, assigned=t.assigned,
+                                            rate=t.rate) for t in found.misroutes_by_team])
 
 
 @router.get("/kb", response_model=KbReportOut)
@@ -184,6 +189,7 @@ def _report_out(found: reports.SlaReport, *, filters: SlaReportFilters) -> SlaRe
                          for p in found.by_priority],
             by_team=[TeamBreachRate(team_id=t.team_id, team_name=t.team_name,
                                     **_rate(t).model_dump()) for t in found.by_team]),
+        near_misses=NearMissesOut.of(found.near_misses) if found.near_misses else None,
     )
 
 

@@ -96,6 +96,10 @@ class Team(Base):
         server_default=text("'{}'::jsonb"))
     created_at: Mapped[datetime] = _created()
     updated_at: Mapped[datetime] = _created()
+    # Who answers for the team (issue 19): told when an urgent ticket goes silent (P0
+    # heartbeat) and when its misroutes pile up; None: its leads are told instead.
+    manager_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("agents.id", ondelete="SET NULL"))
 
 
 class Agent(Base):
@@ -342,6 +346,12 @@ class TicketAudit(Base):
     detail: Mapped[dict[str, Any]] = mapped_column(server_default=text("'{}'::jsonb"))
     created_at: Mapped[datetime]
 
+    # P0 heartbeats are counted on /metrics at every scrape: their few rows, not the audit.
+    __table_args__ = (
+        Index("ix_ticket_audit_p0_heartbeat", "created_at",
+              postgresql_where=text("action = 'p0_heartbeat'")),
+    )
+
 
 class TicketSatisfaction(Base):
     """A customer's rating of one resolution of their ticket, as the ticket stood then."""
@@ -453,6 +463,9 @@ class SlaPolicy(Base):
     targets: Mapped[dict[str, Any]]
     created_at: Mapped[datetime] = _created()
     updated_at: Mapped[datetime] = _created()
+    # P0 heartbeat: wall-clock minutes without an agent acting, by priority (issue 19).
+    heartbeat_minutes: Mapped[dict[str, Any]] = mapped_column(
+        server_default=text("'{\"urgent\": 15}'::jsonb"))
 
     __table_args__ = (
         CheckConstraint("warning_lead_minutes >= 0", name="ck_sla_policies_warning_lead"),
@@ -1151,6 +1164,8 @@ class IncidentAudit(Base):
     ticket_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
     detail: Mapped[dict[str, Any]] = mapped_column(server_default=text("'{}'::jsonb"))
     created_at: Mapped[datetime]
+
+
 class TicketFingerprint(Base):
     """What duplicate detection compares (domain/duplicates.py), written by the event feed."""
 

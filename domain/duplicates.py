@@ -91,6 +91,7 @@ _CHASING_WORDS = frozenset({"again", "still", "urgent", "asap", "please", "pls",
 _IDENTIFIER_DIGITS = re.compile(r"#?\d{3,}")
 _DIGITS = re.compile(r"\d+")
 
+
 @dataclass(frozen=True)
 class Fingerprint:
     subject_key: str  # "" when nothing informative is left

@@ -340,6 +340,8 @@ async def linked_ticket(world: World) -> Request:
     assert linked.status_code == 200, linked.text
     assert isinstance(body, dict)
     return f"{path}/{body['ticket']}", None
+
+
 async def shown_duplicate(world: World) -> Request:
     """Two look-alike tickets of team A, the first suggested on the second's page: made once
     per world (dismissing a suggestion again answers 204 again)."""
