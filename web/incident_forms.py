@@ -12,16 +12,18 @@ import re
 from pydantic import BaseModel, ValidationError
 
 from domain.access import AccessDenied
+from domain.incidents import DEFAULT_ACK_MESSAGE
+from domain.incidents import REPEAT_PRIORITIES as REPEAT_VALUES
 from services.incident_schemas import IncidentCreate, IncidentResolve, IncidentUpdate
 from services.problems import Problem
 
-# The acknowledgement a linked ticket's customer gets, prefilled for the lead to adapt.
-DEFAULT_ACK = ("Thank you for reporting this. We are aware of the problem and are working on "
-               "it; we will write to you again as soon as it is fixed.")
+# The acknowledgement a linked ticket's customer gets: the use case's own default,
+# prefilled so the lead sees (and may adapt) what customers will read.
+DEFAULT_ACK = DEFAULT_ACK_MESSAGE
 DEFAULT_RESOLUTION = ("The problem you reported has been fixed. Thank you for your patience; "
                       "if anything still does not work for you, just reply to this message.")
-# What a linked ticket's priority becomes when its customer writes again ("" keeps it).
-REPEAT_PRIORITIES = {"": "Keep as it is", "low": "Low", "normal": "Normal", "high": "High"}
+# What a linked ticket's priority is lowered to, at most ("" lowers none).
+REPEAT_PRIORITIES = {"": "Do not lower", **{v: v.capitalize() for v in REPEAT_VALUES}}
 REFUSALS = (Problem, AccessDenied, ValidationError)
 
 

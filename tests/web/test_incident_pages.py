@@ -15,7 +15,7 @@ from playwright.async_api import Browser, Page, expect
 from temporalio.testing import WorkflowEnvironment
 
 from tests.web.conftest import Workspace, sign_in
-from tests.web.ticket_desk import admin_api, open_as, open_ticket, ticket_desk
+from tests.web.ticket_desk import admin_api, open_ticket, ticket_desk
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 # What /status.json may say of an incident: nothing else.
@@ -64,7 +64,7 @@ async def test_a_lead_declares_an_incident_and_the_public_status_page_shows_it(
     # The form is ready for the next one, the acknowledgement prefilled again.
     await expect(page.get_by_label("Title")).to_be_empty()
     await expect(page.get_by_label("Acknowledgement sent to each linked ticket's customer")
-                 ).to_have_value(re.compile("We are aware of the problem"))
+                 ).to_have_value(re.compile("We know about this problem"))
     row = page.locator("#incident-list tr", has_text=ref)
     await expect(row).to_contain_text("Checkout fails with E502")
     await expect(page.locator("#incident-count")).to_have_text(re.compile(r"^1\b"))
@@ -86,7 +86,6 @@ async def test_a_lead_declares_an_incident_and_the_public_status_page_shows_it(
         answer = await anyone.get("/status.json")
         page_answer = await anyone.get("/status")
     assert answer.status_code == 200
-    assert re.search(r"max-age=1\d\b", answer.headers["cache-control"])
     assert re.search(r"max-age=1\d\b", page_answer.headers["cache-control"])
     [listed] = [i for i in answer.json()["incidents"] if i["public_ref"] == ref]
     assert set(listed) == PUBLIC_FIELDS
@@ -96,30 +95,34 @@ async def test_a_lead_declares_an_incident_and_the_public_status_page_shows_it(
     assert "cannot pay" not in body and "Linked" not in body and "Support" not in body
 
 
-async def test_a_ticket_is_linked_unlinked_and_resolved_with_its_incident(
+async def test_tickets_are_linked_and_unlinked_and_resolved_with_their_incident(
         page: Page, workspace: Workspace) -> None:
     async with admin_api(workspace) as api:
-        ticket = (await open_ticket(api, workspace, assignee="sam"))["public_ref"]
+        first = (await open_ticket(api, workspace, assignee="sam"))["public_ref"]
+        second = (await open_ticket(api, workspace, assignee="sam",
+                                    customer_email="kim@example.com"))["public_ref"]
     await sign_in(page, workspace, "lee")
     await page.wait_for_url(lambda url: "/app/sign-in" not in url)
     ref = await declare(page, workspace, "Mail delivery delayed", "Mail is slow to arrive.")
 
-    await page.goto(f"{workspace.url}/app/tickets/{ticket}")
+    await page.goto(f"{workspace.url}/app/tickets/{first}")
     block = page.locator("#ticket-incident")
     await block.get_by_label("Link to incident").select_option(ref)
     await block.get_by_role("button", name="Link").click()
     badge = block.get_by_role("link", name=f"Incident {ref}: Mail delivery delayed")
-    await expect(badge).to_be_visible()
-    await block.get_by_role("button", name=f"Unlink from {ref}").click()
-    await expect(block.get_by_label("Link to incident")).to_be_visible()
+    await badge.click()
 
-    await page.goto(f"{workspace.url}/app/incidents/{ref}")
-    await expect(page.locator("#incident-tickets")).to_contain_text("No tickets linked")
-    await page.get_by_label("Link a ticket").fill(ticket)
+    await page.wait_for_url(f"**/app/incidents/{ref}")
+    linked = page.locator("#incident-tickets tr", has_text=first)
+    await expect(linked).to_contain_text("Order 1042 arrived damaged")
+    await expect(linked).to_contain_text("pat@example.com")
+    await linked.get_by_role("button", name=f"Unlink {first}").click()
+    await expect(linked.locator(".unlink")).to_have_text("Unlinked")
+    await expect(page.locator("#linked-count")).to_have_text("0")
+    await page.get_by_label("Link a ticket").fill(second)
     await page.locator("#incident-link").get_by_role("button", name="Link").click()
-    row = page.locator("#incident-tickets tr", has_text=ticket)
-    await expect(row).to_contain_text("Order 1042 arrived damaged")
-    await expect(row).to_contain_text("pat@example.com")
+    row = page.locator("#incident-tickets tr", has_text=second)
+    await expect(row).to_contain_text("kim@example.com")
     await expect(page.locator("#linked-count")).to_have_text("1")
 
     await page.get_by_label("Message to every linked ticket's customer").fill(
@@ -132,12 +135,13 @@ async def test_a_ticket_is_linked_unlinked_and_resolved_with_its_incident(
                                                                          timeout=60_000)
     await expect(page.locator("#resolve-progress")).to_have_attribute("value", "1")
     await expect(page.locator("#incident-summary")).to_contain_text("Resolved")
-    await expect(row.locator(".status")).to_have_text("Resolved")
     await expect(row.locator(".resolved time")).to_be_attached()
-    await page.screenshot(path=str(SCREENSHOTS / "incident.png"))
+    await expect(row.locator(".status")).to_have_text("Resolved")
+    await page.screenshot(path=str(SCREENSHOTS / "incident.png"), full_page=True)
 
-    await page.goto(f"{workspace.url}/app/tickets/{ticket}")
+    await page.goto(f"{workspace.url}/app/tickets/{second}")
     await expect(page.locator("#ticket-head .status")).to_have_text("Resolved")
+    await expect(page.locator("#messages")).to_contain_text("Mail flows normally again")
     await expect(page.locator("#ticket-incident")).not_to_contain_text(f"Incident {ref}")
 
 
@@ -145,7 +149,8 @@ async def test_an_agent_is_offered_no_lead_controls_and_refused_if_it_posts_anyw
         page: Page, workspace: Workspace) -> None:
     async with admin_api(workspace) as api:
         ticket = (await open_ticket(api, workspace, assignee="sam"))["public_ref"]
-    await open_as(page, workspace, "lee", ticket)
+    await sign_in(page, workspace, "lee")
+    await page.wait_for_url(lambda url: "/app/sign-in" not in url)
     ref = await declare(page, workspace, "Login page slow", "Sign-in takes a minute.")
     await page.get_by_role("button", name="Sign out").click()
     await page.wait_for_url("**/app/sign-in**")
@@ -160,6 +165,16 @@ async def test_an_agent_is_offered_no_lead_controls_and_refused_if_it_posts_anyw
     await expect(page.get_by_role("button", name=re.compile("Resolve"))).to_have_count(0)
     await expect(page.get_by_role("button", name="Save status text")).to_have_count(0)
     await expect(page.get_by_label("Link a ticket")).to_be_visible()  # any agent links
+
+    await page.goto(f"{workspace.url}/app/tickets/{ticket}")
+    block = page.locator("#ticket-incident")
+    await block.get_by_label("Link to incident").select_option(ref)
+    await block.get_by_role("button", name="Link").click()
+    await expect(block.get_by_role("link", name=f"Incident {ref}: Login page slow")
+                 ).to_be_visible()
+    await block.get_by_role("button", name=f"Unlink from {ref}").click()
+    await expect(block.get_by_label("Link to incident")).to_be_visible()
+    await page.goto(f"{workspace.url}/app/incidents/{ref}")
 
     # Posting the lead's forms anyway: refused in the page (403), nothing changed.
     await page.evaluate("""() => htmx.ajax('POST', '/app/incidents', {target: '#incident-status',

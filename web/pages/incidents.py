@@ -199,11 +199,12 @@ async def progress(ref: str, request: Request, desk: DeskDep, agent: CurrentAgen
 # ---- helpers ---------------------------------------------------------------------------------
 
 def _progress(request: Request, incident: IncidentOut) -> Response:
-    """The bar; once resolved it stops polling (no trigger left) and tells the page to fetch
-    the table and counts again, so every row shows its ticket resolved."""
+    """The bar, polling itself while the incident resolves. The answer that sees it resolved
+    reloads the page: every part of it changes then (the rows' statuses, the counts, no more
+    link, unlink or edit), and the page as drawn for a resolved incident polls no more."""
     done = incident.state == "resolved"
     return TEMPLATES.TemplateResponse(request, "_incident_progress.html", {"i": incident},
-                                      headers=CHANGED if done else None)
+                                      headers={"HX-Refresh": "true"} if done else None)
 
 
 async def _listed(desk: Desk, agent: Principal, *, resolved: bool) -> list[IncidentOut]:

@@ -1,10 +1,11 @@
-"""The public status page (/status) and its JSON (/status.json): the open incidents (those
-being resolved among them) with their title, status text and times. No sign-in.
+"""The public status page (/status): the open incidents (those being resolved among them)
+with their title, status text and times. No sign-in. Its JSON twin, /status.json, is the
+API's (api/incidents.py), over the same use case.
 
 Only what services.incidents.public_status hands out is shown: never a ticket count, a
 matching rule or a team. The page is plain HTML (no script: it works without JavaScript and
-in any reader) under a CSP that allows none; both answers may be cached for a few seconds, so
-a burst of customers checking during an outage costs one query per interval, not one each.
+in any reader) under a CSP that allows none; it may be cached for a few seconds, so a burst
+of customers checking during an outage costs one query per interval, not one each.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from fastapi import APIRouter, Request, Response
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import HTMLResponse
 
 from api.deps import SessionDep
 from services.incidents import public_status
@@ -33,14 +34,6 @@ async def status_page(request: Request, session: SessionDep) -> Response:
     return TEMPLATES.TemplateResponse(request, "status.html", {
         "incidents": found, "checked_at": datetime.now(UTC), "utc_text": utc_text},
         headers=CACHE | PAGE_HEADERS)
-
-
-@router.get("/status.json")
-async def status_json(session: SessionDep) -> Response:
-    """{"incidents": [...]}; any site may read it (it is public), as status widgets do."""
-    found = await public_status(session)
-    return JSONResponse({"incidents": [i.model_dump(mode="json") for i in found]},
-                        headers=CACHE | {"Access-Control-Allow-Origin": "*"})
 
 
 def utc_text(at: datetime | None) -> str:
