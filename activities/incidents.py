@@ -142,8 +142,9 @@ class IncidentActivities:
             return {}
         ids = [uuid.UUID(t.ticket_id) for t in tickets]
         async with AsyncSession(self.engine) as session:
-            channels = dict((await session.execute(
-                select(Ticket.id, Ticket.channel).where(Ticket.id.in_(ids)))).tuples().all())
+            found = await session.execute(
+                select(Ticket.id, Ticket.channel).where(Ticket.id.in_(ids)))
+            channels = {ticket_id: channel for ticket_id, channel in found}
             in_slack = {str(i) for i in await db.in_slack(await session.connection(), ids)}
             chatting = {str(i) for i in ids if channels.get(i) == Channel.CHAT.value
                         and await chat.widget_connected(session=session, ticket_id=i)}

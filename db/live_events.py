@@ -57,8 +57,8 @@ def event_payload(batch: ProjectionBatch) -> dict[str, Any]:
             "breach_state": t.sla.breach_state if t.sla else "ok", "version": t.version,
         },
         "actions": [a.action for a in batch.audits],
-        "messages": [{"id": m.id, "visibility": m.visibility, "author_type": m.author_type}
-                     for m in batch.messages],
+        "messages": [{"id": m.id, "visibility": m.visibility, "author_type": m.author_type,
+                      "author_id": m.author_id} for m in batch.messages],
     }
 
 

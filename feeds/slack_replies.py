@@ -5,7 +5,8 @@ that lives in a Slack thread is marked `queued` and handed to its own workflow
 (`slack-reply-<message id>`), whose activity posts it with retries: nothing waits on Slack
 here, and a batch handled again starts nothing twice. Internal notes are never posted, nor
 the customer's own words (they came from Slack), nor the desk's automatic messages (the
-resolution mail's text is written for a mailbox, and its delivery state is the mail's).
+resolution mail's text is written for a mailbox, and its delivery state is the mail's),
+except an incident's acknowledgement and resolution, which are the customer's answer.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from db import slack
 from db.event_feed import FeedEvent
 from domain.lifecycle import AuthorType, Visibility
 from workflows.slack_reply import WORKFLOW_NAME, workflow_id
+from workflows.ticket_incident import INCIDENT_AUTHOR
 
 
 class SlackReplies:
@@ -53,5 +55,10 @@ class SlackReplies:
 
 
 def _desk_reply(message: dict[str, object]) -> bool:
-    return message.get("visibility") == Visibility.PUBLIC.value \
-        and message.get("author_type") == AuthorType.AGENT.value
+    if message.get("visibility") != Visibility.PUBLIC.value:
+        return False
+    # An incident's acknowledgement and resolution are written for the customer wherever
+    # they are (workflows/ticket_incident.py): posted like an agent's reply.
+    return message.get("author_type") == AuthorType.AGENT.value or (
+        message.get("author_type") == AuthorType.SYSTEM.value
+        and message.get("author_id") == INCIDENT_AUTHOR)

@@ -15,7 +15,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from temporalio.client import WithStartWorkflowOperation, WorkflowUpdateFailedError
+from temporalio.client import (
+    WithStartWorkflowOperation,
+    WorkflowUpdateFailedError,
+    WorkflowUpdateRPCTimeoutOrCancelledError,
+)
 from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
@@ -337,7 +341,8 @@ def _refusal(row: Incident, cause: BaseException | None) -> Problem:
 async def _bounded(call: Any) -> Any:
     try:
         return await asyncio.wait_for(call, COMMAND_TIMEOUT_SECONDS)
-    except TimeoutError as err:
+    except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError) as err:
+        # wait_for cancels the call on timeout; the SDK re-raises that as its own error.
         raise Problem(504, "command-timeout", "Command not confirmed in time",
                       "the incident did not confirm the command in time; it may still apply") \
             from err
