@@ -58,6 +58,15 @@ async def test_a_lead_declares_an_incident_and_the_public_status_page_shows_it(
 
     await sign_in(page, workspace, "lee")
     await page.wait_for_url(lambda url: "/app/sign-in" not in url)
+    await page.goto(f"{workspace.url}/app/incidents")
+    form = page.locator("#incident-declare")
+    await form.get_by_label("Title").fill("   ")  # passes `required`, not the use case
+    await form.get_by_label("Status text").fill("Kept while the title is fixed")
+    await form.get_by_role("button", name="Declare incident").click()
+    await expect(form.get_by_role("alert")).to_contain_text("Please check the form")
+    await expect(form.get_by_role("alert")).to_have_attribute("data-status", "422")
+    await expect(form.get_by_label("Status text")).to_have_value("Kept while the title is fixed")
+
     ref = await declare(page, workspace, "Checkout fails with E502",
                         "Card payments fail at checkout; we are on it.",
                         keywords="cannot pay, E502")
