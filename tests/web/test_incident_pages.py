@@ -144,6 +144,10 @@ async def test_tickets_are_linked_and_unlinked_and_resolved_with_their_incident(
     await page.get_by_role("button", name="Resolve incident…").click()
     confirm = page.locator(".resolve-confirm")
     await expect(confirm).to_contain_text("Mail flows normally again")
+    await confirm.get_by_role("button", name="Back").click()  # nothing sent; message kept
+    await expect(page.get_by_label("Message to every linked ticket's customer")).to_have_value(
+        "Mail flows normally again. Sorry for the wait!")
+    await page.get_by_role("button", name="Resolve incident…").click()
     await confirm.get_by_role("button", name="Resolve and notify customers").click()
     await expect(page.locator("#resolve-progress-text")).to_contain_text("Done: 1 of 1",
                                                                          timeout=60_000)

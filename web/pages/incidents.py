@@ -181,10 +181,11 @@ async def resolve(ref: str, request: Request, desk: DeskDep, agent: CurrentAgent
     return _progress(request, incident)
 
 
-@router.get("/{ref:incident}/resolve", response_class=HTMLResponse)
+@router.post("/{ref:incident}/resolve/edit", response_class=HTMLResponse)
 async def resolve_form(ref: str, request: Request, desk: DeskDep, agent: CurrentAgent,
-                       message: Annotated[str, Query(max_length=20_000)] = "") -> Response:
-    """Back from the confirmation to the form, the message as it was."""
+                       message: Annotated[str, Form(max_length=20_000)] = "") -> Response:
+    """Back from the confirmation to the form, the message as it was (posted, not in a URL:
+    a long message would not fit one)."""
     incident = await incidents.get_incident(desk, agent, ref)
     return TEMPLATES.TemplateResponse(request, "_incident_resolve.html", {
         "i": incident, "lead": is_lead(agent), "resolution": message or DEFAULT_RESOLUTION,
