@@ -18,6 +18,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db import duplicates
+from db.incidents import held_ticket_ids, incident_holding
 from db.models import Ticket
 from domain.access import AccessDenied, Principal, require_staff, require_ticket
 from domain.duplicates import Candidate, Match, fingerprint, suggestions
@@ -56,7 +57,7 @@ async def list_duplicates(desk: Desk, principal: Principal, ticket: str) -> Dupl
     row = await live_ticket(desk.session, ticket, principal)
     hours = desk.settings.duplicate_window_hours
     found = await _suggested(desk.session, principal, row, timedelta(hours=hours)) \
-        if row.status in _OPEN else []
+        if row.status in _OPEN and not await _in_incident(desk.session, row) else []
     await duplicates.record_shown(session=desk.session, shown=[
         (row.id, other.ticket_id, other.reason) for other in found])
     await desk.session.commit()
@@ -80,13 +81,18 @@ async def dismiss_duplicate(desk: Desk, principal: Principal, ticket: str, other
 
 async def tickets_not_to_suggest(session: AsyncSession, ticket: Ticket) -> list[uuid.UUID]:
     """Tickets that must not be suggested as duplicates of `ticket`, whatever their
-    fingerprint says. The place for exclusions that are not about the text: e.g. tickets
-    already linked to an incident (the incident gathers them; suggesting merges among them
-    would only be noise). None yet."""
-    return []
+    fingerprint says: those linked to an open incident (the incident gathers them, folds a
+    customer's repeat reports and resolves them together; suggesting merges among them
+    would only be noise)."""
+    return await held_ticket_ids(session)
 
 
 _OPEN = frozenset(s.value for s in OPEN)
+
+
+async def _in_incident(session: AsyncSession, row: Ticket) -> bool:
+    """A ticket an open incident holds gets no suggestions: the incident is its grouping."""
+    return await incident_holding(session=session, ticket_id=row.id) is not None
 
 
 async def _suggested(session: AsyncSession, principal: Principal, row: Ticket,

@@ -106,3 +106,23 @@ async def test_the_same_customer_is_named_and_customers_never_see_suggestions(
 
     assert_problem(listed, 403, "forbidden")
     assert_problem(dismissed, 403, "forbidden")
+
+
+async def test_tickets_an_open_incident_holds_are_neither_given_nor_shown_suggestions(
+        http: httpx.AsyncClient) -> None:
+    first = await create_ticket(http, subject="Checkout broken", customer_email="a@shop.example")
+    second = await create_ticket(http, subject="Checkout broken", customer_email="b@shop.example")
+    await suggested(http, second["public_ref"], count=1)
+    declared = await http.post("/api/v1/incidents", json={"title": "Checkout outage"})
+    assert declared.status_code == 201, declared.text
+    incident = declared.json()["public_ref"]
+    linked = await http.post(f"/api/v1/incidents/{incident}/tickets",
+                             json={"ticket": first["public_ref"]})
+    assert linked.status_code == 200, linked.text
+
+    async def none_suggested() -> bool:
+        pages = [(await http.get(f"{TICKETS}/{t['public_ref']}/duplicates")).json()["items"]
+                 for t in (first, second)]
+        return pages == [[], []]
+    # The incident gathers its tickets: no merge among them is suggested, nor into them.
+    await eventually(none_suggested)
