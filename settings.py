@@ -239,6 +239,17 @@ class Settings(BaseSettings):
     notify_max_attempts: int = Field(default=30, ge=1, le=1000,
                                      validation_alias="HELPDESK_NOTIFY_MAX_ATTEMPTS")
 
+    # Degraded mode (services/intake_surge.py): at this many new tickets a minute, averaged
+    # over the window, knowledge-base suggestions pause and the workspace shows a banner,
+    # until the rate falls below 70% of it (0: never). The count is cached this long per
+    # API process.
+    surge_tickets_per_minute: float = Field(
+        default=30.0, ge=0, le=100_000, validation_alias="HELPDESK_SURGE_TICKETS_PER_MINUTE")
+    surge_window_minutes: float = Field(default=5.0, gt=0, le=120,
+                                        validation_alias="HELPDESK_SURGE_WINDOW_MINUTES")
+    surge_cache_seconds: float = Field(default=5.0, ge=0, le=300,
+                                       validation_alias="HELPDESK_SURGE_CACHE_SECONDS")
+
     @classmethod
     def settings_customise_sources(
         cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,

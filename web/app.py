@@ -31,6 +31,7 @@ from web.pages import (
     rating,
     reports,
     search,
+    surge_banner,
     ticket,
 )
 from web.portal import problem_page as portal_problem_page
@@ -53,6 +54,7 @@ def install_web(app: FastAPI, settings: Settings) -> None:
         app.include_router(router)
     # The public help form (/help): its own headers and framing (web/help_page.py).
     app.include_router(help_form.router)
+    app.include_router(surge_banner.router)  # degraded mode's banner, on every workspace page
     app.add_middleware(PageHeaders)
     app.add_middleware(WorkspaceCsrf, **csrf_options(settings))  # type: ignore[arg-type]
 
