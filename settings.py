@@ -250,6 +250,11 @@ class Settings(BaseSettings):
     surge_cache_seconds: float = Field(default=5.0, ge=0, le=300,
                                        validation_alias="HELPDESK_SURGE_CACHE_SECONDS")
 
+    # Incidents (issue 19): resolving one resolves its linked tickets at most this many per
+    # second, each through its own workflow (a bounded load on Temporal, mail and Slack).
+    incident_resolve_per_second: float = Field(
+        default=20.0, gt=0, le=1000, validation_alias="HELPDESK_INCIDENT_RESOLVE_PER_SECOND")
+
     @classmethod
     def settings_customise_sources(
         cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,

@@ -14,6 +14,7 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 
 from activities.assignment import AssignmentActivities
 from activities.escalation import EscalationActivities
+from activities.incidents import IncidentActivities
 from activities.mail import MailActivities, MailSender
 from activities.notice_delivery import NoticeDeliveryActivities, NotifyConfig
 from activities.notifications import NotificationActivities
@@ -30,6 +31,7 @@ from adapters.twilio.messages_api import TwilioConfig
 from db.engine import make_engine
 from domain.webhooks import WebhookPolicy
 from feeds.agent_notices import AgentNoticeConsumer
+from feeds.incident_intake import IncidentIntake
 from feeds.notice_dispatch import NoticeDispatcher
 from feeds.runner import FeedConsumer, FeedRunners
 from feeds.slack_replies import SlackReplies
@@ -37,6 +39,7 @@ from feeds.sms_replies import SmsReplies
 from feeds.webhooks import WebhookFeed
 from settings import Settings
 from workflows import search_attributes
+from workflows.incident import IncidentWorkflow
 from workflows.notice_delivery import NoticeDeliveryWorkflow
 from workflows.portal_link import PortalLinkWorkflow
 from workflows.slack_event import SlackEventWorkflow
@@ -101,12 +104,14 @@ def build_worker(client: Client, engine: AsyncEngine, task_queue: str,
     webhooks = WebhookActivities(engine, webhook_policy)
     # None: email and Slack delivery of agent notices is off (the inbox still gets them).
     notice_delivery = NoticeDeliveryActivities(engine, notify or NotifyConfig(base_url=""))
+    incidents = IncidentActivities(engine, client)
     return Worker(
         client,
         task_queue=task_queue,
         workflows=[TicketWorkflow, VacationHandoverWorkflow, PortalLinkWorkflow,
                    SlackEventWorkflow, SlackReplyWorkflow, SmsReplyWorkflow,
-                   WebhookDeliveryWorkflow, NoticeDeliveryWorkflow],
+                   WebhookDeliveryWorkflow, NoticeDeliveryWorkflow,
+                   IncidentWorkflow],
         workflow_runner=workflow_runner(),
         activities=[projection.project_ticket, projection.record_projection_failure,
                     notifications.send_notification,
@@ -118,7 +123,9 @@ def build_worker(client: Client, engine: AsyncEngine, task_queue: str,
                     sms.send_sms_reply, sms.record_sms_failure,
                     webhooks.attempt_webhook_delivery, webhooks.dead_letter_webhook_delivery,
                     notice_delivery.plan_notice_delivery, notice_delivery.deliver_notices,
-                    notice_delivery.give_up_notices],
+                    notice_delivery.give_up_notices,
+                    incidents.project_incident, incidents.apply_incident_links,
+                    incidents.leave_incident_tickets],
     )
 
 
@@ -128,7 +135,7 @@ def feed_consumers(client: Client, task_queue: str, *,
     records work and starts its workflows on `task_queue`."""
     return [SlackReplies(client, task_queue), SmsReplies(client, task_queue),
             WebhookFeed(client, task_queue, webhook_policy or WebhookPolicy()),
-            AgentNoticeConsumer()]
+            AgentNoticeConsumer(), IncidentIntake(client)]
 
 
 def running_feeds(client: Client, engine: AsyncEngine, task_queue: str, *,

@@ -20,6 +20,7 @@ from api import (
     directory,
     email_intake,
     health,
+    incidents,
     kb,
     live,
     macros,
@@ -126,6 +127,10 @@ def create_app(
     app.include_router(sms_twilio.router)  # its own auth: Twilio's signature
     app.include_router(sms_twilio.staff_router, prefix="/api/v1", dependencies=authenticated,
                        responses=EVERY_API_CALL)
+    # Incidents (issue 19): the staff API, and the public status feed (no token).
+    app.include_router(incidents.router, prefix="/api/v1", dependencies=authenticated,
+                       responses=EVERY_API_CALL)
+    app.include_router(incidents.public_router)
     return app
 
 

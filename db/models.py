@@ -1075,3 +1075,79 @@ class NotificationDelivery(Base):
         Index("ix_notification_deliveries_unqueued", "created_at",
               postgresql_where=text("queued_at IS NULL")),
     )
+
+
+class Incident(Base):
+    """A declared outage (migration 0029): its rules, state and progress, projected by its
+    workflow (workflows/incident.py); `number` is its public ref INC-<n>."""
+
+    __tablename__ = "incidents"
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    number: Mapped[int] = mapped_column(Integer, Identity(), unique=True)
+    title: Mapped[str] = mapped_column(Text)
+    status_text: Mapped[str] = mapped_column(Text, server_default="")
+    state: Mapped[str] = mapped_column(String(16), server_default="open")
+    tags: Mapped[list[str]] = mapped_column(ARRAY(Text), server_default="{}")
+    keywords: Mapped[list[str]] = mapped_column(ARRAY(Text), server_default="{}")
+    error_codes: Mapped[list[str]] = mapped_column(ARRAY(Text), server_default="{}")
+    sender_domains: Mapped[list[str]] = mapped_column(ARRAY(Text), server_default="{}")
+    team_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("teams.id"))
+    repeat_priority: Mapped[str | None] = mapped_column(String(16))
+    ack_message: Mapped[str] = mapped_column(Text, server_default="")
+    resolution_message: Mapped[str | None] = mapped_column(Text)
+    created_by: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    resolved_at: Mapped[datetime | None]
+    linked_count: Mapped[int] = mapped_column(Integer, server_default="0")
+    acknowledged_count: Mapped[int] = mapped_column(Integer, server_default="0")
+    resolved_count: Mapped[int] = mapped_column(Integer, server_default="0")
+    folded_count: Mapped[int] = mapped_column(Integer, server_default="0")
+    version: Mapped[int] = mapped_column(Integer, server_default="0")
+
+    __table_args__ = (
+        CheckConstraint("state IN ('open','resolving','resolved')", name="ck_incident_state"),
+        Index("ix_incidents_state", "state", "created_at"),
+    )
+
+
+class IncidentTicket(Base):
+    """A ticket linked to an incident (by a rule at intake or by an agent); an unlink keeps
+    the row, stamped, so the incident's history stays whole."""
+
+    __tablename__ = "incident_tickets"
+    incident_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("incidents.id", ondelete="CASCADE"), primary_key=True)
+    ticket_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tickets.id"), primary_key=True)
+    customer_email: Mapped[str] = mapped_column(String(320))
+    source: Mapped[str] = mapped_column(String(16))
+    # pending, linked, unlinking, unlinked, folded, refused, resolved (incident_types.py)
+    status: Mapped[str] = mapped_column(String(16))
+    linked_by: Mapped[str | None] = mapped_column(String(320))
+    linked_at: Mapped[datetime]
+    unlinked_at: Mapped[datetime | None]
+    acknowledged_at: Mapped[datetime | None]
+    folded_into: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    resolved_at: Mapped[datetime | None]
+
+    __table_args__ = (
+        CheckConstraint("source IN ('rule','agent')", name="ck_incident_ticket_source"),
+        Index("ix_incident_tickets_ticket", "ticket_id"),
+        Index("ix_incident_tickets_order", "incident_id", "linked_at", "ticket_id"),
+    )
+
+
+class IncidentAudit(Base):
+    """Every incident transition: declared, updated, linked, folded, unlinked, resolving,
+    resolved (the tickets' own transitions are in ticket_audit)."""
+
+    __tablename__ = "incident_audit"
+    incident_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("incidents.id", ondelete="CASCADE"), primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
+    action: Mapped[str] = mapped_column(String(32))
+    actor_type: Mapped[str] = mapped_column(String(16))
+    actor_id: Mapped[str | None] = mapped_column(String(320))
+    ticket_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    detail: Mapped[dict[str, Any]] = mapped_column(server_default=text("'{}'::jsonb"))
+    created_at: Mapped[datetime]

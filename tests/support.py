@@ -93,6 +93,7 @@ _SERVED_WORKFLOWS = """
     UNION ALL SELECT (CASE t.channel WHEN 'slack' THEN 'slack-reply-' ELSE 'sms-reply-' END) || m.id
         FROM ticket_messages m JOIN tickets t ON t.id = m.ticket_id
         WHERE t.channel IN ('slack', 'sms') AND m.delivery_status IS NOT NULL
+    UNION ALL SELECT 'incident-' || id FROM incidents WHERE state <> 'resolved'
 """
 
 

@@ -41,6 +41,8 @@ with workflow.unsafe.imports_passed_through():
         ClaimIn,
         EscalationRequest,
         EscalationTarget,
+        JoinIncidentIn,
+        LeaveIncidentIn,
         MergeNotice,
         MessageIn,
         MessageResult,
@@ -256,6 +258,30 @@ class TicketWorkflow(ProjectionLoop):
     @rate.validator
     def _validate_rate(self, cmd: RatingIn) -> None:
         self._check(lambda: self.machine.check_rating(cmd, workflow.now()))
+
+    # ---- incidents (issue 19) -------------------------------------------------------------
+
+    @workflow.update
+    async def join_incident(self, cmd: JoinIncidentIn) -> TicketSnapshot:
+        self._check(lambda: self.machine.check_join_incident(cmd))
+        if self.machine.apply_join_incident(cmd, workflow.now()):
+            self._after_command()
+        return await self._projected()
+
+    @join_incident.validator
+    def _validate_join_incident(self, cmd: JoinIncidentIn) -> None:
+        self._check(lambda: self.machine.check_join_incident(cmd))
+
+    @workflow.update
+    async def leave_incident(self, cmd: LeaveIncidentIn) -> TicketSnapshot:
+        self._check(lambda: self.machine.check_leave_incident(cmd))
+        if self.machine.apply_leave_incident(cmd, workflow.now()):
+            self._after_command()
+        return await self._projected()
+
+    @leave_incident.validator
+    def _validate_leave_incident(self, cmd: LeaveIncidentIn) -> None:
+        self._check(lambda: self.machine.check_leave_incident(cmd))
 
     # ---- signals and queries ------------------------------------------------------------
 

@@ -37,6 +37,7 @@ from domain.records import AssignmentRecord, AuditRecord, MessageRecord, TicketS
 from domain.sla import Priority, default_plan
 from domain.sla_clock import start_clock
 from workflows.ticket_degraded import DegradedRules
+from workflows.ticket_incident import IncidentRules
 from workflows.ticket_mail import MailRules
 from workflows.ticket_push import PushRules
 from workflows.ticket_satisfaction import SatisfactionRules
@@ -111,7 +112,8 @@ def open_ticket(new: NewTicket, now: datetime, *, sla_clocks: bool = True) -> Ti
     return state
 
 
-class TicketMachine(SlaRules, MailRules, PushRules, DegradedRules, SatisfactionRules):
+class TicketMachine(SlaRules, MailRules, PushRules, DegradedRules, SatisfactionRules,
+                    IncidentRules):
     def __init__(self, state: TicketState) -> None:
         self.state = state
 

@@ -229,6 +229,8 @@ class TicketState:
     push: PushState | None = None
     # Set while the projection cannot be written (see Degraded); None for healthy tickets.
     degraded: Degraded | None = None
+    # The open incident this ticket is linked to (issue 19); None outside incidents.
+    incident: IncidentMembership | None = None
 
 
 @dataclass
@@ -343,3 +345,47 @@ class SlaPauseIn:
     note: str | None = None
     actor_type: str = "agent"
     actor_id: str | None = None
+
+
+# ---- incidents (issue 19): a ticket joins and leaves a declared incident ---------------------
+
+
+@dataclass
+class IncidentMembership:
+    incident_id: str
+    incident_ref: str  # INC-<n>
+
+
+@dataclass
+class IncidentMessageIn:
+    """A public message from the desk about the incident: the acknowledgement on joining,
+    the resolution on leaving. Ids derive from the incident and ticket, so a retry is one."""
+
+    id: str
+    message_id: str
+    body: str
+    mail: MailOrder | None = None  # None: the ticket's channel (chat, Slack, SMS) carries it
+
+
+@dataclass
+class JoinIncidentIn:
+    incident_id: str
+    incident_ref: str
+    # Lower the ticket to this priority (only ever lowered); None keeps its own.
+    repeat_priority: str | None = None
+    # Route it to the incident's bulk-resolution team unless work on it is under way.
+    team_id: str | None = None
+    ack: IncidentMessageIn | None = None  # once per customer per incident
+    actor_type: str = "system"
+    actor_id: str | None = "system"
+
+
+@dataclass
+class LeaveIncidentIn:
+    incident_id: str
+    incident_ref: str
+    # With a resolution: the message is added and the ticket resolved (the bulk resolve);
+    # without: the ticket is unlinked and its clocks run again.
+    resolution: IncidentMessageIn | None = None
+    actor_type: str = "system"
+    actor_id: str | None = "system"

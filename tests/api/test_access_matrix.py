@@ -303,6 +303,44 @@ def out_of_office(with_body: bool) -> MakeRequest:
     return make
 
 
+INCIDENTS = "/api/v1/incidents"
+
+
+def scratch_incident(*, suffix: str = "", body: dict[str, Any] | None = None,
+                     fresh_ticket: bool = False, fresh: bool = False) -> MakeRequest:
+    """The world's incident (declared once: each is a workflow), or a `fresh` one for a
+    call that ends it; with `fresh_ticket`, a new ticket of team A to link to it."""
+    async def make(world: World) -> Request:
+        ref = await _incident_of(world, fresh)
+        if fresh_ticket:
+            ticket = await create_ticket(world.http, team_id=world.team_a)
+            return f"{INCIDENTS}/{ref}{suffix}", {"ticket": ticket["public_ref"]}
+        return f"{INCIDENTS}/{ref}{suffix}", body
+    return make
+
+
+_WORLD_INCIDENTS: dict[str, str] = {}
+
+
+async def _incident_of(world: World, fresh: bool) -> str:
+    if not fresh and world.ticket_a in _WORLD_INCIDENTS:
+        return _WORLD_INCIDENTS[world.ticket_a]
+    made = await world.http.post(INCIDENTS, json={"title": unique("incident")})
+    assert made.status_code == 201, made.text
+    if not fresh:
+        _WORLD_INCIDENTS[world.ticket_a] = made.json()["public_ref"]
+    return str(made.json()["public_ref"])
+
+
+async def linked_ticket(world: World) -> Request:
+    """A fresh ticket of team A linked (by an admin) to a fresh incident."""
+    path, body = await scratch_incident(suffix="/tickets", fresh_ticket=True)(world)
+    linked = await world.http.post(path, json=body)
+    assert linked.status_code == 200, linked.text
+    assert isinstance(body, dict)
+    return f"{path}/{body['ticket']}", None
+
+
 ROUTES = [
     route("post", TICKETS, TEAM_STAFF | {INTEGRATION}, 201,
           lambda w: _ready((TICKETS, new_ticket_body(w)))),
@@ -501,10 +539,26 @@ ROUTES = [
     route("post", "/api/v1/admin/notification-deliveries/{notification_id}/{channel}/redeliver",
           ADMINS, 404, lambda w: _ready((
               f"/api/v1/admin/notification-deliveries/{uuid.uuid4()}/slack/redeliver", None))),
+    # Incidents (issue 19): leads and admins declare, change and resolve; staff read; team
+    # staff link and unlink the tickets they reach.
+    route("post", INCIDENTS, ADMINS | {LEAD}, 201,
+          lambda w: _ready((INCIDENTS, {"title": unique("incident")}))),
+    route("get", INCIDENTS, STAFF),
+    route("get", f"{INCIDENTS}/{{incident}}", STAFF, 200, scratch_incident()),
+    route("patch", f"{INCIDENTS}/{{incident}}", ADMINS | {LEAD}, 200,
+          scratch_incident(body={"status_text": "Still on it"})),
+    route("get", f"{INCIDENTS}/{{incident}}/tickets", STAFF, 200,
+          scratch_incident(suffix="/tickets")),
+    route("post", f"{INCIDENTS}/{{incident}}/tickets", TEAM_STAFF, 200,
+          scratch_incident(suffix="/tickets", fresh_ticket=True)),
+    route("delete", f"{INCIDENTS}/{{incident}}/tickets/{{ticket}}", TEAM_STAFF, 200,
+          lambda w: linked_ticket(w)),  # defined below, with the other helpers
+    route("post", f"{INCIDENTS}/{{incident}}/resolve", ADMINS | {LEAD}, 202,
+          scratch_incident(suffix="/resolve", body={"message": "Fixed."}, fresh=True)),
     # Last: it assigns whatever the other rows left in the team queues.
     route("post", "/api/v1/queue/next", AGENTS, 204, drained_queue),
 ]
-PUBLIC = {("get", "/healthz")}
+PUBLIC = {("get", "/healthz"), ("get", "/status.json")}
 
 
 async def _sms_retry(world: World) -> Request:

@@ -22,7 +22,7 @@ import tempfile
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import psycopg
@@ -37,9 +37,23 @@ from domain.sla import default_plan
 from tests.support import new_ticket, run_chain, running_worker, start_workflow, with_database
 from tests.workflows.tickets import AGENT, add_message, assign, change_status, staff
 from worker import ensure_search_attributes
+from workflows.incident import IncidentWorkflow
+from workflows.incident_types import (
+    Delivery,
+    IncidentInput,
+    IncidentSpec,
+    IncidentState,
+    LinkIn,
+    ResolveIn,
+    UnlinkIn,
+)
+from workflows.incident_types import workflow_id as incident_workflow_id
 from workflows.ticket import TicketWorkflow
 from workflows.ticket_types import (
     AcknowledgementIn,
+    IncidentMessageIn,
+    JoinIncidentIn,
+    LeaveIncidentIn,
     MailOrder,
     MessageIn,
     PriorityChangeIn,
@@ -244,6 +258,59 @@ async def satisfaction(env: WorkflowEnvironment, queue: str, engine: AsyncEngine
     return [("satisfaction", handle)]
 
 
+async def incident(env: WorkflowEnvironment, queue: str) -> Recorded:
+    """Incidents (issue 19): the ticket joins one (clock frozen, lowered, routed, the
+    acknowledgement), a day passes, and it leaves with the resolution (resolved)."""
+    handle = await start_workflow(env.client, queue, new_ticket(
+        subject="Checkout fails", priority="urgent", sla_plan=default_plan()))
+    incident_id = str(uuid.uuid4())
+    await handle.execute_update(TicketWorkflow.join_incident, JoinIncidentIn(
+        incident_id=incident_id, incident_ref="INC-1", repeat_priority="normal",
+        team_id=str(uuid.uuid4()), ack=IncidentMessageIn(
+            id=str(uuid.uuid4()), message_id="<ack-1@desk.example>", body="On it.")))
+    await env.sleep(timedelta(days=1))
+    await handle.execute_update(TicketWorkflow.leave_incident, LeaveIncidentIn(
+        incident_id=incident_id, incident_ref="INC-1", resolution=IncidentMessageIn(
+            id=str(uuid.uuid4()), message_id="<fixed-1@desk.example>", body="Fixed.")))
+    await _until(handle, lambda t: t.status == "resolved")
+    return [("incident", handle)]
+
+
+async def incident_workflow(env: WorkflowEnvironment, queue: str,
+                            engine: AsyncEngine) -> Recorded:
+    """An IncidentWorkflow (issue 19): declared, two tickets of one customer linked (the
+    second folded), a third linked and unlinked, then the bulk resolve to the end."""
+    incident_id = str(uuid.uuid4())
+    handle = await env.client.start_workflow(
+        IncidentWorkflow.run, IncidentInput(IncidentState(
+            incident_id=incident_id, delivery=Delivery(), created_at=await _now(env),
+            spec=IncidentSpec(title="Checkout down", status_text="", ack_message="On it."))),
+        id=incident_workflow_id(incident_id), task_queue=queue)
+    await handle.execute_update(IncidentWorkflow.declared)
+    tickets = [new_ticket(subject="Checkout down?", customer_email=email,
+                          sla_plan=default_plan())
+               for email in ("ada@shop.example", "ada@shop.example", "bob@shop.example")]
+    for t in tickets:
+        await start_workflow(env.client, queue, t)
+    await _until_rows(engine, "SELECT count(*) FROM tickets WHERE subject = 'Checkout down?'",
+                      len(tickets))
+    for t in tickets:
+        await handle.execute_update(IncidentWorkflow.link, LinkIn(
+            ticket_id=t.ticket_id, public_ref=t.public_ref, customer_email=t.customer_email,
+            actor_id=AGENT))
+    await handle.execute_update(IncidentWorkflow.unlink, UnlinkIn(tickets[2].ticket_id,
+                                                                  actor_id=AGENT))
+    await env.sleep(timedelta(hours=1))
+    await handle.execute_update(IncidentWorkflow.resolve, ResolveIn("Fixed.", per_second=1,
+                                                                    actor_id=AGENT))
+    await handle.result()
+    return [("incident_workflow", handle)]
+
+
+async def _now(env: WorkflowEnvironment) -> datetime:
+    return await env.get_current_time()
+
+
 async def _until_rows(engine: AsyncEngine, sql: str, expected: int) -> None:
     for _ in range(500):
         async with engine.connect() as conn:
@@ -265,6 +332,8 @@ SCENARIOS: dict[str, Scenario] = {
     "early_reply": lambda env, queue, _: early_reply(env, queue),
     "degraded_projection": degraded_projection,
     "satisfaction": satisfaction,
+    "incident": lambda env, queue, _: incident(env, queue),
+    "incident_workflow": incident_workflow,
 }
 
 

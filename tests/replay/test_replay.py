@@ -1,4 +1,4 @@
-"""Recorded ticket histories still replay against today's TicketWorkflow.
+"""Recorded histories still replay against today's TicketWorkflow (and IncidentWorkflow).
 
 A failure here means a change to the workflow's code would break tickets already running:
 their next workflow task would hit a non-determinism error. Make such a change behind
@@ -16,6 +16,7 @@ from temporalio.worker import Replayer
 
 from tests.replay.record_histories import HISTORIES
 from worker import workflow_runner
+from workflows.incident import IncidentWorkflow
 from workflows.ticket import TicketWorkflow
 
 RECORDED = sorted(HISTORIES.glob("*.json"))
@@ -34,7 +35,8 @@ async def test_history_replays_deterministically(path: Path) -> None:
     history = WorkflowHistory.from_json(path.stem, path.read_text())
 
     # Raises on any non-determinism (a command the history does not have, or the reverse).
-    replayer = Replayer(workflows=[TicketWorkflow], workflow_runner=workflow_runner())
+    replayer = Replayer(workflows=[TicketWorkflow, IncidentWorkflow],
+                        workflow_runner=workflow_runner())
     result = await replayer.replay_workflow(history)
 
     assert result.replay_failure is None
