@@ -131,6 +131,8 @@ async def test_a_surge_of_1000_tickets_for_one_incident_is_acknowledged_once_per
     lap("intake")
     refs = {r: t["public_ref"] for r, t in created.items()}
     assert len(set(refs.values())) == TICKETS  # one ticket per report, none doubled
+    # Degraded mode is on: agents see the banner, the help form suggests nothing.
+    assert "\nhelpdesk_surge_mode 1.0\n" in (await desk.http.get("/metrics")).text
 
     await until(lambda: all_linked(desk), within=300)
     lap("linked")
