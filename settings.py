@@ -243,6 +243,17 @@ class Settings(BaseSettings):
     misroute_alert_per_hour: int = Field(default=5, ge=1, le=10_000,
                                          validation_alias="HELPDESK_MISROUTE_ALERT_PER_HOUR")
 
+    # Degraded mode (services/intake_surge.py): at this many new tickets a minute, averaged
+    # over the window, knowledge-base suggestions pause and the workspace shows a banner,
+    # until the rate falls below 70% of it (0: never). The count is cached this long per
+    # API process.
+    surge_tickets_per_minute: float = Field(
+        default=30.0, ge=0, le=100_000, validation_alias="HELPDESK_SURGE_TICKETS_PER_MINUTE")
+    surge_window_minutes: float = Field(default=5.0, gt=0, le=120,
+                                        validation_alias="HELPDESK_SURGE_WINDOW_MINUTES")
+    surge_cache_seconds: float = Field(default=5.0, ge=0, le=300,
+                                       validation_alias="HELPDESK_SURGE_CACHE_SECONDS")
+
     # Incidents (issue 19): resolving one resolves its linked tickets at most this many per
     # second, each through its own workflow (a bounded load on Temporal, mail and Slack).
     incident_resolve_per_second: float = Field(

@@ -51,6 +51,7 @@ from api.storable_input import RefuseUnstorableText
 from api.unhandled import UnhandledErrors
 from db import tokens
 from db.engine import make_engine
+from services.intake_surge import SurgeWatch
 from services.rate_limits import RateLimits
 from settings import Settings
 from web.app import answer_problem, install_web
@@ -74,6 +75,7 @@ def create_app(
         app.state.sessions = async_sessionmaker(app.state.engine, expire_on_commit=False)
         app.state.temporal = temporal or await _connect(settings)
         app.state.rate_limits = RateLimits.from_settings(settings, database=app.state.engine.url)
+        app.state.surge = SurgeWatch.from_settings(settings)  # degraded mode's intake count
         await _bootstrap_admin_token(app.state.engine, settings)
         await _check_search_language(app.state.engine, settings)
         try:

@@ -33,6 +33,7 @@ from web.pages import (
     reports,
     search,
     status_page,
+    surge_banner,
     ticket,
     ticket_incident,
 )
@@ -59,6 +60,7 @@ def install_web(app: FastAPI, settings: Settings) -> None:
     # Incidents (issue 19): their workspace pages, the ticket page's block, the public /status.
     for router in (incidents.router, ticket_incident.router, status_page.router):
         app.include_router(router)
+    app.include_router(surge_banner.router)  # degraded mode's banner, on every workspace page
     app.add_middleware(PageHeaders)
     app.add_middleware(WorkspaceCsrf, **csrf_options(settings))  # type: ignore[arg-type]
 
