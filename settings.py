@@ -238,11 +238,30 @@ class Settings(BaseSettings):
         default=10.0, gt=0, le=3600, validation_alias="HELPDESK_NOTIFY_FIRST_RETRY_SECONDS")
     notify_max_attempts: int = Field(default=30, ge=1, le=1000,
                                      validation_alias="HELPDESK_NOTIFY_MAX_ATTEMPTS")
+    # A team's misroutes within an hour that send its manager (else leads) an in-app notice,
+    # at most once an hour (feeds/misroute_alerts.py).
+    misroute_alert_per_hour: int = Field(default=5, ge=1, le=10_000,
+                                         validation_alias="HELPDESK_MISROUTE_ALERT_PER_HOUR")
+
+    # Degraded mode (services/intake_surge.py): at this many new tickets a minute, averaged
+    # over the window, knowledge-base suggestions pause and the workspace shows a banner,
+    # until the rate falls below 70% of it (0: never). The count is cached this long per
+    # API process.
+    surge_tickets_per_minute: float = Field(
+        default=30.0, ge=0, le=100_000, validation_alias="HELPDESK_SURGE_TICKETS_PER_MINUTE")
+    surge_window_minutes: float = Field(default=5.0, gt=0, le=120,
+                                        validation_alias="HELPDESK_SURGE_WINDOW_MINUTES")
+    surge_cache_seconds: float = Field(default=5.0, ge=0, le=300,
+                                       validation_alias="HELPDESK_SURGE_CACHE_SECONDS")
 
     # Incidents (issue 19): resolving one resolves its linked tickets at most this many per
     # second, each through its own workflow (a bounded load on Temporal, mail and Slack).
     incident_resolve_per_second: float = Field(
         default=20.0, gt=0, le=1000, validation_alias="HELPDESK_INCIDENT_RESOLVE_PER_SECOND")
+    # Duplicate detection: tickets created this many hours apart or less may be suggested as
+    # duplicates of each other (domain/duplicates.py).
+    duplicate_window_hours: float = Field(default=24.0, gt=0, le=24 * 30,
+                                          validation_alias="HELPDESK_DUPLICATE_WINDOW_HOURS")
 
     @classmethod
     def settings_customise_sources(

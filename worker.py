@@ -31,7 +31,10 @@ from adapters.twilio.messages_api import TwilioConfig
 from db.engine import make_engine
 from domain.webhooks import WebhookPolicy
 from feeds.agent_notices import AgentNoticeConsumer
+from feeds.duplicate_fingerprints import DuplicateFingerprints
 from feeds.incident_intake import IncidentIntake
+from feeds.misroute_alerts import DEFAULT_PER_HOUR as MISROUTE_ALERT_PER_HOUR
+from feeds.misroute_alerts import MisrouteAlerts
 from feeds.notice_dispatch import NoticeDispatcher
 from feeds.runner import FeedConsumer, FeedRunners
 from feeds.slack_replies import SlackReplies
@@ -125,7 +128,8 @@ def build_worker(client: Client, engine: AsyncEngine, task_queue: str,
                     notice_delivery.plan_notice_delivery, notice_delivery.deliver_notices,
                     notice_delivery.give_up_notices,
                     incidents.project_incident, incidents.apply_incident_links,
-                    incidents.leave_incident_tickets],
+                    incidents.leave_incident_tickets,
+                    escalation.find_heartbeat_recipients],
     )
 
 
@@ -135,7 +139,7 @@ def feed_consumers(client: Client, task_queue: str, *,
     records work and starts its workflows on `task_queue`."""
     return [SlackReplies(client, task_queue), SmsReplies(client, task_queue),
             WebhookFeed(client, task_queue, webhook_policy or WebhookPolicy()),
-            AgentNoticeConsumer(), IncidentIntake(client)]
+            AgentNoticeConsumer(), IncidentIntake(client), DuplicateFingerprints()]
 
 
 def running_feeds(client: Client, engine: AsyncEngine, task_queue: str, *,
@@ -145,8 +149,10 @@ def running_feeds(client: Client, engine: AsyncEngine, task_queue: str, *,
     the dispatcher that hands agents' notices to email and Slack delivery."""
     channels = notify.channels if notify else frozenset()
     dispatcher = NoticeDispatcher(engine, client, task_queue, channels)
-    return FeedRunners(engine, feed_consumers(client, task_queue, webhook_policy=webhook_policy),
-                       loops=[dispatcher.run])
+    consumers = feed_consumers(client, task_queue, webhook_policy=webhook_policy)
+    consumers.append(MisrouteAlerts(notify.misroute_alert_per_hour if notify else
+                                    MISROUTE_ALERT_PER_HOUR))
+    return FeedRunners(engine, consumers, loops=[dispatcher.run])
 
 
 def notify_config(settings: Settings, sender: MailSender | None) -> NotifyConfig:
@@ -157,7 +163,8 @@ def notify_config(settings: Settings, sender: MailSender | None) -> NotifyConfig
     return NotifyConfig(base_url=settings.browser_url,
                         digest_seconds=settings.notify_digest_seconds,
                         first_retry_seconds=settings.notify_first_retry_seconds,
-                        max_attempts=settings.notify_max_attempts, slack=slack, mail=sender)
+                        max_attempts=settings.notify_max_attempts, slack=slack, mail=sender,
+                        misroute_alert_per_hour=settings.misroute_alert_per_hour)
 
 
 def mail_sender(settings: Settings) -> MailSender | None:

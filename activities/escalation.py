@@ -1,4 +1,5 @@
-"""Where a breached ticket goes: its team's senior pool, and the least-loaded senior there."""
+"""Where a breached ticket goes: its team's senior pool, and the least-loaded senior there;
+who hears of a silent urgent ticket (the P0 heartbeat): its team's manager, else its leads."""
 
 from __future__ import annotations
 
@@ -9,8 +10,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio import activity
 
 from db.models import Agent, AgentTeam, Team, Ticket
+from domain.access import Role
 from domain.lifecycle import OPEN
-from workflows.ticket_types import EscalationRequest, EscalationTarget
+from workflows.ticket_types import (
+    EscalationRequest,
+    EscalationTarget,
+    HeartbeatRecipients,
+    HeartbeatRequest,
+)
 
 
 class EscalationActivities:
@@ -34,6 +41,30 @@ class EscalationActivities:
                 return None
             agent = await conn.scalar(_least_loaded_senior(pool))
         return EscalationTarget(team_id=str(pool), agent_id=str(agent) if agent else None)
+
+    @activity.defn(name="find_heartbeat_recipients")
+    async def find_heartbeat_recipients(self, request: HeartbeatRequest) -> HeartbeatRecipients:
+        """The team's active manager; with none, its active leads; else nobody (told so)."""
+        if request.team_id is None:
+            return HeartbeatRecipients(agent_ids=[], told="nobody")
+        team_id = uuid.UUID(request.team_id)
+        async with self.engine.connect() as conn:
+            manager = await conn.scalar(
+                select(Agent.id).join(Team, Team.manager_id == Agent.id)
+                .where(Team.id == team_id, Agent.active))
+            if manager is not None:
+                return HeartbeatRecipients(agent_ids=[str(manager)], told="manager",
+                                           manager_id=str(manager))
+            leads = (await conn.scalars(team_leads(team_id))).all()
+        if leads:
+            return HeartbeatRecipients(agent_ids=[str(a) for a in leads], told="leads")
+        return HeartbeatRecipients(agent_ids=[], told="nobody")
+
+
+def team_leads(team_id: uuid.UUID) -> Select[uuid.UUID]:
+    return (select(Agent.id).join(AgentTeam, AgentTeam.agent_id == Agent.id)
+            .where(AgentTeam.team_id == team_id, Agent.role == Role.LEAD.value, Agent.active)
+            .order_by(Agent.id))
 
 
 def _least_loaded_senior(pool: uuid.UUID) -> Select[uuid.UUID]:

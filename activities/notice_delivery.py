@@ -67,6 +67,8 @@ class NotifyConfig:
     max_attempts: int = 30
     slack: SlackConfig | None = None
     mail: MailSender | None = None
+    # A team's misroutes in an hour that alert its manager (feeds/misroute_alerts.py).
+    misroute_alert_per_hour: int = 5
 
     @property
     def channels(self) -> frozenset[str]:

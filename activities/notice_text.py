@@ -42,6 +42,8 @@ def _what(n: NoticeLine) -> str:
     if n.kind == notices.HANDOVER:
         who = d.get("from_agent_name") or "a colleague"
         return f"handed over to you while {who} is away"
+    if n.kind == notices.P0_SILENT:
+        return f"urgent, no agent has acted for {d.get('minutes_silent') or '?'} minutes"
     return n.kind
 
 

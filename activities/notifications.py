@@ -49,7 +49,13 @@ async def _existing_team(conn: AsyncConnection, team_id: str | None) -> uuid.UUI
 
 async def _recipients(conn: AsyncConnection, notice: Notice,
                       team_id: uuid.UUID | None) -> list[uuid.UUID]:
-    """The team's active leads, then (for a breach) the assignee; each once."""
+    """The team's active leads, then (for a breach) the assignee; each once. A notice that
+    names its recipients (the P0 heartbeat's manager or leads) goes to them."""
+    if notice.recipients is not None:
+        # Still there: an agent deleted since the lookup would fail the row's foreign key.
+        named = [uuid.UUID(agent_id) for agent_id in notice.recipients]
+        return list((await conn.scalars(
+            select(Agent.id).where(Agent.id.in_(named)).order_by(Agent.id))).all())
     found: list[uuid.UUID] = []
     if team_id is not None:
         leads = select(Agent.id).join(AgentTeam, AgentTeam.agent_id == Agent.id).where(
@@ -74,5 +80,5 @@ def _row(notice: Notice, team_id: uuid.UUID | None, agent_id: uuid.UUID | None
         "detail": {
             "public_ref": notice.public_ref, "target": notice.target, "priority": notice.priority,
             "due_at": notice.due_at.isoformat() if notice.due_at else None,
-        },
+        } | notice.detail,
     }

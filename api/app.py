@@ -43,6 +43,7 @@ from api import (
 from api.admission import Admission
 from api.auth import authenticate
 from api.chat import install_chat
+from api.duplicates import router as duplicates_router
 from api.openapi import EVERY_API_CALL, install_openapi, operation_id
 from api.problems import DATABASE_UNAVAILABLE, install_problem_handlers
 from api.request_body import BoundedBody
@@ -50,6 +51,7 @@ from api.storable_input import RefuseUnstorableText
 from api.unhandled import UnhandledErrors
 from db import tokens
 from db.engine import make_engine
+from services.intake_surge import SurgeWatch
 from services.rate_limits import RateLimits
 from settings import Settings
 from web.app import answer_problem, install_web
@@ -73,6 +75,7 @@ def create_app(
         app.state.sessions = async_sessionmaker(app.state.engine, expire_on_commit=False)
         app.state.temporal = temporal or await _connect(settings)
         app.state.rate_limits = RateLimits.from_settings(settings, database=app.state.engine.url)
+        app.state.surge = SurgeWatch.from_settings(settings)  # degraded mode's intake count
         await _bootstrap_admin_token(app.state.engine, settings)
         await _check_search_language(app.state.engine, settings)
         try:
@@ -129,6 +132,9 @@ def create_app(
     app.include_router(incidents.router, prefix="/api/v1", dependencies=authenticated,
                        responses=EVERY_API_CALL)
     app.include_router(incidents.public_router)
+    # Possible duplicates of a ticket (api/duplicates.py).
+    app.include_router(duplicates_router, prefix="/api/v1", dependencies=authenticated,
+                       responses=EVERY_API_CALL)
     return app
 
 

@@ -48,7 +48,8 @@ def get_desk(request: Request, session: SessionDep) -> Desk:
     with the other dependencies, so authentication's reads and the route's are one."""
     state = request.app.state
     return Desk(session=session, engine=state.engine, temporal=state.temporal,
-                settings=state.settings, limits=state.rate_limits)
+                settings=state.settings, limits=state.rate_limits,
+                surge=state.surge)
 
 
 DeskDep = Annotated[Desk, Depends(get_desk)]

@@ -3,7 +3,8 @@
 A customer about to open a ticket (portal, web form through an integration, or an agent
 typing for them) sends the draft to `POST /kb/suggest`; the three best published articles come
 back with the suggestion's id. A ticket opened anyway names it (`kb_suggestion_id`), which is
-how `GET /reports/kb` tells deflected drafts from submitted ones.
+how `GET /reports/kb` tells deflected drafts from submitted ones. Under a surge of new tickets
+none come back, with `"paused": "surge"` (services/intake_surge.py).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from api.deps import DeskDep, SessionDep
 from api.openapi import problems
 from api.problems import Problem
 from db.models import KbArticle
-from services.kb_suggestions import suggest_articles
+from services.kb_suggestions import Paused, suggest_articles
 from services.schemas import Body, Email
 
 router = APIRouter(prefix="/kb", tags=["kb"])
@@ -55,9 +56,13 @@ class SuggestedOut(BaseModel):
 
 
 class SuggestionOut(BaseModel):
-    suggestion_id: uuid.UUID = Field(
-        description="send as kb_suggestion_id when the ticket is opened anyway")
+    suggestion_id: uuid.UUID | None = Field(
+        description="send as kb_suggestion_id when the ticket is opened anyway; null while "
+                    "suggestions are paused")
     articles: list[SuggestedOut]
+    paused: Paused | None = Field(
+        default=None, description="surge: the desk is in degraded mode under a surge of new "
+                                  "tickets, and suggests nothing until it passes")
 
 
 @router.get("/articles/{article_id}", response_model=ArticleOut, responses=problems(404, 422))
@@ -77,6 +82,6 @@ async def suggest(body: DraftIn, desk: DeskDep, principal: CurrentPrincipal) -> 
     found = await suggest_articles(desk, subject=body.subject, body=body.body,
                                    customer_email=body.customer_email
                                    or principal.customer_email)
-    return SuggestionOut(suggestion_id=found.suggestion_id, articles=[
+    return SuggestionOut(suggestion_id=found.suggestion_id, paused=found.paused, articles=[
         SuggestedOut(id=a.id, title=a.title, snippet=a.snippet, score=a.score)
         for a in found.articles])

@@ -44,6 +44,7 @@ from api.deps import SessionDep
 from db import metrics
 from domain.access import require_admin
 from logs import CURRENT_TICKET
+from services.intake_surge import IntakeRate
 
 router = APIRouter(tags=["metrics"])
 # A series' label values, one per label name of its family.
@@ -64,8 +65,9 @@ async def prometheus_metrics(request: Request, session: SessionDep,
     await _require_scraper(request, session, credentials)
     await session.close()  # the token lookup's connection goes back before the snapshot
     found, took = await _cached_snapshot(request)
+    intake = await request.app.state.surge.measure(request.app.state.engine)
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(_Exported(found, took))
+    registry.register(_Exported(found, took, intake))
     return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
 
@@ -108,11 +110,12 @@ async def _cached_snapshot(request: Request) -> tuple[metrics.Snapshot, float]:
 class _Exported:
     """One scrape: the snapshot's families, then everything in the process registry."""
 
-    def __init__(self, snapshot: metrics.Snapshot, took: float) -> None:
-        self.snapshot, self.took = snapshot, took
+    def __init__(self, snapshot: metrics.Snapshot, took: float, intake: IntakeRate) -> None:
+        self.snapshot, self.took, self.intake = snapshot, took, intake
 
     def collect(self) -> Iterator[Metric]:
         yield from _business_families(self.snapshot)
+        yield from _surge_families(self.intake)
         took = GaugeMetricFamily("helpdesk_metrics_snapshot_duration_seconds",
                                  "How long the last snapshot of the business metrics took")
         took.add_metric([], self.took)
@@ -178,6 +181,33 @@ def _business_families(s: metrics.Snapshot) -> Iterator[Metric]:
                  "channel and delivery state (dead: gave up, see "
                  "/api/v1/admin/notification-deliveries?state=dead)", ["channel", "state"],
                  s.notice_deliveries)
+    yield _gauge("helpdesk_duplicate_suggestions", "Pairs of tickets suggested as duplicates, "
+                 "by outcome (confirmed: merged; rejected: dismissed as not a duplicate)",
+                 ["outcome"], {(k,): v for k, v in s.duplicate_suggestions.items()})
+    if s.duplicate_precision is not None:  # no decided suggestion yet: no figure to export
+        precision = GaugeMetricFamily("helpdesk_duplicate_suggestion_precision",
+                                      "Confirmed / (confirmed + rejected) duplicate suggestions")
+        precision.add_metric([], s.duplicate_precision)
+        yield precision
+    yield _counter("helpdesk_misroutes", "Tickets moved out of a team after one of its agents "
+                   "had them (breach escalations aside), by that team", ["from_team"],
+                   {(k,): v for k, v in s.misroutes_by_team.items()})
+    yield _counter("helpdesk_p0_heartbeats", "Urgent tickets escalated for going silent (no "
+                   "agent action within their heartbeat), by who was told: manager, leads "
+                   "or nobody", ["told"], {(k,): v for k, v in s.p0_heartbeats.items()})
+
+
+def _surge_families(intake: IntakeRate) -> Iterator[Metric]:
+    """Degraded mode as this API process sees it (services/intake_surge.py)."""
+    mode = GaugeMetricFamily("helpdesk_surge_mode", "1 while intake surges past "
+                             "HELPDESK_SURGE_TICKETS_PER_MINUTE: knowledge-base suggestions "
+                             "are paused and the workspace shows a banner")
+    mode.add_metric([], 1 if intake.surging else 0)
+    yield mode
+    rate = GaugeMetricFamily("helpdesk_intake_tickets_per_minute", "New tickets a minute, "
+                             "averaged over HELPDESK_SURGE_WINDOW_MINUTES")
+    rate.add_metric([], intake.per_minute)
+    yield rate
 
 
 def _counter(name: str, doc: str, labels: list[str],

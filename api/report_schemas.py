@@ -8,6 +8,7 @@ from uuid import UUID
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, Field
 
+from db.reports import NearMisses
 from domain.instants import as_utc
 from domain.satisfaction import CsatReport, CsatTally
 from domain.sla import Priority
@@ -82,12 +83,45 @@ class SlaReportFilters(BaseModel):
     priority: Priority | None
 
 
+class NearMissOut(BaseModel):
+    ticket_id: UUID
+    public_ref: str
+    subject: str
+    team_id: UUID | None
+    team_name: str | None
+    priority: str = Field(description="the priority the SLA targets were measured against")
+    target: str = Field(description="first_response or resolution")
+    budget_minutes: int = Field(description="business minutes the target allowed")
+    used_business_minutes: float = Field(description="business minutes it took (pauses and "
+                                                     "waiting on the customer left out)")
+    met_at: datetime
+
+
+class NearMissesOut(BaseModel):
+    first_response: int = Field(description="first responses made within the last 10% of "
+                                            "their business-time budget")
+    resolution: int = Field(description="resolutions within the last 10% of their budget")
+    tickets: list[NearMissOut] = Field(description="the latest 50, latest met first")
+
+    @classmethod
+    def of(cls, found: NearMisses) -> NearMissesOut:
+        return cls(first_response=found.first_response, resolution=found.resolution,
+                   tickets=[NearMissOut(
+                       ticket_id=n.ticket_id, public_ref=n.public_ref, subject=n.subject,
+                       team_id=n.team_id, team_name=n.team_name, priority=n.priority,
+                       target=n.target, budget_minutes=n.budget_minutes,
+                       used_business_minutes=round(n.used_business_seconds / 60, 2),
+                       met_at=datetime.fromisoformat(n.met_at)) for n in found.tickets])
+
+
 class SlaReportOut(BaseModel):
     filters: SlaReportFilters
     tickets: int = Field(description="tickets considered: with SLA clocks, not spam/duplicate")
     first_response: Timing
     resolution: Timing
     breach_rate: BreachRates
+    near_misses: NearMissesOut | None = Field(
+        default=None, description="targets met, but only just: in the last 10% of the budget")
 
 
 class EmailReportFilters(BaseModel):
@@ -112,6 +146,15 @@ class RoutingReportFilters(BaseModel):
     assigned_to: datetime | None = Field(serialization_alias="to")
 
 
+class TeamMisrouteRate(BaseModel):
+    team_id: UUID
+    team_name: str | None = Field(description="null when the team was deleted since")
+    misroutes: int = Field(description="tickets moved out of the team in the period after one "
+                                       "of its agents had been given them")
+    assigned: int = Field(description="tickets given to one of its agents in the period")
+    rate: float | None = Field(description="misroutes / assigned; null when none assigned")
+
+
 class RoutingReportOut(BaseModel):
     filters: RoutingReportFilters
     assignments_by_kind: dict[str, int] = Field(
@@ -120,6 +163,8 @@ class RoutingReportOut(BaseModel):
     tickets_by_rule: dict[str, int] = Field(description="tickets routed by each rule (by name)")
     misroutes: int = Field(description="tickets whose team changed in the period after an "
                                        "agent had been assigned to them")
+    misroutes_by_team: list[TeamMisrouteRate] = Field(
+        default_factory=list, description="per team the tickets left: its misroute rate")
 
 
 class KbArticleCount(BaseModel):
@@ -192,3 +237,17 @@ class CsatReportOut(BaseModel):
                       for k, t in report.by_agent.items()],
             by_priority=[PriorityCsat(priority=k, **CsatRate.of(t).model_dump())
                          for k, t in report.by_priority.items()])
+
+
+class DuplicatesReportOut(BaseModel):
+    """How right the duplicate suggestions were (services/duplicates.py)."""
+
+    start: datetime | None
+    end: datetime | None
+    shown: int = Field(description="pairs of tickets first suggested as duplicates in the period")
+    confirmed: int = Field(description="of those, pairs where one ticket was merged into the "
+                                       "other (from the suggestion or any other way)")
+    rejected: int = Field(description="pairs an agent dismissed as not a duplicate")
+    undecided: int = Field(description="neither, yet")
+    precision: float | None = Field(description="confirmed / (confirmed + rejected); null "
+                                                "when none was decided")

@@ -17,10 +17,12 @@ from api.report_schemas import (
     BreachRate,
     BreachRates,
     CsatReportOut,
+    DuplicatesReportOut,
     EmailReportFilters,
     EmailReportOut,
     KbArticleCount,
     KbReportOut,
+    NearMissesOut,
     PriorityBreachRate,
     ReportBound,
     RoutingReportFilters,
@@ -29,9 +31,10 @@ from api.report_schemas import (
     SlaReportOut,
     Spread,
     TeamBreachRate,
+    TeamMisrouteRate,
     Timing,
 )
-from db import email_intake, kb, reports, routing
+from db import duplicates, email_intake, kb, reports, routing
 from domain.access import require_lead, require_staff
 from domain.sla import Priority
 from domain.threading import Outcome, is_reply_subject
@@ -113,7 +116,10 @@ async def routing_report(
     return RoutingReportOut(
         filters=RoutingReportFilters(assigned_from=assigned_from, assigned_to=assigned_to),
         assignments_by_kind=kinds, tickets_by_rule=found.tickets_by_rule,
-        misroutes=found.misroutes)
+        misroutes=found.misroutes,
+        misroutes_by_team=[TeamMisrouteRate(team_id=t.team_id, team_name=t.team_name,
+                                            misroutes=t.misroutes, assigned=t.assigned,
+                                            rate=t.rate) for t in found.misroutes_by_team])
 
 
 @router.get("/kb", response_model=KbReportOut)
@@ -150,6 +156,23 @@ async def csat_report(
                                                            end=end))
 
 
+@router.get("/duplicates", response_model=DuplicatesReportOut)
+async def duplicates_report(
+    session: SessionDep, principal: CurrentPrincipal,
+    start: Annotated[ReportBound | None, Query(
+        description="suggestions first shown at or after this date or datetime")] = None,
+    end: Annotated[ReportBound | None, Query(
+        description="suggestions first shown before this date or datetime")] = None,
+) -> DuplicatesReportOut:
+    """Duplicate suggestions shown, and the precision of the decided ones."""
+    require_staff(principal)
+    _require_range(start, end)
+    found = await duplicates.outcome_counts(session=session, start=start, end=end)
+    return DuplicatesReportOut(start=start, end=end, shown=found.shown,
+                               confirmed=found.confirmed, rejected=found.rejected,
+                               undecided=found.undecided, precision=found.precision)
+
+
 def _require_range(start: datetime | None, end: datetime | None) -> None:
     if start is not None and end is not None and end <= start:
         raise Problem(422, "invalid-range", "Invalid date range",
@@ -166,6 +189,7 @@ def _report_out(found: reports.SlaReport, *, filters: SlaReportFilters) -> SlaRe
                          for p in found.by_priority],
             by_team=[TeamBreachRate(team_id=t.team_id, team_name=t.team_name,
                                     **_rate(t).model_dump()) for t in found.by_team]),
+        near_misses=NearMissesOut.of(found.near_misses) if found.near_misses else None,
     )
 
 

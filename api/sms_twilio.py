@@ -22,6 +22,7 @@ from adapters.twilio import SMS_INBOUND_PATH, SMS_STATUS_PATH
 from adapters.twilio.signatures import SIGNATURE_HEADER
 from api.auth import CurrentPrincipal
 from api.deps import DeskDep
+from domain.text import storable
 from services import sms
 from services.schemas import DeliveryOut
 
@@ -34,7 +35,9 @@ async def _signed_form(request: Request, desk: DeskDep, signature: str | None
                        ) -> dict[str, str]:
     form = {k: str(v) for k, v in (await request.form()).items()}
     sms.check_signature(desk.settings, str(request.url), form, signature)
-    return form
+    # Signed as sent; stored cleaned (a NUL would fail every write, and Twilio would only
+    # retry a refusal): as mail is.
+    return {storable(k): storable(v) for k, v in form.items()}
 
 
 def _twiml() -> Response:

@@ -8,7 +8,9 @@ every JSON or form body (keys and values, at any depth) before a route runs, and
 422 `invalid-text` naming each place (`["body", "subject"]`, `["query", "tag"]`).
 
 Mail (`message/rfc822`) is not refused: a sender would only retry it. Mail intake cleans
-it instead (domain/text.py: `storable`).
+it instead (domain/text.py: `storable`). Slack's and Twilio's deliveries are not refused
+either, for the same reason (a refused event is retried, then lost): their routes clean the
+text after checking the signature, which covers the bytes as sent.
 """
 
 from __future__ import annotations
@@ -28,6 +30,8 @@ FORM = "application/x-www-form-urlencoded"
 # Mail is cleaned; the one route taking files (the ticket page's composer) checks its text
 # fields itself (web/pages/ticket_commands.py).
 UNCHECKED_BODIES = ("message/rfc822", "multipart/")
+# Machines' deliveries, cleaned by their routes once the signature is checked.
+CLEANED_PATHS = ("/api/v1/channels/slack/", "/api/v1/channels/sms/")
 MESSAGE = "text holds a NUL character or a lone surrogate, which cannot be stored"
 
 
@@ -36,7 +40,7 @@ class RefuseUnstorableText:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or scope["path"].startswith(CLEANED_PATHS):
             await self.app(scope, receive, send)
             return
         found = [*_in_path(scope), *_in_query(scope)]

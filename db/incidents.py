@@ -124,6 +124,14 @@ async def incident_holding(*, session: AsyncSession, ticket_id: uuid.UUID
     return await session.scalar(stmt)
 
 
+async def held_ticket_ids(session: AsyncSession) -> list[uuid.UUID]:
+    """Every ticket an open (or resolving) incident holds."""
+    stmt = (select(IncidentTicket.ticket_id)
+            .join(Incident, IncidentTicket.incident_id == Incident.id)
+            .where(IncidentTicket.status.in_(HOLDING), Incident.state != "resolved"))
+    return list((await session.scalars(stmt)).all())
+
+
 async def link_of(*, session: AsyncSession, incident_id: uuid.UUID, ticket_id: uuid.UUID
                   ) -> IncidentTicket | None:
     return await session.get(IncidentTicket, (incident_id, ticket_id))

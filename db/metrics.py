@@ -24,7 +24,7 @@ from sqlalchemy import ColumnElement, SQLColumnExpression, func, select, text
 from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from db import projection_failures
+from db import duplicates, misroutes, projection_failures
 from db.models import (
     OPEN_STATUSES_SQL,
     Assignment,
@@ -36,6 +36,7 @@ from db.models import (
     SlaTarget,
     Team,
     Ticket,
+    TicketAudit,
     TicketMessage,
     WebhookDelivery,
     WebhookEndpoint,
@@ -80,6 +81,18 @@ class Snapshot:
     webhook_endpoints_paused: int
     # Agents' notices by (channel, state): pending, failed (retrying), sent, skipped, dead.
     notice_deliveries: dict[tuple[str, str], int] = field(default_factory=dict)
+    # Duplicate suggestions shown, by outcome: confirmed, rejected, undecided.
+    duplicate_suggestions: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def duplicate_precision(self) -> float | None:
+        confirmed, rejected = (self.duplicate_suggestions.get(k, 0)
+                               for k in ("confirmed", "rejected"))
+        return confirmed / (confirmed + rejected) if confirmed + rejected else None
+    # Silent failures made visible (issue 19): misroutes by the team the ticket left, and
+    # P0 heartbeats by who was told (manager, leads, nobody).
+    misroutes_by_team: dict[str, int] = field(default_factory=dict)
+    p0_heartbeats: dict[str, int] = field(default_factory=dict)
 
 
 async def snapshot(*, engine: AsyncEngine) -> Snapshot:
@@ -127,6 +140,11 @@ async def _ticket_counts(conn: AsyncConnection) -> dict[str, Any]:
         "webhook_endpoints_paused": await conn.scalar(
             select(func.count()).where(WebhookEndpoint.paused_at.is_not(None))) or 0,
         "notice_deliveries": await _notice_deliveries(conn),
+        "duplicate_suggestions": await _duplicate_suggestions(conn),
+        "misroutes_by_team": {_team(teams, team): count for team, count
+                              in (await misroutes.count_by_team(conn)).items()},
+        "p0_heartbeats": await _count_by(conn, TicketAudit.detail["told"].astext,
+                                         TicketAudit.action == "p0_heartbeat"),
     }
 
 
@@ -246,3 +264,9 @@ async def _notice_deliveries(conn: AsyncConnection) -> dict[tuple[str, str], int
     d = NotificationDelivery
     rows = await conn.execute(select(d.channel, d.state, func.count()).group_by(d.channel, d.state))
     return {(channel, state): count for channel, state, count in rows.all()}
+
+
+async def _duplicate_suggestions(conn: AsyncConnection) -> dict[str, int]:
+    found = await duplicates.outcome_counts(session=conn)
+    return {"confirmed": found.confirmed, "rejected": found.rejected,
+            "undecided": found.undecided}

@@ -96,6 +96,10 @@ class Team(Base):
         server_default=text("'{}'::jsonb"))
     created_at: Mapped[datetime] = _created()
     updated_at: Mapped[datetime] = _created()
+    # Who answers for the team (issue 19): told when an urgent ticket goes silent (P0
+    # heartbeat) and when its misroutes pile up; None: its leads are told instead.
+    manager_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("agents.id", ondelete="SET NULL"))
 
 
 class Agent(Base):
@@ -342,6 +346,12 @@ class TicketAudit(Base):
     detail: Mapped[dict[str, Any]] = mapped_column(server_default=text("'{}'::jsonb"))
     created_at: Mapped[datetime]
 
+    # P0 heartbeats are counted on /metrics at every scrape: their few rows, not the audit.
+    __table_args__ = (
+        Index("ix_ticket_audit_p0_heartbeat", "created_at",
+              postgresql_where=text("action = 'p0_heartbeat'")),
+    )
+
 
 class TicketSatisfaction(Base):
     """A customer's rating of one resolution of their ticket, as the ticket stood then."""
@@ -453,6 +463,9 @@ class SlaPolicy(Base):
     targets: Mapped[dict[str, Any]]
     created_at: Mapped[datetime] = _created()
     updated_at: Mapped[datetime] = _created()
+    # P0 heartbeat: wall-clock minutes without an agent acting, by priority (issue 19).
+    heartbeat_minutes: Mapped[dict[str, Any]] = mapped_column(
+        server_default=text("'{\"urgent\": 15}'::jsonb"))
 
     __table_args__ = (
         CheckConstraint("warning_lead_minutes >= 0", name="ck_sla_policies_warning_lead"),
@@ -1151,3 +1164,47 @@ class IncidentAudit(Base):
     ticket_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
     detail: Mapped[dict[str, Any]] = mapped_column(server_default=text("'{}'::jsonb"))
     created_at: Mapped[datetime]
+
+
+class TicketFingerprint(Base):
+    """What duplicate detection compares (domain/duplicates.py), written by the event feed."""
+
+    __tablename__ = "ticket_fingerprints"
+    ticket_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("tickets.id", ondelete="CASCADE"), primary_key=True)
+    created_at: Mapped[datetime]  # the ticket's: the window is measured between creations
+    subject_key: Mapped[str] = mapped_column(Text)  # "": nothing informative
+    sender_key: Mapped[str | None] = mapped_column(String(320))
+    error_codes: Mapped[list[str]] = mapped_column(ARRAY(Text), server_default="{}")
+
+    __table_args__ = (
+        # Not partial: the lookups bind their values as parameters, and a generic plan cannot
+        # prove a parameter non-empty, so a partial index would go unused.
+        Index("ix_ticket_fingerprints_subject", "subject_key", "created_at"),
+        Index("ix_ticket_fingerprints_sender", "sender_key", "created_at"),
+        Index("ix_ticket_fingerprints_codes", "error_codes", postgresql_using="gin"),
+    )
+
+
+class DuplicateSuggestion(Base):
+    """A pair of tickets suggested to an agent as duplicates (lower id first) and what became
+    of it: confirmed (merged either way), rejected ("Not a duplicate"), or None (undecided)."""
+
+    __tablename__ = "duplicate_suggestions"
+    ticket_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("tickets.id", ondelete="CASCADE"), primary_key=True)
+    other_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("tickets.id", ondelete="CASCADE"), primary_key=True)
+    reason: Mapped[str] = mapped_column(Text)  # as first shown
+    shown_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    outcome: Mapped[str | None] = mapped_column(String(16))
+    decided_at: Mapped[datetime | None]
+    decided_by: Mapped[str | None] = mapped_column(String(320))  # an agent id or token:<id>
+
+    __table_args__ = (
+        CheckConstraint("ticket_id < other_id", name="ck_duplicate_suggestion_pair_order"),
+        CheckConstraint("outcome IN ('confirmed','rejected')",
+                        name="ck_duplicate_suggestion_outcome"),
+        Index("ix_duplicate_suggestions_other", "other_id"),
+        Index("ix_duplicate_suggestions_shown_at", "shown_at"),
+    )

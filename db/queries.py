@@ -101,6 +101,7 @@ def target_views(targets: dict[str, Any]) -> list[SlaTargetView]:
             kind=kind, budget_minutes=t["budget_minutes"], due_at=_instant(t["due_at"]),
             met_at=_instant(t["met_at"]), state=t["state"],
             remaining_business_seconds=t.get("remaining_business_seconds"),
+            used_business_seconds=t.get("used_business_seconds"),
         )
         for kind, t in sorted(targets.items(), key=lambda kv: _KIND_ORDER[kv[0]])
     ]

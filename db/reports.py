@@ -11,9 +11,9 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import ARRAY, Float, Select, func, literal, select, tuple_
+from sqlalchemy import ARRAY, ColumnElement, Float, Select, and_, func, literal, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
@@ -76,13 +76,15 @@ class SlaReport:
     resolution: Timing
     by_priority: list[PriorityBreachCount]
     by_team: list[TeamBreachCount]
+    near_misses: NearMisses | None = None
 
 
 async def sla_report(*, session: AsyncSession, filters: ReportFilters) -> SlaReport:
     overall, first_response, resolution = await _timings(session, filters)
     by_priority, by_team = await _breaches(session, filters)
     return SlaReport(overall=overall, first_response=first_response, resolution=resolution,
-                     by_priority=by_priority, by_team=by_team)
+                     by_priority=by_priority, by_team=by_team,
+                     near_misses=await near_misses(session=session, filters=filters))
 
 
 def _considered(stmt: Select[Any], filters: ReportFilters) -> Select[Any]:
@@ -156,3 +158,74 @@ async def _breaches(session: AsyncSession, filters: ReportFilters
 def _rank(priority: str) -> tuple[int, str]:
     known = priority in MOST_URGENT_FIRST
     return (MOST_URGENT_FIRST.index(priority) if known else len(MOST_URGENT_FIRST), priority)
+
+
+# ---- SLA near-misses ---------------------------------------------------------------------
+# A target met within the last tenth of its business-time budget: not a breach, but the
+# desk was lucky. Told by what the workflow stored when the target was met (its budget and
+# the business time used, pauses left out); targets met before that was stored are not
+# counted.
+NEAR_MISS_SHARE = 0.9
+NEAR_MISS_TARGETS = ("first_response", "resolution")
+NEAR_MISS_LISTED = 50
+
+
+@dataclass(frozen=True)
+class NearMiss:
+    ticket_id: uuid.UUID
+    public_ref: str
+    subject: str
+    team_id: uuid.UUID | None
+    team_name: str | None
+    priority: str  # the SLA priority
+    target: str  # first_response or resolution
+    budget_minutes: int
+    used_business_seconds: float
+    met_at: str  # ISO 8601, as the workflow stored it
+
+
+@dataclass(frozen=True)
+class NearMisses:
+    first_response: int
+    resolution: int
+    tickets: list[NearMiss]  # the latest met first, at most NEAR_MISS_LISTED
+
+
+def _target_field(kind: str, name: str) -> ColumnElement[Any]:
+    return SlaTarget.targets[kind][name].astext
+
+
+def _near_miss(kind: str) -> ColumnElement[bool]:
+    used = _target_field(kind, "used_business_seconds").cast(Float)
+    budget = _target_field(kind, "budget_minutes").cast(Float) * 60
+    return and_(_target_field(kind, "met_at").is_not(None),
+                _target_field(kind, "state") != "breached",
+                used >= budget * NEAR_MISS_SHARE, used <= budget)
+
+
+async def near_misses(*, session: AsyncSession, filters: ReportFilters) -> NearMisses:
+    counted = cast(Select[Any], select(*(func.count().filter(_near_miss(kind))
+                                         for kind in NEAR_MISS_TARGETS)))
+    first_response, resolution = (await session.execute(_considered(counted, filters))).one()
+    listed = [
+        _considered(_near_miss_rows(kind), filters)
+        .outerjoin(Team, Team.id == Ticket.team_id).where(_near_miss(kind))
+        for kind in NEAR_MISS_TARGETS]
+    union = listed[0].union_all(*listed[1:]).subquery()
+    rows = await session.execute(select(union).order_by(union.c.met_at.desc(), union.c.id,
+                                                        union.c.target)
+                                 .limit(NEAR_MISS_LISTED))
+    tickets = [NearMiss(ticket_id, ref, subject, team_id, team_name, priority, target,
+                        int(budget), used, met_at)
+               for ticket_id, ref, subject, team_id, team_name, priority, target, budget, used,
+               met_at in rows.all()]
+    return NearMisses(first_response=first_response, resolution=resolution, tickets=tickets)
+
+
+def _near_miss_rows(kind: str) -> Select[Any]:
+    return cast(Select[Any], select(
+        Ticket.id, Ticket.public_ref, Ticket.subject, Ticket.team_id, Team.name,
+        SlaTarget.priority, literal(kind).label("target"),
+        _target_field(kind, "budget_minutes").cast(Float).label("budget"),
+        _target_field(kind, "used_business_seconds").cast(Float).label("used"),
+        _target_field(kind, "met_at").label("met_at")))

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from db.misroutes import TeamMisroutes, rates_by_team, tickets_misrouted
 from db.models import Customer, RoutingRule, Team
 from domain.routing import Rule
 
@@ -101,17 +102,8 @@ class RoutingReport:
     assignments_by_kind: dict[str, int]
     tickets_by_rule: dict[str, int]
     misroutes: int
+    misroutes_by_team: list[TeamMisroutes] = field(default_factory=list)
 
-
-_MISROUTES = text("""
-    SELECT count(DISTINCT later.ticket_id) FROM assignments later
-    WHERE later.team_id <> later.previous_team_id
-      AND EXISTS (SELECT 1 FROM assignments earlier
-                  WHERE earlier.ticket_id = later.ticket_id AND earlier.seq < later.seq
-                    AND earlier.agent_id IS NOT NULL)
-      AND (CAST(:start AS timestamptz) IS NULL OR later.created_at >= :start)
-      AND (CAST(:end AS timestamptz) IS NULL OR later.created_at < :end)
-""")
 
 _BY_RULE = text("""
     SELECT detail->>'rule' AS rule, count(DISTINCT ticket_id) FROM ticket_audit
@@ -131,11 +123,13 @@ _BY_KIND = text("""
 
 async def routing_report(*, session: AsyncSession, start: datetime | None,
                          end: datetime | None) -> RoutingReport:
-    """Assignment rows and routed tickets in [start, end), and misroutes: tickets whose team
-    changed in the window after an earlier row had given them an agent."""
+    """Assignment rows and routed tickets in [start, end), and misroutes (db/misroutes.py):
+    tickets misrouted in the window, and each team's misroutes against the tickets its agents
+    were given."""
     window = {"start": start, "end": end}
     kinds: dict[str, int] = dict((await session.execute(_BY_KIND, window)).all())
     rules: dict[str, int] = dict((await session.execute(_BY_RULE, window)).all())
-    misroutes = await session.scalar(_MISROUTES, window)
-    return RoutingReport(assignments_by_kind=kinds, tickets_by_rule=rules,
-                         misroutes=misroutes or 0)
+    return RoutingReport(
+        assignments_by_kind=kinds, tickets_by_rule=rules,
+        misroutes=await tickets_misrouted(session=session, start=start, end=end),
+        misroutes_by_team=await rates_by_team(session=session, start=start, end=end))

@@ -46,7 +46,7 @@ def calendar_spec(row: Calendar, years: Iterable[int]) -> CalendarSpec:
 def policy_spec(row: SlaPolicy) -> PolicySpec:
     return PolicySpec(
         name=row.name, calendar=row.calendar, warning_lead_minutes=row.warning_lead_minutes,
-        reopen_policy=row.reopen_policy,
+        reopen_policy=row.reopen_policy, heartbeat_minutes=dict(row.heartbeat_minutes),
         targets={priority: Targets(**t) for priority, t in row.targets.items()},
     )
 

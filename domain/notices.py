@@ -20,13 +20,15 @@ MENTIONED = "ticket.mentioned"
 SLA_WARNING = "sla.warning"
 SLA_BREACHED = "sla.breached"
 HANDOVER = HANDOVER_NOTIFICATION
+P0_SILENT = "ticket.p0_silent"  # the P0 heartbeat: an urgent ticket of your team is silent
 
-KINDS = (ASSIGNED, CUSTOMER_REPLIED, MENTIONED, SLA_WARNING, SLA_BREACHED, HANDOVER)
+KINDS = (ASSIGNED, CUSTOMER_REPLIED, MENTIONED, SLA_WARNING, SLA_BREACHED, HANDOVER, P0_SILENT)
 # What the settings page calls each kind.
 KIND_LABELS = {
     ASSIGNED: "A ticket is assigned to you", CUSTOMER_REPLIED: "A customer replies on your ticket",
     MENTIONED: "You are @mentioned in a note", SLA_WARNING: "An SLA target is due soon",
     SLA_BREACHED: "An SLA target is breached", HANDOVER: "Tickets are handed over to you",
+    P0_SILENT: "An urgent ticket of your team goes silent",
 }
 # Channels besides the in-app inbox, which always gets every notice (it is the record).
 EMAIL = "email"

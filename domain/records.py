@@ -18,6 +18,8 @@ class SlaTargetView:
     met_at: datetime | None
     state: str
     remaining_business_seconds: float | None = None  # while paused
+    # Once met: the business time it used of its budget (what SLA near-misses are told by).
+    used_business_seconds: float | None = None
 
 
 @dataclass

@@ -8,7 +8,7 @@ moves the deadlines of tickets already open.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from enum import StrEnum
 
@@ -70,6 +70,10 @@ class Targets:
         return timedelta(minutes=minutes)
 
 
+# Urgent tickets only: a P0 must not sit untouched; lower priorities have SLA warnings.
+DEFAULT_HEARTBEAT = {Priority.URGENT.value: 15}
+
+
 @dataclass
 class PolicySpec:
     name: str
@@ -77,9 +81,17 @@ class PolicySpec:
     calendar: str | None = None  # None: the ticket's team calendar
     warning_lead_minutes: int = 30  # 0: no warning
     reopen_policy: str | None = None  # None: this policy again after a reopen
+    # P0 heartbeat: wall-clock minutes a ticket of each priority may go without an agent
+    # acting before its team's manager is told; a priority left out has none. The default
+    # also fills in plans recorded before heartbeats existed.
+    heartbeat_minutes: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_HEARTBEAT))
 
     def targets_for(self, priority: str) -> Targets:
         return self.targets[Priority(priority).value]
+
+    def heartbeat_for(self, priority: str) -> timedelta | None:
+        minutes = self.heartbeat_minutes.get(Priority(priority).value)
+        return timedelta(minutes=minutes) if minutes else None
 
     @property
     def warning_lead(self) -> timedelta:

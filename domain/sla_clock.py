@@ -329,6 +329,7 @@ class SlaClock:
             kind=target.kind, budget_minutes=target.budget_us // 60_000_000,
             due_at=target.due_at if target.live else None, met_at=target.met_at,
             state=target.state, remaining_business_seconds=remaining,
+            used_business_seconds=target.consumed_us / 1_000_000 if target.met_at else None,
         )
 
 

@@ -44,6 +44,18 @@ def unstorable_paths(value: Any, path: tuple[str | int, ...] = ()
             yield from unstorable_paths(item, (*path, index))
 
 
+def storable_document(value: Any) -> Any:
+    """A decoded JSON document with every string (value or key) made storable."""
+    if isinstance(value, str):
+        return storable(value)
+    if isinstance(value, dict):
+        return {storable(k) if isinstance(k, str) else k: storable_document(v)
+                for k, v in value.items()}
+    if isinstance(value, list):
+        return [storable_document(item) for item in value]
+    return value
+
+
 def clean_in_place(value: Any) -> int:
     """Make every string in a tree of dataclasses, lists and dicts storable; how many changed.
 

@@ -1,16 +1,24 @@
 """Knowledge-base answers for a customer's draft: the JSON API's `POST /kb/suggest` and the
-help form's live suggestions (web/pages/help_form.py) ask here, so both rank alike."""
+help form's live suggestions (web/pages/help_form.py) ask here, so both rank alike.
+
+In degraded mode (services/intake_surge.py) both answer no articles, marked paused, and
+record nothing: the ranking and its record are the costs a surge of drafts multiplies."""
 
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from typing import Literal
 
 from db import kb
 from db.models import KbArticle
 from db.search import marked
 from domain.search_language import SIMPLE, search_config
 from services.desk import Desk
+from services.intake_surge import suggestions_paused
+
+# Why no articles were looked for (the JSON answer's `paused`): degraded mode.
+Paused = Literal["surge"]
 
 
 @dataclass(frozen=True)
@@ -23,8 +31,9 @@ class SuggestedArticle:
 
 @dataclass(frozen=True)
 class Suggestions:
-    suggestion_id: uuid.UUID
+    suggestion_id: uuid.UUID | None  # None: nothing was suggested (paused)
     articles: list[SuggestedArticle]
+    paused: Paused | None = None
 
 
 async def suggest_articles(desk: Desk, *, subject: str, body: str,
@@ -33,7 +42,10 @@ async def suggest_articles(desk: Desk, *, subject: str, body: str,
     """The three published articles closest to the draft, recorded as shown.
 
     `form_suggestion`: the help form's one suggestion for the form it drew; each pause in
-    its typing updates that record rather than adding one (db/kb.py)."""
+    its typing updates that record rather than adding one (db/kb.py). None at all while
+    intake surges."""
+    if await suggestions_paused(desk.surge, desk.engine):
+        return Suggestions(suggestion_id=None, articles=[], paused="surge")
     draft = f"{subject}\n{body}"
     config = search_config(draft)
     found = await kb.suggest(session=desk.session, draft=draft,

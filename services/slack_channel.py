@@ -31,6 +31,7 @@ from db import intake, slack
 from db.models import SlackChannel, SlackEvent
 from domain.access import Principal, TokenKind
 from domain.channel_identity import stand_in_address
+from domain.text import storable_document
 from domain.ticket_fields import Channel, Email
 from services import tickets
 from services.desk import Desk
@@ -99,7 +100,10 @@ def _parsed(body: bytes) -> dict[str, Any]:
         raise Problem(400, "invalid-body", "Invalid request", "the body is not JSON") from err
     if not isinstance(payload, dict):
         raise Problem(400, "invalid-body", "Invalid request", "the body is not a JSON object")
-    return payload
+    # A NUL or lone surrogate in a message would fail its every write: Slack cannot be told
+    # no (it retries, then drops the event), so the text is cleaned as mail is.
+    cleaned: dict[str, Any] = storable_document(payload)
+    return cleaned
 
 
 async def _support_channel(desk: Desk, channel_id: str) -> SlackChannel | None:

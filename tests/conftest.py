@@ -36,7 +36,7 @@ ROOT = Path(__file__).resolve().parent.parent
 LONGEST_FIRST = ("tests/web/", "tests/test_fresh_install.py", "tests/fuzz/",
                  "tests/api/test_access_matrix.py", "tests/test_dev_command.py",
                  "tests/api/test_pull_queue.py", "tests/workflows/test_continue_as_new.py",
-                 "tests/resilience/")
+                 "tests/resilience/", "tests/api/test_incident_surge.py")
 
 
 def _rank(item: pytest.Item) -> int:

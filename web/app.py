@@ -22,6 +22,7 @@ from web.pages import (
     help_form,
     home,
     inbox,
+    incidents,
     lists,
     live,
     macros,
@@ -31,7 +32,10 @@ from web.pages import (
     rating,
     reports,
     search,
+    status_page,
+    surge_banner,
     ticket,
+    ticket_incident,
 )
 from web.portal import problem_page as portal_problem_page
 
@@ -53,6 +57,10 @@ def install_web(app: FastAPI, settings: Settings) -> None:
         app.include_router(router)
     # The public help form (/help): its own headers and framing (web/help_page.py).
     app.include_router(help_form.router)
+    # Incidents (issue 19): their workspace pages, the ticket page's block, the public /status.
+    for router in (incidents.router, ticket_incident.router, status_page.router):
+        app.include_router(router)
+    app.include_router(surge_banner.router)  # degraded mode's banner, on every workspace page
     app.add_middleware(PageHeaders)
     app.add_middleware(WorkspaceCsrf, **csrf_options(settings))  # type: ignore[arg-type]
 

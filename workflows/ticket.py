@@ -41,6 +41,8 @@ with workflow.unsafe.imports_passed_through():
         ClaimIn,
         EscalationRequest,
         EscalationTarget,
+        HeartbeatRecipients,
+        HeartbeatRequest,
         JoinIncidentIn,
         LeaveIncidentIn,
         MergeNotice,
@@ -77,6 +79,10 @@ NOTIFY_GIVE_UP_AFTER = timedelta(hours=1)
 MAIL_ATTEMPT_TIMEOUT = timedelta(minutes=2)
 MAIL_MAX_RETRY_INTERVAL = timedelta(minutes=15)
 ESCALATION_GIVE_UP_AFTER = timedelta(minutes=5)
+# Runs started before the P0 heartbeat replay without its timer (issue 19); a ticket's next
+# run (after continue-as-new) gets it.
+HEARTBEAT_PATCH = "p0-heartbeat"
+HEARTBEAT_ACTIVITY = "find_heartbeat_recipients"
 
 
 @workflow.defn(name=WORKFLOW_NAME)
@@ -93,6 +99,8 @@ class TicketWorkflow(ProjectionLoop):
         self.machine = TicketMachine(self.state)
         if inp.new is not None:
             self.machine.request_push(workflow.now())  # a ticket opened with a team
+        self.state.heartbeat = workflow.patched(HEARTBEAT_PATCH)
+        self.machine.heartbeat_follow(workflow.now())
         # Notifications and escalations in flight: awaited before completing or continuing.
         self.side_effects: set[asyncio.Task[None]] = set()
         self.continue_as_new_after = inp.continue_as_new_after
@@ -368,6 +376,9 @@ class TicketWorkflow(ProjectionLoop):
         picks, self.state.picks = self.state.picks, []
         for pick in picks:
             self._in_background(self._pick(pick))
+        silences, self.state.heartbeat_requests = self.state.heartbeat_requests, []
+        for silence in silences:
+            self._in_background(self._escalate_silence(silence))
 
     def _start_mail(self) -> None:
         """Mail goes out only once its message is projected: the activity reads it there, and
@@ -441,6 +452,23 @@ class TicketWorkflow(ProjectionLoop):
             self._gave_up(f"{request.kind}_pick_failed", {"error": str(err)})
             result = None
         if self.machine.apply_pick(request, result, workflow.now()):
+            self._after_command()
+
+    async def _escalate_silence(self, request: HeartbeatRequest) -> None:
+        """Find who answers for a silent P0 and record (and notify) them; a lookup that gave
+        up still records the heartbeat, telling nobody."""
+        found, error = None, None
+        try:
+            found = await workflow.execute_activity(
+                HEARTBEAT_ACTIVITY, request, result_type=HeartbeatRecipients,
+                start_to_close_timeout=timedelta(seconds=10),
+                schedule_to_close_timeout=ESCALATION_GIVE_UP_AFTER,
+                retry_policy=SIDE_EFFECT_RETRY,
+            )
+        except Exception as err:  # noqa: BLE001 - recorded in the heartbeat's audit row
+            error = str(err)
+        if not self.machine.ended:
+            self.machine.apply_heartbeat(request, found, workflow.now(), error)
             self._after_command()
 
     def _gave_up(self, action: str, detail: dict[str, str | None]) -> None:

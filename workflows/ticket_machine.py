@@ -37,6 +37,7 @@ from domain.records import AssignmentRecord, AuditRecord, MessageRecord, TicketS
 from domain.sla import Priority, default_plan
 from domain.sla_clock import start_clock
 from workflows.ticket_degraded import DegradedRules
+from workflows.ticket_heartbeat import HeartbeatRules
 from workflows.ticket_incident import IncidentRules
 from workflows.ticket_mail import MailRules
 from workflows.ticket_push import PushRules
@@ -113,7 +114,7 @@ def open_ticket(new: NewTicket, now: datetime, *, sla_clocks: bool = True) -> Ti
 
 
 class TicketMachine(SlaRules, MailRules, PushRules, DegradedRules, SatisfactionRules,
-                    IncidentRules):
+                    IncidentRules, HeartbeatRules):
     def __init__(self, state: TicketState) -> None:
         self.state = state
 
@@ -257,6 +258,8 @@ class TicketMachine(SlaRules, MailRules, PushRules, DegradedRules, SatisfactionR
             if self.state.sla is not None:
                 self.state.sla.customer_wrote(now)
         self._touch(now)
+        if author is AuthorType.AGENT:
+            self.agent_acted(now)  # a reply or an internal note ends the P0 silence
         return record
 
     def apply_status_change(self, change: StatusChangeIn, now: datetime) -> None:
@@ -273,6 +276,8 @@ class TicketMachine(SlaRules, MailRules, PushRules, DegradedRules, SatisfactionR
         if target is Status.RESOLVED:
             self.ask_for_rating(change.resolution_mail, now)
         self._touch(now)
+        if AuthorType(change.actor_type) is AuthorType.AGENT:
+            self.agent_acted(now)
 
     def apply_assign(self, cmd: AssignIn, now: datetime) -> None:
         team_id = cmd.team_id if cmd.team_id is not None else self.ticket.team_id
@@ -290,6 +295,8 @@ class TicketMachine(SlaRules, MailRules, PushRules, DegradedRules, SatisfactionR
             self.audit(now, "reassigned", self.status, self.status, actor, cmd.actor_id,
                        cmd.reason)
         self._touch(now)
+        if actor is AuthorType.AGENT:
+            self.agent_acted(now)  # an assignment or a claim
 
     def check_tags(self, cmd: TagsChangeIn) -> None:
         self.check_live()
@@ -327,8 +334,9 @@ class TicketMachine(SlaRules, MailRules, PushRules, DegradedRules, SatisfactionR
 
     def next_deadline(self) -> datetime | None:
         """When the ticket changes by itself next: an SLA warning or breach, auto-close, or
-        the end of the reopen window, a pushed ticket's overflow."""
-        instants = [self._lifecycle_deadline(), self.push_deadline()]
+        the end of the reopen window, a pushed ticket's overflow, a P0 heartbeat."""
+        instants = [self._lifecycle_deadline(), self.push_deadline(),
+                    self.heartbeat_deadline()]
         if self.state.sla is not None and not self.ended:
             instants.append(self.state.sla.next_checkpoint())
         return min((i for i in instants if i is not None), default=None)
@@ -336,6 +344,7 @@ class TicketMachine(SlaRules, MailRules, PushRules, DegradedRules, SatisfactionR
     def on_deadline(self, now: datetime) -> None:
         changed = self._on_sla_time(now)
         self.on_push_time(now)  # queues an overflow pick; the ticket changes when it answers
+        self.on_heartbeat_time(now)  # queues the lookup of whom to tell; likewise
         deadline = self._lifecycle_deadline()
         if deadline is not None and now >= deadline:
             self._on_lifecycle_deadline(now)
@@ -433,6 +442,7 @@ class TicketMachine(SlaRules, MailRules, PushRules, DegradedRules, SatisfactionR
     def _touch(self, now: datetime) -> None:
         self.ticket.updated_at = now
         self.ticket.version += 1
+        self.heartbeat_follow(now)  # any change may arm or disarm the P0 heartbeat
 
 
 def _is_uuid(value: str | None) -> bool:

@@ -141,6 +141,10 @@ class Notice:
     priority: str
     target: str
     due_at: datetime | None
+    # Who to tell, named by the workflow (the P0 heartbeat's manager or leads); None: the
+    # activity finds them (leads, and the assignee of a breach). Extra detail for the row.
+    recipients: list[str] | None = None
+    detail: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -231,6 +235,12 @@ class TicketState:
     degraded: Degraded | None = None
     # The open incident this ticket is linked to (issue 19); None outside incidents.
     incident: IncidentMembership | None = None
+    # P0 heartbeat (issue 19), on for runs started under its patch: the silent stretch began
+    # at heartbeat_since (None: not armed), and its escalation fired already or not.
+    heartbeat: bool = False
+    heartbeat_since: datetime | None = None
+    heartbeat_fired: bool = False
+    heartbeat_requests: list[HeartbeatRequest] = field(default_factory=list)
 
 
 @dataclass
@@ -389,3 +399,23 @@ class LeaveIncidentIn:
     resolution: IncidentMessageIn | None = None
     actor_type: str = "system"
     actor_id: str | None = "system"
+
+
+@dataclass
+class HeartbeatRequest:
+    """An urgent ticket went silent: find who answers for its team (find_heartbeat_recipients)."""
+
+    ticket_id: str
+    team_id: str | None
+    silent_since: datetime
+    minutes: int
+
+
+@dataclass
+class HeartbeatRecipients:
+    """Who hears of a silent ticket: told is manager, leads or nobody (no team, or a team with
+    neither); the manager, when there is one, is the ticket's escalation target."""
+
+    agent_ids: list[str]
+    told: str
+    manager_id: str | None = None

@@ -42,6 +42,10 @@ class _Out(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
 
+MANAGER = ("the agent told when an urgent ticket of the team goes silent (P0 heartbeat) and "
+           "when its misroutes pile up; null: its leads are told")
+
+
 class TeamCreate(_In):
     name: Name
     calendar: Ref | None = None
@@ -49,6 +53,7 @@ class TeamCreate(_In):
     senior_pool_team_id: UUID | None = None
     assignment_mode: AssignmentMode = AssignmentMode.MANUAL
     overflow_seconds: OverflowSeconds = Field(default_factory=dict)
+    manager_id: UUID | None = Field(default=None, description=MANAGER)
 
 
 class TeamUpdate(_In):
@@ -61,6 +66,7 @@ class TeamUpdate(_In):
     assignment_mode: AssignmentMode | None = None
     overflow_seconds: OverflowSeconds | None = Field(default=None,
                                                      description="replaces the whole map")
+    manager_id: UUID | None = Field(default=None, description=MANAGER)
 
 
 class TeamOut(_Out):
@@ -73,6 +79,7 @@ class TeamOut(_Out):
     overflow_seconds: dict[str, int]
     created_at: datetime
     updated_at: datetime
+    manager_id: UUID | None = Field(default=None, description=MANAGER)
 
 
 class TeamPage(BaseModel):

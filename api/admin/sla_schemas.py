@@ -22,7 +22,7 @@ from pydantic import (
 from api.admin.schemas import Ref, _In, _Patch
 from db.models import Calendar, SlaPolicy
 from domain.calendar import CalendarSpec
-from domain.sla import PolicySpec
+from domain.sla import DEFAULT_HEARTBEAT, PolicySpec, Priority
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")  # the stored order: Monday first
 MAX_MINUTES = 525_600  # a year of business time: any target beyond it is a typo
@@ -181,6 +181,11 @@ class PolicyTargets(_In):
 
 WarningLead = Annotated[int, Field(ge=0, le=MAX_MINUTES,
                                    description="warn this many business minutes ahead; 0: never")]
+# P0 heartbeat: wall-clock minutes per priority without an agent acting; a priority left
+# out has none ({} turns it off).
+HeartbeatMinutes = Annotated[dict[Priority, Minutes], Field(
+    description="wall-clock minutes a ticket of each priority may go without an agent acting "
+                "before its team's manager is told; a priority left out has none")]
 
 
 class PolicyCreate(_In):
@@ -190,18 +195,21 @@ class PolicyCreate(_In):
     reopen_policy: Ref | None = Field(default=None,
                                       description="null: this policy again after a reopen")
     targets: PolicyTargets
+    heartbeat_minutes: HeartbeatMinutes = Field(
+        default_factory=lambda: {Priority.URGENT: DEFAULT_HEARTBEAT[Priority.URGENT]})
 
 
 class PolicyUpdate(_Patch):
     """PATCH: the fields sent replace theirs (targets whole); null clears calendar or
     reopen_policy."""
 
-    keeps_value = frozenset({"warning_lead_minutes", "targets"})
+    keeps_value = frozenset({"warning_lead_minutes", "targets", "heartbeat_minutes"})
 
     calendar: Ref | None = None
     warning_lead_minutes: WarningLead | None = None
     reopen_policy: Ref | None = None
     targets: PolicyTargets | None = None
+    heartbeat_minutes: HeartbeatMinutes | None = None
 
 
 class PolicyOut(BaseModel):
@@ -210,6 +218,7 @@ class PolicyOut(BaseModel):
     warning_lead_minutes: int
     reopen_policy: str | None
     targets: PolicyTargets
+    heartbeat_minutes: dict[str, int]
     builtin: bool = Field(description="built-in policies are read-only")
     created_at: dt.datetime | None
     updated_at: dt.datetime | None
@@ -220,6 +229,7 @@ class PolicyOut(BaseModel):
             "name": row.name, "calendar": row.calendar,
             "warning_lead_minutes": row.warning_lead_minutes,
             "reopen_policy": row.reopen_policy, "targets": row.targets, "builtin": False,
+            "heartbeat_minutes": row.heartbeat_minutes,
             "created_at": row.created_at, "updated_at": row.updated_at})
 
     @classmethod
@@ -229,6 +239,7 @@ class PolicyOut(BaseModel):
             "warning_lead_minutes": spec.warning_lead_minutes,
             "reopen_policy": spec.reopen_policy,
             "targets": {str(p): asdict(t) for p, t in spec.targets.items()},
+            "heartbeat_minutes": spec.heartbeat_minutes,
             "builtin": True, "created_at": None, "updated_at": None})
 
 

@@ -22,7 +22,7 @@ from api.admin.schemas import TeamCreate, TeamOut, TeamPage, TeamUpdate
 from api.admin.sla_refs import ensure_calendar, ensure_policy
 from api.deps import SessionDep
 from api.problems import Problem
-from db.models import AgentTeam, Team, Ticket
+from db.models import Agent, AgentTeam, Team, Ticket
 
 router = APIRouter(prefix="/teams", tags=["admin"])
 
@@ -30,6 +30,7 @@ router = APIRouter(prefix="/teams", tags=["admin"])
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=TeamOut)
 async def create_team(body: TeamCreate, session: SessionDep, admin: AdminDep) -> Team:
     await _check_senior_pool(session, body.senior_pool_team_id, None)
+    await _check_manager(session, body.manager_id)
     await ensure_calendar(session, body.calendar)
     await ensure_policy(session, body.sla_policy)
     team = Team(id=uuid.uuid4(), **body.model_dump())
@@ -66,6 +67,8 @@ async def update_team(team_id: uuid.UUID, body: TeamUpdate, session: SessionDep,
             raise Problem(422, "invalid-body", "Invalid request", f"{kept}: may not be null")
     if "senior_pool_team_id" in changes:
         await _check_senior_pool(session, body.senior_pool_team_id, team_id)
+    if "manager_id" in changes:
+        await _check_manager(session, body.manager_id)
     await ensure_calendar(session, changes.get("calendar"))
     await ensure_policy(session, changes.get("sla_policy"))
     for field, value in changes.items():
@@ -102,3 +105,13 @@ async def _check_senior_pool(session: AsyncSession, pool_id: uuid.UUID | None,
                       "a team cannot be its own senior pool")
     if await session.get(Team, pool_id) is None:
         raise Problem(422, "unknown-team", "Unknown team", f"no team {pool_id} for the senior pool")
+
+
+async def _check_manager(session: AsyncSession, agent_id: uuid.UUID | None) -> None:
+    """A manager is an active agent: notices to anyone else would reach nobody."""
+    if agent_id is None:
+        return
+    agent = await session.get(Agent, agent_id)
+    if agent is None or not agent.active:
+        raise Problem(422, "unknown-agent", "Unknown agent",
+                      f"no active agent {agent_id} to manage the team")

@@ -47,6 +47,7 @@ class World:
     team_a: str
     agent_a: str
     ticket_a: str
+    shown_duplicate: str | None = None  # a dismiss path, made by the first caller asking
 
     async def fresh_ticket(self) -> str:
         return (await create_ticket(self.http, team_id=self.team_a))["public_ref"]
@@ -342,6 +343,22 @@ async def linked_ticket(world: World) -> Request:
     return f"{path}/{body['ticket']}", None
 
 
+async def shown_duplicate(world: World) -> Request:
+    """Two look-alike tickets of team A, the first suggested on the second's page: made once
+    per world (dismissing a suggestion again answers 204 again)."""
+    if world.shown_duplicate is None:
+        refs = [(await create_ticket(world.http, team_id=world.team_a, subject="Printer on fire",
+                                     customer_email=customer))["public_ref"]
+                for customer in ("a@dup.example", "b@dup.example")]
+        path = f"{TICKETS}/{refs[1]}/duplicates"
+
+        async def shown() -> bool:
+            return bool((await world.http.get(path)).json()["items"])
+        await eventually(shown)
+        world.shown_duplicate = f"{path}/{refs[0]}/dismiss"
+    return world.shown_duplicate, None
+
+
 ROUTES = [
     route("post", TICKETS, TEAM_STAFF | {INTEGRATION}, 201,
           lambda w: _ready((TICKETS, new_ticket_body(w)))),
@@ -557,6 +574,11 @@ ROUTES = [
     route("post", "/api/v1/admin/notification-deliveries/{notification_id}/{channel}/redeliver",
           ADMINS, 404, lambda w: _ready((
               f"/api/v1/admin/notification-deliveries/{uuid.uuid4()}/slack/redeliver", None))),
+    # Possible duplicates (api/duplicates.py): staff who reach the ticket.
+    route("get", f"{TICKETS}/{{ticket}}/duplicates", TEAM_STAFF),
+    route("post", f"{TICKETS}/{{ticket}}/duplicates/{{other}}/dismiss", TEAM_STAFF, 204,
+          shown_duplicate),
+    route("get", "/api/v1/reports/duplicates", STAFF),
     # Last: it assigns whatever the other rows left in the team queues.
     route("post", "/api/v1/queue/next", AGENTS, 204, drained_queue),
 ]

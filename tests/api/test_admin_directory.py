@@ -384,3 +384,29 @@ async def test_a_non_admin_agent_token_gets_403_on_the_admin_directory(http):
     ):
         assert_problem(response, 403, "forbidden")
     assert (await http.get(f"{AGENTS}/{lead['id']}")).json()["role"] == "lead"
+
+
+# ---- team managers ------------------------------------------------------------------------
+
+
+async def test_a_team_manager_is_set_audited_cleared_and_must_be_an_active_agent(http):
+    team = await make_team(http, "Managed")
+    manager = await new_agent(http, "mona@helpdesk.example", role="lead")
+    gone = await new_agent(http, "gone@helpdesk.example")
+    assert (await http.patch(f"{AGENTS}/{gone['id']}", json={"active": False})).status_code == 200
+    url = f"/api/v1/admin/teams/{team['id']}"
+
+    response = await http.patch(url, json={"manager_id": manager["id"]})
+
+    assert response.status_code == 200, response.text
+    assert response.json()["manager_id"] == manager["id"]
+    assert (await http.get(url)).json()["manager_id"] == manager["id"]
+    assert any(e["action"] == "updated" and e["detail"] == {"manager_id": manager["id"]}
+               for e in await audit_of(http, "team", team["id"]))
+    for who in (gone["id"], "00000000-0000-4000-8000-000000000000"):
+        assert who in assert_problem(await http.patch(url, json={"manager_id": who}), 422,
+                                     "unknown-agent")["detail"]
+    assert (await http.patch(url, json={"manager_id": None})).json()["manager_id"] is None
+    created = await http.post("/api/v1/admin/teams", json={"name": "Born managed",
+                                                          "manager_id": manager["id"]})
+    assert created.status_code == 201 and created.json()["manager_id"] == manager["id"]

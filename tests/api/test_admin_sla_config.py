@@ -267,15 +267,17 @@ async def test_a_policy_round_trips_with_defaults_and_patch_changes_only_what_is
     assert made | {"created_at": None, "updated_at": None} == {
         "name": "gold", "calendar": "la", "warning_lead_minutes": 30,
         "reopen_policy": "default-reopen", "targets": targets(), "builtin": False,
-        "created_at": None, "updated_at": None}
+        "heartbeat_minutes": {"urgent": 15}, "created_at": None, "updated_at": None}
     assert (await http.get(f"{POLICIES}/gold")).json() == made
 
-    response = await http.patch(f"{POLICIES}/gold", json={"calendar": None,
-                                                          "targets": targets(30, 60, 240)})
+    response = await http.patch(f"{POLICIES}/gold", json={
+        "calendar": None, "targets": targets(30, 60, 240),
+        "heartbeat_minutes": {"urgent": 10, "high": 60}})
 
     assert response.json() | {"updated_at": None} == made | {
-        "calendar": None, "targets": targets(30, 60, 240), "updated_at": None}
-    for field in ("targets", "warning_lead_minutes"):
+        "calendar": None, "targets": targets(30, 60, 240), "updated_at": None,
+        "heartbeat_minutes": {"urgent": 10, "high": 60}}
+    for field in ("targets", "warning_lead_minutes", "heartbeat_minutes"):
         assert_problem(await http.patch(f"{POLICIES}/gold", json={field: None}), 422,
                        "invalid-body")
 
@@ -288,6 +290,8 @@ async def test_a_policy_round_trips_with_defaults_and_patch_changes_only_what_is
     ({"warning_lead_minutes": -1}, "invalid-body", "warning_lead_minutes"),
     ({"calendar": "mars-hours"}, "unknown-calendar", "'mars-hours'"),
     ({"reopen_policy": "platinum"}, "unknown-policy", "'platinum'"),
+    ({"heartbeat_minutes": {"p0": 15}}, "invalid-body", "heartbeat_minutes.p0"),
+    ({"heartbeat_minutes": {"urgent": 0}}, "invalid-body", "heartbeat_minutes.urgent"),
 ])
 async def test_a_bad_policy_is_422_naming_the_problem(http, bad, slug, says):
     response = await http.post(POLICIES, json={"name": "gold", "targets": targets()} | bad)

@@ -23,7 +23,7 @@ DELIVERIES = "/api/v1/admin/notification-deliveries"
 def _prefs(**changes: Any) -> dict[str, Any]:
     events = {kind: {"email": True, "slack": True} for kind in (
         "ticket.assigned", "ticket.customer_replied", "ticket.mentioned", "sla.warning",
-        "sla.breached", "ooo.handover")}
+        "sla.breached", "ooo.handover", "ticket.p0_silent")}
     return {"events": events, "time_zone": "Europe/Lisbon",
             "quiet_hours": {"start": "22:00", "end": "07:30"}, "slack_user_id": None} | changes
 

@@ -8,14 +8,25 @@ the p-th percentile of n sorted values sits at index p * (n - 1)).
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from tests.api.helpers import as_, assert_problem, issue_token, make_agent, make_team
+from tests.api.helpers import (
+    as_,
+    assert_problem,
+    assign,
+    create_ticket,
+    issue_token,
+    make_agent,
+    make_team,
+    post_message,
+    set_status,
+)
+from tests.support import advance_to
 
 REPORT = "/api/v1/reports/sla"
 HOUR = 3600.0
@@ -231,3 +242,52 @@ async def test_leads_and_admins_read_reports_agents_customers_and_integrations_d
     for token in (agent["token"], customer, integration):
         response = await http.get(REPORT, headers=as_(token))
         assert_problem(response, 403, "forbidden")
+
+
+# ---- near-misses ---------------------------------------------------------------------------
+
+
+async def test_targets_met_in_the_last_tenth_of_their_budget_are_near_misses(
+        skipping_http, time_skipping_env, engine):
+    """On the time-skipping server, so each target's business time is what the test skipped:
+    a 60-minute first response made at 55 minutes and a 100-minute resolution at 95 are near
+    misses; made at 10 and 50 they are not, nor is a breached resolution."""
+    http = skipping_http
+    policy = {"name": "tight", "calendar": "always", "targets": {
+        p: {"first_response_minutes": 60, "next_reply_minutes": 60, "resolution_minutes": 100}
+        for p in ("low", "medium", "high", "urgent")}}
+    assert (await http.post("/api/v1/admin/sla-policies", json=policy)).status_code == 201
+    agent = await make_agent(http, team="Near")
+    assert (await http.patch(f"/api/v1/admin/teams/{agent['team_id']}",
+                             json={"sla_policy": "tight"})).status_code == 200
+    lucky, calm, late = [(await create_ticket(http, team_id=agent["team_id"],
+                                              subject=s))["public_ref"]
+                         for s in ("Lucky", "Calm", "Late")]
+    for ref in (lucky, calm, late):
+        for step in ("assign", "in_progress"):
+            response = await (assign(http, ref, agent["id"]) if step == "assign"
+                              else set_status(http, ref, step, token=agent["token"]))
+            assert response.status_code == 200, response.text
+    opened = await time_skipping_env.get_current_time()
+
+    async def at(minutes: int, ref: str, action: str) -> None:
+        await advance_to(time_skipping_env, opened + timedelta(minutes=minutes))
+        response = await (post_message(http, ref, body="On it", author_type=None,
+                                       token=agent["token"]) if action == "reply"
+                          else set_status(http, ref, "resolved", token=agent["token"]))
+        assert response.status_code in (200, 201), response.text
+
+    for minutes, ref, action in ((10, calm, "reply"), (30, late, "reply"), (50, calm, "resolve"),
+                                 (55, lucky, "reply"), (95, lucky, "resolve"),
+                                 (105, late, "resolve")):
+        await at(minutes, ref, action)
+
+    body = await report(http)
+
+    near = body["near_misses"]
+    assert (near["first_response"], near["resolution"]) == (1, 1)
+    assert [(n["public_ref"], n["target"], n["budget_minutes"], n["team_name"])
+            for n in near["tickets"]] == [(lucky, "resolution", 100, "Near"),
+                                          (lucky, "first_response", 60, "Near")]
+    used = [n["used_business_minutes"] for n in near["tickets"]]
+    assert 95 <= used[0] < 95.1 and 55 <= used[1] < 55.1

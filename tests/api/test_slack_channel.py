@@ -109,6 +109,13 @@ async def test_a_message_in_a_support_channel_opens_a_slack_ticket_for_its_slack
     assert lookup.args["user"] == "U0ADA"
 
 
+async def test_a_message_with_a_nul_is_taken_cleaned_not_refused(desk):
+    # Slack would retry a refusal and then drop the message: it is stored without the NUL.
+    _, ticket = await opened(desk, "Printer\x00 on fire\nsince \ud800noon")
+    [first] = await desk.messages(ticket["public_ref"])
+    assert first["body"] == "Printer on fire\nsince \ufffdnoon"
+
+
 async def test_a_slack_user_without_an_email_is_known_by_a_stand_in_address(desk):
     _, ticket = await opened(desk, "Hello?", user="U0NOMAIL")  # users.info: user_not_found
 

@@ -213,6 +213,13 @@ async def test_texts_thread_onto_the_open_ticket_and_a_new_one_after_it_closes(d
     assert await bodies(desk, ref) == ["Hello, my order is late", "It is order 1042"]
 
 
+async def test_a_text_with_a_nul_is_taken_cleaned_not_refused(desk, engine):
+    # Twilio would retry a refusal, then give up on the text: it is stored without the NUL.
+    assert_empty_twiml(await text_in(desk, "Parcel\x00 lost"))
+    [(ref, *_)] = await sms_tickets(engine)
+    assert await bodies(desk, ref) == ["Parcel lost"]
+
+
 async def test_an_mms_says_its_pictures_are_not_shown(desk, engine):
     form = webhook_form(body="", sid=new_sid(), NumMedia="1",
                         MediaUrl0="https://api.twilio.com/2010-04-01/Accounts/AC/Media/ME1",

@@ -311,6 +311,32 @@ async def _now(env: WorkflowEnvironment) -> datetime:
     return await env.get_current_time()
 
 
+async def p0_heartbeat(env: WorkflowEnvironment, queue: str, engine: AsyncEngine) -> Recorded:
+    """The P0 heartbeat (issue 19, behind the p0-heartbeat patch): an urgent ticket silent for
+    15 minutes tells the team's manager; a note starts a new stretch, which fires again; an
+    incident pause and resume re-arm it; then the agent takes it and resolves it."""
+    team = await staff(engine)
+    async with engine.begin() as conn:
+        await conn.execute(text("UPDATE teams SET manager_id = :m WHERE id = :t"),
+                           {"m": team.lead_id, "t": team.team_id})
+    handle = await start_workflow(env.client, queue, new_ticket(
+        subject="Payments down", priority="urgent", team_id=team.team_id,
+        sla_plan=default_plan()))
+    await env.sleep(timedelta(minutes=16))
+    await _until_rows(engine, "SELECT count(*) FROM ticket_audit "
+                              "WHERE action = 'p0_heartbeat'", 1)
+    await add_message(handle, author_type="agent", visibility="internal", body="looking")
+    await env.sleep(timedelta(minutes=16))
+    await _until_rows(engine, "SELECT count(*) FROM ticket_audit "
+                              "WHERE action = 'p0_heartbeat'", 2)
+    await handle.execute_update(TicketWorkflow.pause_sla, SlaPauseIn(reason="incident"))
+    await handle.execute_update(TicketWorkflow.resume_sla, SlaPauseIn(reason="incident"))
+    await assign(handle)
+    await change_status(handle, "in_progress")
+    await change_status(handle, "resolved")
+    return [("p0_heartbeat", handle)]
+
+
 async def _until_rows(engine: AsyncEngine, sql: str, expected: int) -> None:
     for _ in range(500):
         async with engine.connect() as conn:
@@ -334,6 +360,7 @@ SCENARIOS: dict[str, Scenario] = {
     "satisfaction": satisfaction,
     "incident": lambda env, queue, _: incident(env, queue),
     "incident_workflow": incident_workflow,
+    "p0_heartbeat": p0_heartbeat,
 }
 
 

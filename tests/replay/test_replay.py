@@ -27,6 +27,7 @@ def test_histories_are_recorded() -> None:
     assert {p.stem for p in RECORDED} >= {
         "lifecycle", "spam", "merge_duplicate", "merge_target", "continue_as_new_run1",
         "sla_breach", "push_overflow", "degraded_projection", "satisfaction",
+        "p0_heartbeat",
     }
 
 

@@ -1,5 +1,6 @@
 """/app/reports/csat: the CSAT report for leads and admins, over a period they pick
-(the same use case as GET /api/v1/reports/csat)."""
+(the same use case as GET /api/v1/reports/csat); /app/reports/sla: breaches and near-misses
+(the SLA report of GET /api/v1/reports/sla)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,9 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import HTMLResponse
 
 from api.deps import DeskDep
-from api.report_schemas import CsatRate, CsatReportOut
+from api.report_schemas import CsatRate, CsatReportOut, NearMissesOut
+from db import reports
+from domain.access import require_lead
 from services import satisfaction
 from services.problems import Problem
 from web.errors import PageRoute
@@ -56,6 +59,25 @@ def tables(out: CsatReportOut) -> list[CsatTable]:
         CsatTable("csat-by-priority", "By priority", "Priority",
                   [(p.priority, p) for p in out.by_priority]),
     ]
+
+
+@router.get("/sla", response_class=HTMLResponse)
+async def sla_page(request: Request, desk: DeskDep, agent: CurrentAgent,
+                   start: DateField = None, end: DateField = None) -> Response:
+    """Tickets created in the period (UTC days, both ends included; the last 30 by default):
+    how many breached, and the targets met only just (near-misses)."""
+    require_lead(agent, "SLA reports are for leads and admins")
+    last = _day(end, "end") or datetime.now(UTC).date()
+    first = _day(start, "start") or last - timedelta(days=DEFAULT_DAYS - 1)
+    if last < first:
+        raise Problem(422, "invalid-range", "Invalid period",
+                      f"the period ends ({last}) before it starts ({first})")
+    filters = reports.ReportFilters(created_from=_midnight(first),
+                                    created_to=_midnight(last + timedelta(days=1)))
+    found = await reports.sla_report(session=desk.session, filters=filters)
+    near = NearMissesOut.of(found.near_misses) if found.near_misses else None
+    return TEMPLATES.TemplateResponse(request, "reports_sla.html", {
+        "agent": agent, "overall": found.overall, "near": near, "first": first, "last": last})
 
 
 def _day(value: str | None, name: str) -> date | None:

@@ -23,13 +23,13 @@ from services.problems import Problem
 from services.ticket_page import open_ticket_page
 from web import ticket_view
 from web.errors import PageRoute, is_htmx
-from web.pages import ticket_commands, ticket_presence
+from web.pages import ticket_commands, ticket_duplicates, ticket_presence
 from web.pages.ticket_render import authors, page_context, render_parts
 from web.session import CurrentAgent
 from web.templating import TEMPLATES
 
 router = APIRouter(prefix="/app/tickets", route_class=PageRoute, include_in_schema=False)
-for commands in (ticket_commands.router, ticket_presence.router):
+for commands in (ticket_commands.router, ticket_presence.router, ticket_duplicates.router):
     router.include_router(commands)
 
 

@@ -212,9 +212,8 @@
     if (event.target.closest(".dismiss-collision")) {
       document.getElementById("composer-alert").replaceChildren();
     }
-    if (event.target.closest(".dismiss-merge")) {
-      document.getElementById("merge-confirm").replaceChildren();
-    }
+    // The merge form's confirmation, or the one a "Possible duplicates" button asked for.
+    if (event.target.closest(".dismiss-merge")) event.target.closest(".merge-confirm")?.remove();
   });
   document.addEventListener("input", (event) => {
     if (event.target.id === "composer-body") typing();
