@@ -334,8 +334,9 @@ async def _incident_of(world: World, fresh: bool) -> str:
 
 
 async def linked_ticket(world: World) -> Request:
-    """A fresh ticket of team A linked (by an admin) to a fresh incident."""
-    path, body = await scratch_incident(suffix="/tickets", fresh_ticket=True)(world)
+    """A fresh ticket of team A linked (by an admin) to a fresh incident (in the world's,
+    a second ticket of the same customer would be folded into the first)."""
+    path, body = await scratch_incident(suffix="/tickets", fresh_ticket=True, fresh=True)(world)
     linked = await world.http.post(path, json=body)
     assert linked.status_code == 200, linked.text
     assert isinstance(body, dict)
@@ -525,6 +526,23 @@ ROUTES = [
     # Team staff get as far as the message: a reply of an email ticket is no SMS to retry.
     route("post", f"{TICKETS}/{{ticket}}/sms-replies/{{message_id}}/retry", TEAM_STAFF, 422,
           lambda w: _sms_retry(w)),  # defined below, with the other helpers
+    # Incidents (issue 19): leads and admins declare, change and resolve; staff read; team
+    # staff link and unlink the tickets they reach. Before the webhook rows: the tickets
+    # these make would each start deliveries to the endpoints those register.
+    route("post", INCIDENTS, ADMINS | {LEAD}, 201,
+          lambda w: _ready((INCIDENTS, {"title": unique("incident")}))),
+    route("get", INCIDENTS, STAFF),
+    route("get", f"{INCIDENTS}/{{incident}}", STAFF, 200, scratch_incident()),
+    route("patch", f"{INCIDENTS}/{{incident}}", ADMINS | {LEAD}, 200,
+          scratch_incident(body={"status_text": "Still on it"})),
+    route("get", f"{INCIDENTS}/{{incident}}/tickets", STAFF, 200,
+          scratch_incident(suffix="/tickets")),
+    route("post", f"{INCIDENTS}/{{incident}}/tickets", TEAM_STAFF, 200,
+          scratch_incident(suffix="/tickets", fresh_ticket=True)),
+    route("delete", f"{INCIDENTS}/{{incident}}/tickets/{{ticket}}", TEAM_STAFF, 200,
+          lambda w: linked_ticket(w)),  # defined below, with the other helpers
+    route("post", f"{INCIDENTS}/{{incident}}/resolve", ADMINS | {LEAD}, 202,
+          scratch_incident(suffix="/resolve", body={"message": "Fixed."}, fresh=True)),
     route("get", "/api/v1/admin/webhooks", ADMINS),
     route("post", "/api/v1/admin/webhooks", ADMINS, 201, admin_create(
         "webhooks", lambda w: {"url": "https://127.0.0.1:9/hook", "events": ["ticket.created"]})),
@@ -556,22 +574,6 @@ ROUTES = [
     route("post", "/api/v1/admin/notification-deliveries/{notification_id}/{channel}/redeliver",
           ADMINS, 404, lambda w: _ready((
               f"/api/v1/admin/notification-deliveries/{uuid.uuid4()}/slack/redeliver", None))),
-    # Incidents (issue 19): leads and admins declare, change and resolve; staff read; team
-    # staff link and unlink the tickets they reach.
-    route("post", INCIDENTS, ADMINS | {LEAD}, 201,
-          lambda w: _ready((INCIDENTS, {"title": unique("incident")}))),
-    route("get", INCIDENTS, STAFF),
-    route("get", f"{INCIDENTS}/{{incident}}", STAFF, 200, scratch_incident()),
-    route("patch", f"{INCIDENTS}/{{incident}}", ADMINS | {LEAD}, 200,
-          scratch_incident(body={"status_text": "Still on it"})),
-    route("get", f"{INCIDENTS}/{{incident}}/tickets", STAFF, 200,
-          scratch_incident(suffix="/tickets")),
-    route("post", f"{INCIDENTS}/{{incident}}/tickets", TEAM_STAFF, 200,
-          scratch_incident(suffix="/tickets", fresh_ticket=True)),
-    route("delete", f"{INCIDENTS}/{{incident}}/tickets/{{ticket}}", TEAM_STAFF, 200,
-          lambda w: linked_ticket(w)),  # defined below, with the other helpers
-    route("post", f"{INCIDENTS}/{{incident}}/resolve", ADMINS | {LEAD}, 202,
-          scratch_incident(suffix="/resolve", body={"message": "Fixed."}, fresh=True)),
     # Possible duplicates (api/duplicates.py): staff who reach the ticket.
     route("get", f"{TICKETS}/{{ticket}}/duplicates", TEAM_STAFF),
     route("post", f"{TICKETS}/{{ticket}}/duplicates/{{other}}/dismiss", TEAM_STAFF, 204,
