@@ -89,7 +89,7 @@ class IncidentActivities:
                              actor_id=order.linked_by or SYSTEM)
         try:
             await send_update(self.client, t.public_ref, TicketWorkflow.join_incident, cmd,
-                              update_id=f"incident-{batch.incident_id}-join-{t.ticket_id}")
+                              update_id=_update_id(batch.incident_id, "join", t))
         except WorkflowGone:
             return TicketOutcome(t.ticket_id, "refused", f"{t.public_ref} has ended")
         except TicketError as err:
@@ -107,7 +107,7 @@ class IncidentActivities:
                    f"{into.public_ref}", merge_into=into.ticket_id, merge_into_ref=into.public_ref)
         try:
             await send_update(self.client, t.public_ref, TicketWorkflow.change_status, cmd,
-                              update_id=f"incident-{batch.incident_id}-fold-{t.ticket_id}")
+                              update_id=_update_id(batch.incident_id, "fold", t))
             return True
         except (WorkflowGone, TicketError):
             # Merged by an earlier attempt of this batch (the ticket has ended since)?
@@ -124,7 +124,7 @@ class IncidentActivities:
                               actor_id=batch.actor_id)
         try:
             await send_update(self.client, t.public_ref, TicketWorkflow.leave_incident, cmd,
-                              update_id=f"incident-{batch.incident_id}-leave-{t.ticket_id}")
+                              update_id=_update_id(batch.incident_id, "leave", t))
         except WorkflowGone:
             return TicketOutcome(t.ticket_id, "ended", f"{t.public_ref} had ended")
         except TicketError as err:
@@ -178,3 +178,10 @@ def _message(incident_id: str, t: TicketRef, what: str, body: str, delivery: Del
     return IncidentMessageIn(id=str(message_uuid), body=body,
                              message_id=f"<{message_uuid}@{delivery.message_domain}>",
                              mail=replace(mail, kind=kind) if mail is not None else None)
+
+
+def _update_id(incident_id: str, kind: str, t: TicketRef) -> str:
+    """One id per incident, ticket, link and step: a retried batch is answered by the first
+    attempt's update, while a ticket linked again after an unlink joins (and leaves) anew."""
+    link = f"-{t.link_key}" if t.link_key else ""
+    return f"incident-{incident_id}-{kind}-{t.ticket_id}{link}"

@@ -233,7 +233,7 @@ class IncidentWorkflow:
             if customer in joining:
                 continue
             anchor = self._anchor(customer, link.ticket_id)
-            ref = TicketRef(link.ticket_id, link.public_ref, link.customer_email)
+            ref = _ref(link)
             if anchor is not None:
                 orders.append(LinkOrder(ref, ack=False, fold_into=anchor,
                                         linked_by=link.linked_by))
@@ -277,8 +277,7 @@ class IncidentWorkflow:
         s = self.state
         batch = LeaveBatch(incident_id=s.incident_id, incident_ref=s.public_ref,
                            delivery=s.delivery, resolution=resolution,
-                           tickets=[TicketRef(k.ticket_id, k.public_ref, k.customer_email)
-                                    for k in links],
+                           tickets=[_ref(k) for k in links],
                            actor_type=actor_kind(actor_id), actor_id=actor_id or "system")
         outcomes: list[TicketOutcome] = await workflow.execute_activity(
             LEAVE_ACTIVITY, batch, result_type=list[TicketOutcome],
@@ -402,3 +401,8 @@ def actor_kind(actor_id: str | None) -> str:
     except ValueError:
         return "system"
     return "agent"
+
+
+def _ref(link: LinkedTicket) -> TicketRef:
+    return TicketRef(link.ticket_id, link.public_ref, link.customer_email,
+                     link_key=link.linked_at.strftime("%Y%m%dT%H%M%S%f"))

@@ -191,6 +191,9 @@ class TicketRef:
     ticket_id: str
     public_ref: str
     customer_email: str
+    # Which link of the ticket this is (its linked_at): a ticket unlinked and linked again
+    # joins and leaves anew, so its updates need ids of their own ("": histories before it).
+    link_key: str = ""
 
 
 @dataclass

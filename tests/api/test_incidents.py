@@ -150,6 +150,21 @@ async def test_linked_by_hand_the_clock_freezes_and_unlinking_gives_back_what_wa
     assert incident_audit[:1] == ["declared"] and "linked" in incident_audit \
         and "unlinked" in incident_audit
 
+    # Linked again, it joins anew (frozen again), and the incident's resolve resolves it.
+    relinked = await http.post(path, json={"ticket": ref}, headers=as_(agent["token"]))
+    assert relinked.status_code == 200, relinked.text
+    refrozen = (await http.get(f"{TICKETS}/{ref}")).json()
+    assert refrozen["sla"]["paused"] and refrozen["sla"]["pause_reason"] == "incident"
+    resolving = await http.post(f"{INCIDENTS}/{inc['public_ref']}/resolve",
+                                json={"message": "Fixed for everyone."})
+    assert resolving.status_code == 202, resolving.text
+
+    async def resolved() -> bool:
+        return (await http.get(f"{TICKETS}/{ref}")).json()["status"] == "resolved"
+    await eventually(resolved, within=30)
+    actions = [a["action"] for a in (await http.get(f"{TICKETS}/{ref}/audit")).json()["items"]]
+    assert actions.count("incident_linked") == 2
+
 
 async def incident_of_ticket(http: httpx.AsyncClient, ticket: str) -> IncidentOut | None:
     """The use case the ticket page asks (no JSON route of its own), as an admin."""
