@@ -101,8 +101,11 @@ async def test_matching_tickets_are_linked_at_intake_acknowledged_once_and_folde
     page = (await http.get(f"{INCIDENTS}/{inc['public_ref']}/tickets")).json()
     assert [(t["public_ref"], t["link_status"], t["source"]) for t in page["items"]] == [
         (first["public_ref"], "linked", "rule"), (again["public_ref"], "folded", "rule")]
-    public = (await http.get("/status.json", headers={"Authorization": ""})).json()
-    assert [i["public_ref"] for i in public["incidents"]] == [inc["public_ref"]]
+    answer = await http.get("/status.json", headers={"Authorization": ""})
+    assert [i["public_ref"] for i in answer.json()["incidents"]] == [inc["public_ref"]]
+    # Polled by every customer's status widget during an outage: cacheable, readable anywhere.
+    assert answer.headers["cache-control"] == "public, max-age=15"
+    assert answer.headers["access-control-allow-origin"] == "*"
 
 
 async def test_linked_by_hand_the_clock_freezes_and_unlinking_gives_back_what_was_left(
