@@ -33,6 +33,7 @@ ROOT = Path(__file__).resolve().parent.parent
 # The files that take longest, started first so that pytest-xdist (pyproject's addopts) does
 # not end the suite waiting on one of them while the other process is idle: the browser
 # tests, then single tests of half a minute or more. The surge (five minutes) goes first.
+# pyproject's --no-loadscope-reorder keeps this order (xdist would sort files by test count).
 LONGEST_FIRST = ("tests/api/test_incident_surge.py", "tests/web/", "tests/test_fresh_install.py",
                  "tests/fuzz/", "tests/api/test_access_matrix.py", "tests/test_dev_command.py",
                  "tests/api/test_pull_queue.py", "tests/workflows/test_continue_as_new.py",

@@ -12,10 +12,12 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
+from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.client import Client
-from temporalio.service import RetryConfig
+from temporalio.service import RetryConfig, RPCError, RPCStatusCode
 
+from api.problems import install_problem_handlers
 from tests.api.helpers import TICKETS, assert_problem, create_ticket, ticket_request
 from tests.db_proxy import PostgresProxy
 from tests.support import api_client
@@ -58,3 +60,22 @@ async def test_commands_answer_503_while_temporal_is_unreachable_and_retries_lan
     assert created.status_code == 201, created.text
     messages = (await http.get(f"{TICKETS}/{ticket['public_ref']}/messages")).json()
     assert [m["body"] for m in messages["items"]].count("Any news?") == 1
+
+
+@pytest.mark.parametrize("status", [RPCStatusCode.INTERNAL, RPCStatusCode.UNKNOWN])
+async def test_a_temporal_server_failing_on_its_side_is_a_503_to_retry_not_a_500(
+        status: RPCStatusCode) -> None:
+    # What the time-skipping server answered a surge's create whose first workflow task it
+    # had lost ("Application error processing RPC"): the create is safe to retry by its key.
+    app = FastAPI()
+    install_problem_handlers(app)
+
+    @app.post("/fails")
+    async def fails() -> None:
+        raise RPCError("Application error processing RPC", status, b"")
+
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
+                                 base_url="http://desk") as http:
+        answer = await http.post("/fails")
+    assert_problem(answer, 503, "workflows-unavailable")
+    assert answer.headers["retry-after"]
