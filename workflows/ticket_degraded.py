@@ -12,18 +12,14 @@ A mixin of TicketMachine (it uses the machine's state, audit and touch), pure li
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
 
 from domain.errors import TicketDegraded
-from domain.lifecycle import AuthorType, Status
+from domain.lifecycle import AuthorType
 from domain.records import ProjectionFailure
 from domain.text import storable
+from workflows.ticket_host import MachineHost
 from workflows.ticket_sla import SYSTEM
 from workflows.ticket_types import Degraded
-
-if TYPE_CHECKING:
-    from domain.records import TicketSnapshot
-    from workflows.ticket_types import TicketState
 
 # Repairs without an operator: 5 minutes after the failure, doubling to once an hour. An
 # outage longer than the projection's own retries heals by itself soon after it ends.
@@ -32,23 +28,7 @@ MAX_REPAIR_DELAY = timedelta(hours=1)
 MAX_ERROR_CHARS = 500
 
 
-class DegradedRules:
-    state: TicketState
-
-    # Provided by TicketMachine: read-only properties over the state there, so declared for
-    # the type checker only (a runtime stub here could shadow the machine's own).
-    if TYPE_CHECKING:
-        @property
-        def ticket(self) -> TicketSnapshot: ...
-        @property
-        def status(self) -> Status: ...
-
-    def audit(self, now: datetime, action: str, from_status: Status | None,
-              to_status: Status | None, actor_type: AuthorType, actor_id: str | None,
-              reason: str | None, detail: dict[str, str | None] | None = None) -> None: ...
-    def _touch(self, now: datetime) -> None: ...
-
-    @property
+class DegradedRules(MachineHost):
     def degraded(self) -> Degraded | None:
         return self.state.degraded
 

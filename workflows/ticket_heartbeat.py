@@ -13,14 +13,10 @@ request and records the answer, so what it decides stays pure and replays the sa
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
 
 from domain.lifecycle import OPEN, AuthorType, Status
+from workflows.ticket_host import MachineHost
 from workflows.ticket_types import HeartbeatRecipients, HeartbeatRequest, Notice
-
-if TYPE_CHECKING:
-    from domain.records import TicketSnapshot
-    from workflows.ticket_types import TicketState
 
 SYSTEM = "system"
 HEARTBEAT_ACTION = "p0_heartbeat"
@@ -28,23 +24,7 @@ P0_SILENT = "ticket.p0_silent"  # the notice kind (domain/notices.py)
 NOBODY = "nobody"
 
 
-class HeartbeatRules:
-    state: TicketState
-
-    # Provided by TicketMachine (see SlaRules).
-    if TYPE_CHECKING:
-        @property
-        def ticket(self) -> TicketSnapshot: ...
-        @property
-        def status(self) -> Status: ...
-        @property
-        def ended(self) -> bool: ...
-
-    def audit(self, now: datetime, action: str, from_status: Status | None,
-              to_status: Status | None, actor_type: AuthorType, actor_id: str | None,
-              reason: str | None, detail: dict[str, str | None] | None = None) -> None: ...
-    def _touch(self, now: datetime) -> None: ...
-
+class HeartbeatRules(MachineHost):
     def agent_acted(self, now: datetime) -> None:
         """A reply, a note, an assignment or claim, a status change by an agent: the silence
         ends, and the next one may be escalated again."""

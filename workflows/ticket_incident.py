@@ -14,12 +14,12 @@ A mixin of TicketMachine (its state, audit, messages, assignment and moves).
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from domain.errors import InvalidTransition
 from domain.incidents import throttled_priority
 from domain.lifecycle import OPEN, AuthorType, Status, Visibility
 from domain.sla import PauseReason, Priority
+from workflows.ticket_host import MachineHost
 from workflows.ticket_sla import SYSTEM
 from workflows.ticket_types import (
     AssignIn,
@@ -30,36 +30,11 @@ from workflows.ticket_types import (
     MessageIn,
 )
 
-if TYPE_CHECKING:
-    from domain.records import MessageRecord, TicketSnapshot
-    from workflows.ticket_types import TicketState
-
 INCIDENT_AUTHOR = "incident"  # author_id of the desk's incident messages (feeds forward them)
 ROUTED_KIND = "incident"  # the assignments history's kind for a route to the incident's team
 
 
-class IncidentRules:
-    state: TicketState
-
-    if TYPE_CHECKING:
-        @property
-        def ticket(self) -> TicketSnapshot: ...
-        @property
-        def status(self) -> Status: ...
-
-    def check_live(self) -> None: ...
-    def audit(self, now: datetime, action: str, from_status: Status | None,
-              to_status: Status | None, actor_type: AuthorType, actor_id: str | None,
-              reason: str | None, detail: dict[str, str | None] | None = None) -> None: ...
-    def apply_assign(self, cmd: AssignIn, now: datetime) -> None: ...
-    def apply_message(self, msg: MessageIn, now: datetime) -> MessageRecord | None: ...
-    def _set_priority(self, now: datetime, priority: Priority, actor_type: AuthorType,
-                      actor_id: str | None, reason: str | None) -> None: ...
-    def _move(self, now: datetime, target: Status, actor_type: AuthorType,
-              actor_id: str | None, reason: str | None, *, action: str = "status",
-              detail: dict[str, str | None] | None = None) -> None: ...
-    def _touch(self, now: datetime) -> None: ...
-
+class IncidentRules(MachineHost):
     def check_join_incident(self, cmd: JoinIncidentIn) -> None:
         self.check_live()
         current = self.state.incident

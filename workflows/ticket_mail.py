@@ -10,36 +10,21 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from domain.lifecycle import AuthorType, Status, Visibility
+from domain.lifecycle import AuthorType, Visibility
 from domain.records import DeliveryFailure
+from workflows.ticket_host import MachineHost
 from workflows.ticket_sla import SYSTEM
 from workflows.ticket_types import MailOrder, OutboundEmail
 
 if TYPE_CHECKING:
-    from domain.records import MessageRecord, TicketSnapshot
-    from workflows.ticket_types import TicketState
+    from domain.records import MessageRecord
 
 QUEUED = "queued"
 # Who may have a message mailed: agents (replies) and the desk itself (acknowledgements).
 MAILING_AUTHORS = frozenset({AuthorType.AGENT.value, AuthorType.SYSTEM.value})
 
 
-class MailRules:
-    state: TicketState
-
-    # Provided by TicketMachine: read-only properties over the state there, so declared for
-    # the type checker only (a runtime stub here could shadow the machine's own).
-    if TYPE_CHECKING:
-        @property
-        def ticket(self) -> TicketSnapshot: ...
-        @property
-        def status(self) -> Status: ...
-
-    def audit(self, now: datetime, action: str, from_status: Status | None,
-              to_status: Status | None, actor_type: AuthorType, actor_id: str | None,
-              reason: str | None, detail: dict[str, str | None] | None = None) -> None: ...
-    def _touch(self, now: datetime) -> None: ...
-
+class MailRules(MachineHost):
     def order_mail(self, record: MessageRecord, order: MailOrder | None,
                    footer: str = "") -> None:
         """Queue the mail of a public message; internal notes are never mailed."""

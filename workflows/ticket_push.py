@@ -9,36 +9,15 @@ stays pure and replays the same.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
 
 from domain.lifecycle import AuthorType, Status
+from workflows.ticket_host import MachineHost
 from workflows.ticket_types import AssignIn, AssignmentKind, PickRequest, PickResult, PushState
-
-if TYPE_CHECKING:
-    from domain.records import TicketSnapshot
-    from workflows.ticket_types import TicketState
 
 SYSTEM = "system"
 
 
-class PushRules:
-    state: TicketState
-
-    # Provided by TicketMachine: read-only properties over the state there, so declared for
-    # the type checker only (a runtime stub here could shadow the machine's own).
-    if TYPE_CHECKING:
-        @property
-        def ticket(self) -> TicketSnapshot: ...
-        @property
-        def status(self) -> Status: ...
-        @property
-        def ended(self) -> bool: ...
-
-    def audit(self, now: datetime, action: str, from_status: Status | None,
-              to_status: Status | None, actor_type: AuthorType, actor_id: str | None,
-              reason: str | None, detail: dict[str, str | None] | None = None) -> None: ...
-    def apply_assign(self, cmd: AssignIn, now: datetime) -> None: ...
-
+class PushRules(MachineHost):
     def request_push(self, now: datetime) -> bool:
         """Queue a pick when the ticket waits in a team's queue; False when it does not."""
         t = self.ticket

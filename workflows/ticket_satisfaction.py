@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from domain.errors import NotRateable
-from domain.lifecycle import AuthorType, Status, Visibility
+from domain.lifecycle import AuthorType, Visibility
 from domain.records import SatisfactionRecord, SatisfactionView
 from domain.satisfaction import (
     MAX_COMMENT,
@@ -19,33 +19,15 @@ from domain.satisfaction import (
     check_rateable,
     rating_audit,
 )
+from workflows.ticket_host import MachineHost
 from workflows.ticket_sla import SYSTEM
 from workflows.ticket_types import MessageIn, RatingIn, ResolutionMailIn
 
 if TYPE_CHECKING:
-    from domain.records import MessageRecord, TicketSnapshot
-    from workflows.ticket_types import MailOrder, TicketState
+    from domain.records import TicketSnapshot
 
 
-class SatisfactionRules:
-    state: TicketState
-
-    # Provided by TicketMachine and MailRules: declared for the type checker only (see
-    # MailRules for why no runtime stub).
-    if TYPE_CHECKING:
-        @property
-        def ticket(self) -> TicketSnapshot: ...
-        @property
-        def status(self) -> Status: ...
-        def check_live(self) -> None: ...
-        def apply_message(self, msg: MessageIn, now: datetime) -> MessageRecord | None: ...
-        def order_mail(self, record: MessageRecord, order: MailOrder | None,
-                       footer: str = "") -> None: ...
-        def audit(self, now: datetime, action: str, from_status: Status | None,
-                  to_status: Status | None, actor_type: AuthorType, actor_id: str | None,
-                  reason: str | None, detail: dict[str, str | None] | None = None) -> None: ...
-        def _touch(self, now: datetime) -> None: ...
-
+class SatisfactionRules(MachineHost):
     def check_rating(self, cmd: RatingIn, now: datetime) -> None:
         self.check_live()
         if cmd.rating not in set(Rating):

@@ -8,12 +8,12 @@ file reads as one concern.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from domain.errors import InvalidTransition
 from domain.lifecycle import OPEN, TERMINAL, AuthorType, Status, allowed_from
 from domain.sla import PauseReason, Priority
 from domain.sla_clock import SlaEvent
+from workflows.ticket_host import MachineHost
 from workflows.ticket_types import (
     AssignIn,
     AssignmentKind,
@@ -24,36 +24,13 @@ from workflows.ticket_types import (
     SlaPauseIn,
 )
 
-if TYPE_CHECKING:
-    from domain.records import TicketSnapshot
-    from workflows.ticket_types import TicketState
-
 SYSTEM = "system"
 # Where the clocks count as waiting on the customer: left out of every SLA report.
 CUSTOMER_WAITS = frozenset({Status.WAITING_ON_CUSTOMER, Status.RESOLVED, Status.CLOSED})
 ESCALATION_REASON = "SLA breached: escalated to the senior pool"
 
 
-class SlaRules:
-    state: TicketState
-
-    # Provided by TicketMachine: read-only properties over the state there, so declared for
-    # the type checker only (a runtime stub here could shadow the machine's own).
-    if TYPE_CHECKING:
-        @property
-        def ticket(self) -> TicketSnapshot: ...
-        @property
-        def status(self) -> Status: ...
-        @property
-        def ended(self) -> bool: ...
-
-    def check_live(self) -> None: ...
-    def audit(self, now: datetime, action: str, from_status: Status | None,
-              to_status: Status | None, actor_type: AuthorType, actor_id: str | None,
-              reason: str | None, detail: dict[str, str | None] | None = None) -> None: ...
-    def apply_assign(self, cmd: AssignIn, now: datetime) -> None: ...
-    def _touch(self, now: datetime) -> None: ...
-
+class SlaRules(MachineHost):
     def check_priority(self, cmd: PriorityChangeIn) -> None:
         self.check_live()
         try:
