@@ -87,6 +87,15 @@ def streams(clients: Sequence[httpx.AsyncClient], who: Writers, refs: Sequence[s
 
 async def open_loop(all_streams: Sequence[Stream], seconds: float) -> dict[str, Any]:
     """Send every stream on its schedule for `seconds`; then wait for the last answers."""
+    outcomes, drained_s = await run_streams(all_streams, seconds)
+    return {s.name: _summary(s, outcomes[s.name], seconds, drained_s) for s in all_streams}
+
+
+async def run_streams(all_streams: Sequence[Stream], seconds: float,
+                      during: Callable[[], Awaitable[None]] | None = None,
+                      every_s: float = 30.0) -> tuple[dict[str, Outcome], float]:
+    """Each stream's outcome, and the seconds until the last answer; `during` runs every
+    `every_s` meanwhile (a sample of what the servers see)."""
     outcomes = {s.name: Outcome() for s in all_streams}
     start = time.perf_counter() + 0.5
     in_flight: set[asyncio.Task[None]] = set()
@@ -105,22 +114,29 @@ async def open_loop(all_streams: Sequence[Stream], seconds: float) -> dict[str, 
     async def schedule(stream: Stream) -> None:
         # One task per request, made when it is due: thousands of sleeping tasks made up
         # front cost the client more CPU than the servers it measures.
-        for i in range(int(stream.per_second * seconds)):
+        # round, not int: 1,000 requests over 900 s are 1.111.../s, times 900 is 999.99...
+        for i in range(round(stream.per_second * seconds)):
             due = start + i / stream.per_second
             await asyncio.sleep(max(0.0, due - time.perf_counter()))
             task = asyncio.create_task(fire(stream, i, due))
             in_flight.add(task)
             task.add_done_callback(in_flight.discard)
 
+    async def sample() -> None:
+        while during is not None and time.perf_counter() < start + seconds:
+            await asyncio.sleep(every_s)
+            await during()
+
+    sampling = asyncio.create_task(sample())
     await asyncio.gather(*(schedule(s) for s in all_streams))
     await asyncio.gather(*list(in_flight))
-    drained_s = time.perf_counter() - start
-    return {s.name: _summary(s, outcomes[s.name], seconds, drained_s) for s in all_streams}
+    sampling.cancel()
+    return outcomes, time.perf_counter() - start
 
 
 def _summary(stream: Stream, outcome: Outcome, seconds: float, drained_s: float
              ) -> dict[str, Any]:
-    offered = int(stream.per_second * seconds)
+    offered = round(stream.per_second * seconds)
     ok = sum(n for status, n in outcome.statuses.items() if 200 <= status < 300)
     return {
         "offered_per_s": stream.per_second, "offered": offered,

@@ -45,7 +45,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from bench.as_deployed import Stack, deployed, with_cpu
 from bench.common import ADMIN_TOKEN, postgres_database, summarize_ms
-from bench.peak import Outcome, Stream
+from bench.peak import Outcome, Stream, run_streams
 from bench.write_path import Writers, make_writers
 from db import web_sessions
 from db.engine import make_engine
@@ -152,38 +152,7 @@ def surge_streams(intake: httpx.AsyncClient, reads: httpx.AsyncClient, who: Writ
 async def open_loop(streams: list[Stream], seconds: float,
                     during: Callable[[], Awaitable[None]]) -> dict[str, Any]:
     """bench/peak.py's open loop, plus `during`, a sample taken every 30 s meanwhile."""
-    outcomes = {s.name: Outcome() for s in streams}
-    start = time.perf_counter() + 0.5
-    in_flight: set[asyncio.Task[None]] = set()
-
-    async def fire(stream: Stream, i: int, due: float) -> None:
-        outcome = outcomes[stream.name]
-        outcome.late_ms.append((time.perf_counter() - due) * 1000)
-        try:
-            status = (await stream.send(i)).status_code
-        except httpx.HTTPError:
-            status = 0
-        outcome.statuses[status] += 1
-        outcome.latency_ms.append((time.perf_counter() - due) * 1000)
-
-    async def schedule(stream: Stream) -> None:
-        for i in range(round(stream.per_second * seconds)):
-            due = start + i / stream.per_second
-            await asyncio.sleep(max(0.0, due - time.perf_counter()))
-            task = asyncio.create_task(fire(stream, i, due))
-            in_flight.add(task)
-            task.add_done_callback(in_flight.discard)
-
-    async def sample() -> None:
-        while time.perf_counter() < start + seconds:
-            await asyncio.sleep(30)
-            await during()
-
-    sampling = asyncio.create_task(sample())
-    await asyncio.gather(*(schedule(s) for s in streams))
-    await asyncio.gather(*list(in_flight))
-    sampling.cancel()
-    drained = time.perf_counter() - start
+    outcomes, drained = await run_streams(streams, seconds, during)
     return {s.name: _summary(s, outcomes[s.name], drained) for s in streams}
 
 
