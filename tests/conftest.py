@@ -94,14 +94,27 @@ async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
     await eng.dispose()
 
 
-@pytest.fixture(scope="session")
-async def time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
+async def _time_skipping() -> AsyncIterator[WorkflowEnvironment]:
     env = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=_binary("temporal-test-server")
     )
     await ensure_search_attributes(env.client, env.client.namespace)
     yield env
     await env.shutdown()
+
+
+@pytest.fixture(scope="session")
+async def time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
+    async for env in _time_skipping():
+        yield env
+
+
+@pytest.fixture
+async def own_time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
+    """A time-skipping server for one test alone: the surge's thousand histories (ended or
+    not) slowed the shared one until the next tests' time skips timed out."""
+    async for env in _time_skipping():
+        yield env
 
 
 @pytest.fixture(scope="session")

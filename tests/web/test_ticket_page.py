@@ -89,11 +89,15 @@ async def test_r_n_and_e_reply_note_and_resolve_from_the_keyboard(
     await expect(body).to_be_focused()
     await expect(page.locator("#composer")).to_have_class(re.compile("is-internal"))
     await page.keyboard.press("Escape")
+    # A shortcut typed while the composer still has the focus is text, as it should be:
+    # wait for Escape to have left it (a loaded machine can lag a frame behind).
+    await expect(body).not_to_be_focused()
     await page.keyboard.press("r")
     await expect(page.get_by_role("radio", name="Reply to the customer")).to_be_checked()
     await expect(body).to_be_focused()
     await page.keyboard.type("Typed, not a shortcut: e")
     await page.keyboard.press("Escape")
+    await expect(body).not_to_be_focused()
     await page.keyboard.press("e")
 
     await expect(page.locator("#ticket-head .status")).to_have_text("Resolved")
