@@ -91,9 +91,24 @@ async def test_a_failing_handler_leaves_its_events_for_the_next_try(engine):
         assert await event_feed.backlog_age(conn) == {consumer.name: 0.0}
 
 
+async def behind_every_running_transaction(engine: AsyncEngine, event_id: int) -> None:
+    """Until no transaction older than the event's runs anywhere in the cluster: only then
+    is the event behind the start of a new consumer (it starts at the oldest one running,
+    another test's on a shared server, so as to miss nothing committed after it)."""
+    past = text("SELECT tx < pg_snapshot_xmin(pg_current_snapshot()) FROM ticket_events "
+                "WHERE id = :id")
+    for _ in range(200):
+        async with engine.connect() as conn:
+            if await conn.scalar(past, {"id": event_id}):
+                return
+        await asyncio.sleep(0.05)
+    raise AssertionError("a transaction older than the event kept running")
+
+
 async def test_a_new_consumer_starts_at_the_feeds_present_end(engine):
     async with engine.begin() as conn:
-        await conn.execute(INSERT, {"t": uuid.uuid4(), "v": 1})
+        before = (await conn.execute(INSERT, {"t": uuid.uuid4(), "v": 1})).scalar_one()
+    await behind_every_running_transaction(engine, before)
     consumer = Collector()
     await start(engine, consumer)
     async with engine.begin() as conn:
