@@ -95,6 +95,42 @@ class Settings(BaseSettings):
     smtp_listen_host: str = Field(default="127.0.0.1", validation_alias="HELPDESK_SMTP_HOST")
     smtp_listen_port: Port = Field(default=2525, validation_alias="HELPDESK_SMTP_PORT")
     smtp_lmtp: bool = Field(default=False, validation_alias="HELPDESK_SMTP_LMTP")
+    # Screening inbound mail (issue 20; domain/mail_screening.py says what decides what).
+    # SPF, DKIM and DMARC of every mail taken in; off only for a desk behind a relay that
+    # already refuses unauthenticated mail and writes no Authentication-Results.
+    mail_authentication: bool = Field(default=True,
+                                      validation_alias="HELPDESK_MAIL_AUTHENTICATION")
+    # Our own authserv-id in the Authentication-Results we record; a header carrying it that
+    # arrives with a mail is a forgery and is ignored.
+    mail_authserv_id: str = Field(default="helpdesk", validation_alias="HELPDESK_MAIL_AUTHSERV_ID")
+    # Relays whose Authentication-Results (by authserv-id) we trust instead of re-checking,
+    # comma-separated, e.g. "mx.google.com" when Gmail fetches for us.
+    mail_trusted_authserv_ids: str = Field(
+        default="", validation_alias="HELPDESK_MAIL_TRUSTED_AUTHSERV_IDS")
+    # Every DNS lookup of mail authentication goes to this resolver, "host" or "host:port";
+    # empty: the system's. A lookup gives up after the timeout (a temperror, never a hang).
+    dns_resolver: str = Field(default="", validation_alias="HELPDESK_DNS_RESOLVER")
+    dns_timeout_seconds: float = Field(default=3.0, gt=0,
+                                       validation_alias="HELPDESK_DNS_TIMEOUT_SECONDS")
+    # SpamAssassin's spamd; no host: mail is not scored (and is flagged so).
+    spamd_host: str | None = Field(default=None, validation_alias="HELPDESK_SPAMD_HOST")
+    spamd_port: Port = Field(default=783, validation_alias="HELPDESK_SPAMD_PORT")
+    spamd_timeout_seconds: float = Field(default=10.0, gt=0,
+                                         validation_alias="HELPDESK_SPAMD_TIMEOUT_SECONDS")
+    spam_quarantine_score: float = Field(default=5.0,
+                                         validation_alias="HELPDESK_SPAM_QUARANTINE_SCORE")
+    spam_reject_score: float = Field(default=15.0, validation_alias="HELPDESK_SPAM_REJECT_SCORE")
+    # Quarantined mail's bytes are dropped this long after it arrived (its row stays, for
+    # the false-positive rate).
+    quarantine_retention_days: int = Field(default=30, ge=1,
+                                           validation_alias="HELPDESK_QUARANTINE_RETENTION_DAYS")
+    # Outbound DKIM: our mail is signed when a key is set (PEM file of an RSA key); the
+    # selector's public key is published at <selector>._domainkey.<domain>; the domain
+    # defaults to that of the From address.
+    dkim_private_key_file: Path | None = Field(
+        default=None, validation_alias="HELPDESK_DKIM_PRIVATE_KEY_FILE")
+    dkim_selector: str = Field(default="helpdesk", validation_alias="HELPDESK_DKIM_SELECTOR")
+    dkim_domain: str | None = Field(default=None, validation_alias="HELPDESK_DKIM_DOMAIN")
     # One mailbox polled by `helpdesk imap` (run one process per mailbox).
     imap_host: str | None = Field(default=None, validation_alias="HELPDESK_IMAP_HOST")
     imap_port: Port = Field(default=993, validation_alias="HELPDESK_IMAP_PORT")
@@ -303,6 +339,11 @@ class Settings(BaseSettings):
         """HELPDESK_TWILIO_NUMBER_TEAMS as {our number: team name}."""
         pairs = (p.partition("=") for p in self.twilio_number_teams.split(",") if p.strip())
         return {number.strip(): team.strip() for number, _, team in pairs}
+
+    @property
+    def trusted_authserv_ids(self) -> frozenset[str]:
+        return frozenset(a.strip().lower() for a in self.mail_trusted_authserv_ids.split(",")
+                         if a.strip())
 
     @property
     def support_address_set(self) -> frozenset[str]:

@@ -18,10 +18,10 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from temporalio.service import RPCError, RPCStatusCode
+from temporalio.service import RPCError
 
 from domain.access import AccessDenied
-from services.problems import Problem, not_found
+from services.problems import WORKFLOWS_UNAVAILABLE, Problem, not_found
 
 __all__ = ["Problem", "not_found", "problem_response", "install_problem_handlers"]
 
@@ -51,17 +51,7 @@ def database_unavailable() -> Problem:
                    retry_after_seconds=DATABASE_RETRY_AFTER_SECONDS)
 
 
-# Temporal unreachable, overloaded, or dropping a command it could not run (it aborts updates
-# when it drops a workflow task under load): a retry of the same command is safe, since
-# commands carry their own ids. Any other status is a bug and stays a logged 500.
-# INTERNAL and UNKNOWN too: the server failed on its side ("Application error processing
-# RPC"; the time-skipping server answers so when an update-with-start loses its first
-# workflow task under load). Every call that reaches Temporal is safe to retry (keys,
-# message ids), so the caller is told to, not shown a 500.
-WORKFLOWS_UNAVAILABLE = frozenset({RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED,
-                                   RPCStatusCode.RESOURCE_EXHAUSTED, RPCStatusCode.ABORTED,
-                                   RPCStatusCode.CANCELLED, RPCStatusCode.INTERNAL,
-                                   RPCStatusCode.UNKNOWN})
+
 
 
 def workflows_unavailable() -> Problem:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import ColumnElement, func, or_, select, text
 from sqlalchemy.dialects.postgresql import insert
@@ -12,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import TAKING_SQL, Agent, InboundEmail, Ticket, TicketMessage
 from domain.lifecycle import Status
+from domain.mail_screening import Screening
 from domain.threading import Outcome
 
 # Enough for any real sender's week; the heuristic only needs the most recent look-alike.
@@ -43,7 +45,7 @@ async def tickets_by_ref(*, session: AsyncSession, refs: Iterable[str | None]
 async def log_inbound(*, session: AsyncSession, raw: bytes, source: str, message_id: str | None,
                       from_address: str | None, subject: str | None, outcome: str,
                       ticket_id: uuid.UUID | str | None, defects: list[str],
-                      reason: str | None = None) -> str:
+                      reason: str | None = None, screening: Screening | None = None) -> str:
     """Log one delivery and answer the outcome logged: `duplicate` in place of one that took
     the mail in when another delivery of the same Message-ID took it in first.
 
@@ -52,7 +54,7 @@ async def log_inbound(*, session: AsyncSession, raw: bytes, source: str, message
     row = {"id": uuid.uuid4(), "message_id": message_id, "source": source,
            "from_address": from_address, "subject": subject, "outcome": outcome,
            "reason": reason, "ticket_id": uuid.UUID(str(ticket_id)) if ticket_id else None,
-           "defects": defects, "raw": raw}
+           "defects": defects, "raw": raw} | _screening_columns(screening)
     taken = (insert(InboundEmail).values(**row)
              .on_conflict_do_nothing(index_elements=[InboundEmail.message_id],
                                      index_where=text(f"outcome IN ({TAKING_SQL})"))
@@ -62,6 +64,15 @@ async def log_inbound(*, session: AsyncSession, raw: bytes, source: str, message
         await session.execute(insert(InboundEmail).values(**row | {"outcome": outcome}))
     await session.commit()
     return outcome
+
+
+def _screening_columns(screening: Screening | None) -> dict[str, Any]:
+    if screening is None:
+        return {}
+    verdict = screening.verdict.value
+    return {"authentication": screening.auth.as_json(), "spam_score": screening.spam.score,
+            "spam_checked": screening.spam.checked,
+            "screening": f"{verdict}:{screening.reason}" if screening.reason else verdict}
 
 
 async def recent_tickets_of_sender(*, session: AsyncSession, email: str, since: datetime

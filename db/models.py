@@ -18,6 +18,7 @@ from sqlalchemy import (
     CheckConstraint,
     Computed,
     DateTime,
+    Float,
     ForeignKey,
     Identity,
     Index,
@@ -528,6 +529,12 @@ class InboundEmail(Base):
     defects: Mapped[list[str]] = mapped_column(JSONB, server_default=text("'[]'::jsonb"))
     raw: Mapped[bytes] = mapped_column(LargeBinary)
     received_at: Mapped[datetime] = _created()
+    # What screening found (domain.mail_screening): SPF/DKIM/DMARC, the spam score (None:
+    # not scored), whether spamd was asked, and the verdict ("accept", "quarantine:spam").
+    authentication: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    spam_score: Mapped[float | None] = mapped_column(Float)
+    spam_checked: Mapped[bool | None] = mapped_column(Boolean)
+    screening: Mapped[str | None] = mapped_column(String(32))
 
     __table_args__ = (
         Index("ix_inbound_emails_message_id", "message_id"),
@@ -537,6 +544,56 @@ class InboundEmail(Base):
         Index("uq_inbound_emails_taken", "message_id", unique=True,
               postgresql_where=text(f"outcome IN ({TAKING_SQL})")),
     )
+
+
+class QuarantinedMail(Base):
+    """A mail screening kept out of the ticket database, until an agent releases it (it
+    becomes a ticket as if it had just arrived) or deletes it, or retention drops its bytes.
+    `dedupe_key` is the Message-ID (or the bytes' digest): a redelivery is held once."""
+
+    __tablename__ = "quarantined_mail"
+    id: Mapped[uuid.UUID] = _uuid_pk()
+    dedupe_key: Mapped[str] = mapped_column(String(998), unique=True)
+    message_id: Mapped[str | None] = mapped_column(String(998))
+    source: Mapped[str] = mapped_column(String(320))
+    from_address: Mapped[str | None] = mapped_column(String(320))
+    envelope_from: Mapped[str | None] = mapped_column(String(320))
+    client_ip: Mapped[str | None] = mapped_column(String(64))
+    subject: Mapped[str | None] = mapped_column(Text)
+    reason: Mapped[str] = mapped_column(String(32))  # domain.mail_screening.Reason
+    detail: Mapped[str] = mapped_column(Text, server_default="")
+    spam_score: Mapped[float | None] = mapped_column(Float)
+    authentication: Mapped[dict[str, Any]] = mapped_column(
+        JSONB, server_default=text("'{}'::jsonb"))
+    raw: Mapped[bytes] = mapped_column(LargeBinary)
+    size: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16), server_default="held")  # held, released,
+    # deleted, expired
+    decided_by: Mapped[uuid.UUID | None] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("agents.id", ondelete="SET NULL"))
+    decided_at: Mapped[datetime | None] = mapped_column()
+    ticket_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    received_at: Mapped[datetime] = _created()
+
+    __table_args__ = (Index("ix_quarantined_mail_status", "status", "received_at"),)
+
+
+class SenderRule(Base):
+    """An allow- or blocklist entry: an address (`a@b.example`) or a whole domain
+    (`b.example`). `origin`: admin, release (an agent released the sender's mail), spam (an
+    agent blocked the sender of a ticket marked spam)."""
+
+    __tablename__ = "sender_rules"
+    id: Mapped[uuid.UUID] = _uuid_pk()
+    pattern: Mapped[str] = mapped_column(String(320), unique=True)
+    kind: Mapped[str] = mapped_column(String(8))
+    origin: Mapped[str] = mapped_column(String(16), server_default="admin")
+    note: Mapped[str] = mapped_column(Text, server_default="")
+    created_by: Mapped[uuid.UUID | None] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("agents.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = _created()
+
+    __table_args__ = (CheckConstraint("kind IN ('allow', 'block')", name="ck_sender_rules_kind"),)
 
 
 class AttachmentBlob(Base):

@@ -56,6 +56,7 @@ class Outcome(StrEnum):
     IGNORED_BOUNCE = "ignored_bounce"  # a bounce of nothing we sent
     REJECTED = "rejected"  # refused for good (no usable sender, ended ticket): logged only
     DEFERRED = "deferred"  # not taken in this time (flood limit, Temporal down): sent again
+    QUARANTINED = "quarantined"  # screening held it out of the tickets (spam, DMARC)
 
 
 # Outcomes that took the mail's Message-ID in (stored it on a ticket): at most one per id, so

@@ -8,6 +8,20 @@ from __future__ import annotations
 
 from typing import Any
 
+from temporalio.service import RPCStatusCode
+
+# Temporal unreachable, overloaded, or dropping a command it could not run (it aborts updates
+# when it drops a workflow task under load): a retry of the same command is safe, since
+# commands carry their own ids. Any other status is a bug and stays a logged 500.
+# INTERNAL and UNKNOWN too: the server failed on its side ("Application error processing
+# RPC"; the time-skipping server answers so when an update-with-start loses its first
+# workflow task under load). Every call that reaches Temporal is safe to retry (keys,
+# message ids), so the caller is told to, not shown a 500.
+WORKFLOWS_UNAVAILABLE = frozenset({RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED,
+                                   RPCStatusCode.RESOURCE_EXHAUSTED, RPCStatusCode.ABORTED,
+                                   RPCStatusCode.CANCELLED, RPCStatusCode.INTERNAL,
+                                   RPCStatusCode.UNKNOWN})
+
 
 class Problem(Exception):
     """An error the caller is owed an explanation for; `extra` fields join the body."""

@@ -14,6 +14,8 @@ from typing import Any, Protocol
 
 import httpx
 
+from domain.mail_screening import Envelope
+
 INTAKE_PATH = "/api/v1/intake/email"
 
 
@@ -32,13 +34,15 @@ class PermanentDeliveryError(DeliveryError):
     the SMTP server to pick its reply code; `title` is intake's one-line reason."""
 
     def __init__(self, detail: str, *, status: int | None = None, problem: str | None = None,
-                 title: str | None = None) -> None:
+                 title: str | None = None, detail_text: str | None = None) -> None:
         super().__init__(detail)
         self.status, self.problem, self.title = status, problem, title
+        self.detail_text = detail_text  # the problem's own `detail`, for the bounce
 
 
 class Deliver(Protocol):
-    async def __call__(self, raw: bytes, *, source: str) -> dict[str, Any]: ...
+    async def __call__(self, raw: bytes, *, source: str,
+                       envelope: Envelope | None = None) -> dict[str, Any]: ...
 
 
 class ApiDelivery:
@@ -48,10 +52,12 @@ class ApiDelivery:
         self.http = http
         self.headers = {"Authorization": f"Bearer {token}", "Content-Type": "message/rfc822"}
 
-    async def __call__(self, raw: bytes, *, source: str) -> dict[str, Any]:
+    async def __call__(self, raw: bytes, *, source: str,
+                       envelope: Envelope | None = None) -> dict[str, Any]:
+        params = {"source": source} | _envelope_params(envelope)
         try:
             response = await self.http.post(INTAKE_PATH, content=raw, headers=self.headers,
-                                            params={"source": source})
+                                            params=params)
         except httpx.HTTPError as err:
             raise TemporaryDeliveryError(f"intake unreachable: {err}") from err
         if response.status_code in (200, 201):
@@ -63,7 +69,17 @@ class ApiDelivery:
         problem = _problem(response)
         raise PermanentDeliveryError(
             detail, status=response.status_code, title=problem.get("title"),
+            detail_text=problem.get("detail"),
             problem=str(problem.get("type", "")).rpartition(":")[2] or None)
+
+
+def _envelope_params(envelope: Envelope | None) -> dict[str, str]:
+    """What the connecting server said, for SPF: only what it said."""
+    if envelope is None:
+        return {}
+    fields = {"client_ip": envelope.client_ip, "helo": envelope.helo,
+              "mail_from": envelope.mail_from}
+    return {name: value for name, value in fields.items() if value is not None}
 
 
 def _problem(response: httpx.Response) -> dict[str, Any]:

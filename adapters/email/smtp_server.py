@@ -29,6 +29,7 @@ from aiosmtpd.lmtp import LMTP
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from adapters.email.delivery import Deliver, PermanentDeliveryError, TemporaryDeliveryError
+from domain.mail_screening import Envelope as MailEnvelope
 from domain.threading import is_support_address
 
 log = logging.getLogger(__name__)
@@ -59,7 +60,7 @@ class IntakeHandler:
             return "552 5.3.4 Message too big"
         message_id = _message_id(raw)
         try:
-            result = await self.deliver(raw, source="smtp")
+            result = await self.deliver(raw, source="smtp", envelope=_envelope(session, envelope))
         except TemporaryDeliveryError as err:
             log.warning("smtp delivery deferred message_id=%s: %s", message_id, err)
             return "451 4.3.0 Intake unavailable, try again later"
@@ -80,6 +81,10 @@ def refusal_reply(err: PermanentDeliveryError) -> str:
     it is, the text (which the sender's bounce quotes) says intake's reason."""
     if err.problem == "unusable-sender":
         return "550 5.1.7 Mail refused: no usable sender address in From"
+    if err.problem == "dmarc-reject":  # RFC 7372: multiple authentication checks failed
+        return f"550 5.7.26 {_reply_text(err.detail_text or 'DMARC policy of the sender')}"
+    if err.problem in ("sender-blocked", "spam-rejected"):
+        return f"550 5.7.1 Mail refused: {_reply_text(err.detail_text or 'spam')}"
     if err.status == 413:
         return "552 5.3.4 Message too big for intake"
     reason = _reply_text(err.title or "not a mail intake can take in")
@@ -90,6 +95,14 @@ def _reply_text(text: str) -> str:
     """Printable ASCII on one line, short: what an SMTP reply line may hold (RFC 5321)."""
     cleaned = "".join(c if " " <= c <= "~" else " " for c in text)
     return " ".join(cleaned.split())[:200]
+
+
+def _envelope(session: Session, envelope: Envelope) -> MailEnvelope:
+    """What the connecting server said: its address, its HELO, the envelope sender."""
+    peer = session.peer
+    client_ip = peer[0] if isinstance(peer, tuple) and peer else None
+    return MailEnvelope(client_ip=client_ip, helo=session.host_name or None,
+                        mail_from=envelope.mail_from)
 
 
 def _as_bytes(content: bytes | str | None) -> bytes:

@@ -49,7 +49,7 @@ class FakeIntake:
         self.accepted: list[bytes] = []
         self.sources: set[str] = set()
 
-    async def __call__(self, raw: bytes, *, source: str) -> dict[str, Any]:
+    async def __call__(self, raw: bytes, *, source: str, envelope: Any = None) -> dict[str, Any]:
         self.calls += 1
         if self.calls == self.fail_on and self.error is not None:
             raise self.error

@@ -38,7 +38,7 @@ class RecordingDeliver:
         self.calls: list[tuple[bytes, str]] = []
         self.error = error
 
-    async def __call__(self, raw: bytes, *, source: str) -> dict[str, Any]:
+    async def __call__(self, raw: bytes, *, source: str, envelope: Any = None) -> dict[str, Any]:
         self.calls.append((raw, source))
         if self.error is not None:
             raise self.error

@@ -233,7 +233,8 @@ async def test_the_email_report_counts_every_outcome_in_the_window(room):
         "threaded_in_reply_to": 1, "threaded_references": 1, "threaded_subject_tag": 1,
         "threaded_address_tag": 1, "new_ticket": 2, "new_ticket_flagged": 0, "duplicate": 1,
         "auto_reply_note": 0, "bounce_note": 0, "ignored_own_address": 1,
-        "ignored_auto_reply": 1, "ignored_bounce": 0, "rejected": 0, "deferred": 0}
+        "ignored_auto_reply": 1, "ignored_bounce": 0, "rejected": 0, "deferred": 0,
+        "quarantined": 0}
     assert {k: body[k] for k in ("received", "threaded", "replies", "duplicates",
                                  "automatic")} == {
         "received": 9, "threaded": 4, "replies": 5, "duplicates": 1, "automatic": 1}

@@ -18,8 +18,9 @@ from sqlalchemy import exc as db
 from temporalio.client import WorkflowUpdateRPCTimeoutOrCancelledError
 from temporalio.service import RPCError, RPCStatusCode
 
-from api.problems import WORKFLOWS_UNAVAILABLE, Problem
+from domain.mail_screening import Reason, Screening
 from domain.threading import Outcome
+from services.problems import WORKFLOWS_UNAVAILABLE, Problem
 
 RETRY_AFTER_SECONDS = 60
 MAX_REASON = 1_000
@@ -38,6 +39,17 @@ def unusable_sender() -> Problem:
     return Problem(422, "unusable-sender", "Mail has no usable sender",
                    "the From header names no address we could answer (missing, unreadable or "
                    "over 320 characters)")
+
+
+# The problem types of mail screening refused, which the SMTP server answers 550 5.7.x.
+SCREENED_OUT = {Reason.BLOCKED_SENDER: "sender-blocked", Reason.DMARC_REJECT: "dmarc-reject",
+                Reason.SPAM: "spam-rejected"}
+
+
+def screened_out(screening: Screening) -> Problem:
+    reason = screening.reason or Reason.SPAM
+    return Problem(422, SCREENED_OUT.get(reason, "spam-rejected"), "Mail refused by screening",
+                   screening.detail, reason=str(reason))
 
 
 def is_temporary(problem: Problem) -> bool:
