@@ -153,6 +153,11 @@ def _business_families(s: metrics.Snapshot) -> Iterator[Metric]:
     yield _counter("helpdesk_inbound_emails", "Inbound mail by intake outcome (for threaded "
                    "mail: the layer that threaded it)", ["outcome"],
                    {(k,): v for k, v in s.inbound_email_outcomes.items()})
+    yield _counter("helpdesk_inbound_emails_spam_check", "Screened inbound mail by spam "
+                   "check: scored, unscored (spamd down or slow, or the mail too large: taken "
+                   "in unscored, flagged in inbound_emails.spam_checked), skipped (an "
+                   "allowlisted sender)", ["check"],
+                   {(k,): v for k, v in s.inbound_emails_by_spam_check.items()})
     yield _counter("helpdesk_notifications", "Notifications written, by kind", ["kind"],
                    {(k,): v for k, v in s.notifications_by_kind.items()})
     yield _gauge("helpdesk_outbound_mail_messages", "Mailed messages by delivery status "

@@ -20,7 +20,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, SQLColumnExpression, func, select, text
+from sqlalchemy import ColumnElement, SQLColumnExpression, case, func, select, text
 from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -93,6 +93,9 @@ class Snapshot:
     # P0 heartbeats by who was told (manager, leads, nobody).
     misroutes_by_team: dict[str, int] = field(default_factory=dict)
     p0_heartbeats: dict[str, int] = field(default_factory=dict)
+    # Inbound mail by spam check (issue 20): scored, unscored (spamd down, slow, or the mail
+    # too large: taken in flagged), skipped (an allowlisted sender).
+    inbound_emails_by_spam_check: dict[str, int] = field(default_factory=dict)
 
 
 async def snapshot(*, engine: AsyncEngine) -> Snapshot:
@@ -122,6 +125,10 @@ async def _ticket_counts(conn: AsyncConnection) -> dict[str, Any]:
         "created_by_channel": created, "reopens": reopens,
         "open_by_team_status": await _open_by_team_status(conn, teams),
         "inbound_email_outcomes": await _count_by(conn, InboundEmail.outcome),
+        "inbound_emails_by_spam_check": await _count_by(
+            conn, case((InboundEmail.spam_checked.is_(True), "scored"),
+                       (InboundEmail.spam_checked.is_(False), "unscored"), else_="skipped"),
+            InboundEmail.screening.is_not(None)),
         "notifications_by_kind": await _count_by(conn, Notification.kind),
         "mail_deliveries_by_status": await _count_by(
             conn, TicketMessage.delivery_status, TicketMessage.delivery_status.is_not(None),

@@ -3,7 +3,10 @@
 # - dovecot, the real IMAP server the IMAP poller's tests run (tests/adapters/imap_server.py
 #   starts a private instance on a free loopback port);
 # - chromium, the real browser the workspace's tests drive with Playwright (launched by its
-#   path, /usr/bin/chromium: Playwright never downloads a browser here).
+#   path, /usr/bin/chromium: Playwright never downloads a browser here);
+# - spamd (with spamassassin's shipped rules), the real SpamAssassin daemon the spam-scoring
+#   tests run (tests/adapters/spamd_server.py starts a private instance on a free loopback
+#   port, network tests off: no sa-update needed, GTUBE is a built-in rule).
 # Idempotent: installs only what is missing.
 set -euo pipefail
 
@@ -13,6 +16,9 @@ if ! command -v dovecot >/dev/null 2>&1 && [ ! -x /usr/sbin/dovecot ]; then
 fi
 if [ ! -x /usr/bin/chromium ]; then
   packages+=(chromium)
+fi
+if ! command -v spamd >/dev/null 2>&1 && [ ! -x /usr/sbin/spamd ]; then
+  packages+=(spamd spamassassin)
 fi
 if [ ${#packages[@]} -eq 0 ]; then
   exit 0
