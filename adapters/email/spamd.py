@@ -56,8 +56,8 @@ async def score(raw: bytes, *, settings: Settings) -> SpamScore:
                     settings.spamd_host, settings.spamd_port, limit)
         return _unscored("timeout")
     except (AIOSpamcConnectionFailed, OSError) as error:
-        log.warning("spamd at %s:%s unreachable (%s): mail taken in unscored",
-                    settings.spamd_host, settings.spamd_port, error)
+        log.warning("spamd at %s:%s unreachable (%s: %s): mail taken in unscored",
+                    settings.spamd_host, settings.spamd_port, type(error).__name__, error)
         return _unscored("unreachable")
     except Exception as error:  # a refusal (EX_* answer) or bytes that are not SPAMD/1.x
         log.warning("spamd at %s:%s answered unusably (%s: %s): mail taken in unscored",
