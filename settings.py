@@ -389,6 +389,17 @@ class Settings(BaseSettings):
             to_sqlalchemy_url(value)  # raises with the password masked
         return value
 
+    @field_validator("dkim_private_key_file")
+    @classmethod
+    def _dkim_key_is_readable(cls, value: Path | None) -> Path | None:
+        # A key that cannot be used stops every process now, rather than mail going out
+        # unsigned (and failing DMARC at the receiver) once the worker tries to sign it.
+        if value is not None:
+            from adapters.email.dkim_signing import read_private_key
+
+            read_private_key(value)  # raises DkimKeyError (a ValueError) saying why
+        return value
+
     @field_validator("rate_limit_per_token", "rate_limit_per_sender",
                      "signin_limit_per_address", "signin_limit_per_ip")
     @classmethod

@@ -24,6 +24,7 @@ from activities.slack import SlackActivities
 from activities.sms import SmsActivities
 from activities.vacation_handover import HandoverActivities
 from activities.webhooks import WebhookActivities
+from adapters.email.dkim_signing import signer_of
 from adapters.email.smtp_client import SmtpConfig
 from adapters.slack.web_api import SlackConfig
 from adapters.twilio import SMS_STATUS_PATH
@@ -174,7 +175,9 @@ def mail_sender(settings: Settings) -> MailSender | None:
         return None
     smtp = SmtpConfig(host=settings.smtp_out_host, port=settings.smtp_out_port,
                       security=settings.smtp_out_security, username=settings.smtp_out_username,
-                      password=settings.smtp_out_password)
+                      password=settings.smtp_out_password,
+                      dkim=signer_of(settings.dkim_private_key_file, settings.dkim_selector,
+                                     settings.dkim_domain))
     return MailSender(smtp=smtp, from_address=from_address, from_name=settings.mail_from_name)
 
 
