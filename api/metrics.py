@@ -154,9 +154,9 @@ def _business_families(s: metrics.Snapshot) -> Iterator[Metric]:
                    "mail: the layer that threaded it)", ["outcome"],
                    {(k,): v for k, v in s.inbound_email_outcomes.items()})
     yield _counter("helpdesk_inbound_emails_spam_check", "Screened inbound mail by spam "
-                   "check: scored, unscored (spamd down or slow, or the mail too large: taken "
-                   "in unscored, flagged in inbound_emails.spam_checked), skipped (an "
-                   "allowlisted sender)", ["check"],
+                   "check: scored, unscored (spamd unset, down or slow: taken in unscored, "
+                   "flagged in inbound_emails.spam_checked), skipped (an allowlisted sender, "
+                   "a mail too large to score)", ["check"],
                    {(k,): v for k, v in s.inbound_emails_by_spam_check.items()})
     yield _counter("helpdesk_notifications", "Notifications written, by kind", ["kind"],
                    {(k,): v for k, v in s.notifications_by_kind.items()})

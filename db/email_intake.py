@@ -71,8 +71,8 @@ def _screening_columns(screening: Screening | None) -> dict[str, Any]:
         return {}
     verdict = screening.verdict.value
     return {"authentication": screening.auth.as_json(), "spam_score": screening.spam.score,
-            # None: not asked on purpose (an allowlisted sender); False: spamd could not
-            # score it (down, slow, mail too large), the flag /metrics counts.
+            # None: not asked on purpose (an allowlisted sender, a mail too large to score);
+            # False: spamd could not score it (unset, down, slow), the flag /metrics counts.
             "spam_checked": None if screening.spam.skipped else screening.spam.checked,
             "screening": f"{verdict}:{screening.reason}" if screening.reason else verdict}
 

@@ -93,8 +93,8 @@ class Snapshot:
     # P0 heartbeats by who was told (manager, leads, nobody).
     misroutes_by_team: dict[str, int] = field(default_factory=dict)
     p0_heartbeats: dict[str, int] = field(default_factory=dict)
-    # Inbound mail by spam check (issue 20): scored, unscored (spamd down, slow, or the mail
-    # too large: taken in flagged), skipped (an allowlisted sender).
+    # Inbound mail by spam check (issue 20): scored, unscored (spamd unset, down or slow:
+    # taken in flagged), skipped (an allowlisted sender, a mail too large to score).
     inbound_emails_by_spam_check: dict[str, int] = field(default_factory=dict)
 
 

@@ -8,9 +8,10 @@ spamd unset, refused, slow or answering garbage gives `SpamScore(checked=False)`
 goes on unscored (stored with `inbound_emails.spam_checked` false, counted on /metrics), so
 an outage of spamd never loses or delays mail; it only lets spam through for a while.
 
-Mail larger than MAX_SCORED_BYTES is not sent to spamd (unscored, like spamc's own default
-`-s 500k`): spam is small, a help desk's large mail is screenshots and logs from customers,
-and scoring megabytes costs spamd a child for seconds.
+Mail larger than MAX_SCORED_BYTES is not sent to spamd (like spamc's own default `-s 500k`):
+spam is small, a help desk's large mail is screenshots and logs from customers, and scoring
+megabytes costs spamd a child for seconds. It is skipped on purpose (`skipped=True`, stored
+as `spam_checked` null like an allowlisted sender's), not flagged as spamd failing.
 """
 
 from __future__ import annotations
@@ -34,9 +35,11 @@ MAX_SCORED_BYTES = 500 * 1024
 SPAMD_UNAVAILABLE = Counter(
     "helpdesk_spamd_unavailable",
     "Mail taken in unscored because spamd could not score it, by why: unset (no "
-    "HELPDESK_SPAMD_HOST), unreachable, timeout, bad_answer, too_large",
+    "HELPDESK_SPAMD_HOST), unreachable, timeout, bad_answer",
     ["reason"])
 SPAMD_SCORED = Counter("helpdesk_spamd_scored", "Mail scored by spamd")
+SPAMD_TOO_LARGE = Counter("helpdesk_spamd_too_large",
+                          f"Mail not sent to spamd for being over {MAX_SCORED_BYTES} bytes")
 
 
 async def score(raw: bytes, *, settings: Settings) -> SpamScore:
@@ -44,7 +47,8 @@ async def score(raw: bytes, *, settings: Settings) -> SpamScore:
     if not settings.spamd_host:
         return _unscored("unset")
     if len(raw) > MAX_SCORED_BYTES:
-        return _unscored("too_large")
+        SPAMD_TOO_LARGE.inc()
+        return SpamScore(skipped=True)
     limit = settings.spamd_timeout_seconds
     try:
         async with asyncio.timeout(limit):  # aiospamc's own timeout, and a guard around it

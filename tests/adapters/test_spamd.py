@@ -55,12 +55,13 @@ async def test_no_spamd_host_means_unscored_without_asking():
     assert unavailable("unset") == before + 1
 
 
-async def test_mail_larger_than_spamcs_limit_is_not_sent_to_spamd(spamd_server: SpamdServer):
+async def test_mail_larger_than_spamcs_limit_is_skipped_without_asking(
+        spamd_server: SpamdServer):
     big = gtube_mail(message_id="big@spam.example") + b"x" * (spamd.MAX_SCORED_BYTES + 1)
-    before = unavailable("too_large")
+    before = spamd.SPAMD_TOO_LARGE._value.get()
     found = await spamd.score(big, settings=settings_for(spamd_server.host, spamd_server.port))
-    assert (found.checked, found.score) == (False, None)
-    assert unavailable("too_large") == before + 1
+    assert (found.checked, found.skipped, found.score) == (False, True, None)
+    assert spamd.SPAMD_TOO_LARGE._value.get() == before + 1
 
 
 async def test_spamd_refusing_connections_gives_unscored_and_a_warning(caplog):

@@ -127,6 +127,22 @@ async def test_ordinary_mail_is_scored_and_becomes_a_ticket(dev_client, engine, 
     assert await scalar(engine, "SELECT count(*) FROM quarantined_mail") == 0
 
 
+async def test_mail_too_large_to_score_is_taken_in_unasked_not_flagged(
+        dev_client, engine, task_queue, database_url, spamd_server):
+    big = mail("big-1@mail.example").replace(
+        b"Can I swap it?", b"Can I swap it? Log attached: " + b"log line 42 OK " * 40_000)
+    assert len(big) > 500 * 1024
+    async with desk(dev_client, engine, task_queue, database_url, spamd_server) as d:
+        await asyncio.to_thread(send, d.smtp_port, big)
+        metrics = (await d.http.get("/metrics")).text
+
+    [(outcome, score, checked)] = await rows(
+        engine, "SELECT outcome, spam_score, spam_checked FROM inbound_emails")
+    assert (outcome, score, checked) == ("new_ticket", None, None)
+    assert _sample(metrics, 'helpdesk_inbound_emails_spam_check_total{check="skipped"}') == 1
+    assert _sample(metrics, 'helpdesk_inbound_emails_spam_check_total{check="unscored"}') == 0
+
+
 async def test_the_thresholds_are_the_desks_to_set(dev_client, engine, task_queue, database_url,
                                                    spamd_server):
     # A desk that quarantines nothing below 2000 lets GTUBE through as a ticket...
