@@ -38,7 +38,7 @@ def published_domain(dns: LocalDns, policy: str = "reject", *, spf: str | None =
                      dkim_key: bool = True) -> Iterator[Domain]:
     """A fresh domain (unique per test) with SPF `-all` for LISTED_IP only, a DMARC record
     of `policy` and the test DKIM key under selector s1."""
-    name = f"cust-{uuid.uuid4().hex[:10]}.test"
+    name = f"cust-{uuid.uuid4().hex[:10]}.example"
     records = [(name, spf or f"v=spf1 ip4:{LISTED_IP} -all"),
                (f"_dmarc.{name}", f"v=DMARC1; p={policy}")]
     if dkim_key:

@@ -219,8 +219,17 @@ def from_domain_of(headers: Message) -> str | None:
                  if a]
     if len(addresses) != 1 or "@" not in addresses[0]:
         return None
-    domain = addresses[0].rpartition("@")[2].strip().rstrip(".").lower()
-    return domain or None
+    return domain_name(addresses[0].rpartition("@")[2])
+
+
+_DOMAIN = re.compile(r"[\w-]+(\.[\w-]+)*")
+
+
+def domain_name(value: Any) -> str | None:
+    """A domain as mail names it (lower-cased, no final dot), None for anything that is not
+    one: what we store and show must be a name, not whatever bytes a header held."""
+    domain = str(value or "").strip().rstrip(".").lower()
+    return domain if len(domain) <= 253 and _DOMAIN.fullmatch(domain) else None
 
 
 def valid_ip(value: str | None) -> str | None:
@@ -272,7 +281,8 @@ def _check_dkim(raw: bytes, lookups: Lookups) -> tuple[str, tuple[str, ...]]:
         except Exception:
             ok = False
         if ok:
-            domain = signer.signature_fields.get(b"d", b"").decode("ascii", "replace").lower()
+            domain = domain_name(signer.signature_fields.get(b"d", b"").decode("ascii",
+                                                                                 "replace"))
             if domain and domain not in passed:
                 passed.append(domain)
     if passed:
@@ -412,7 +422,7 @@ def parse_authentication_results(text: str) -> Upstream | None:
         word = word if word in RESULT_WORDS else "permerror"
         if method == "dkim":
             if word == "pass":
-                domain = str(getattr(result, "header_d", "") or "").lower()
+                domain = domain_name(getattr(result, "header_d", None))
                 if domain and domain not in dkim_domains:
                     dkim_domains.append(domain)
             # any passing signature makes DKIM pass, as when we check
@@ -422,7 +432,7 @@ def parse_authentication_results(text: str) -> Upstream | None:
             verdict[method] = word
             if method == "dmarc":
                 policy = _word(getattr(result, "policy", None))
-                header_from = str(getattr(result, "header_from", "") or "").lower() or None
+                header_from = domain_name(getattr(result, "header_from", None))
     if policy is None and (comment := _POLICY_COMMENT.search(text)):
         if tag := _P_TAG.search(comment.group(1)):
             policy = _word(tag.group(1))

@@ -12,6 +12,7 @@ from adapters.email.authentication import (
     authenticate,
     dmarc_policy,
     dmarc_record,
+    domain_name,
     org_domain,
     parse_authentication_results,
     resolver_address,
@@ -204,3 +205,18 @@ def test_the_local_dns_server_answers_nxdomain_for_unknown_names(local_dns: Loca
     resolver.nameservers, resolver.port, resolver.lifetime = ["127.0.0.1"], local_dns.port, 2
     with pytest.raises(dns.resolver.NXDOMAIN):
         resolver.resolve("unknown.test", "TXT")
+
+
+@pytest.mark.parametrize(("value", "domain"), [
+    ("Shop.Example.", "shop.example"), ("bücher.example", "bücher.example"),
+    ("nij\x00l.example", None), ("a b.example", None), ("", None), ("x" * 254, None),
+    ("[127.0.0.1]", None)])
+def test_only_domain_names_are_kept(value, domain):
+    assert domain_name(value) == domain
+
+
+async def test_a_from_domain_with_a_nul_is_no_domain(local_dns):
+    raw = message("ada@example.com").replace(b"ada@example.com", b"ada@nij\x00l.example")
+    result = await authenticate(raw, smtp("ada@example.com"), settings=settings())
+    assert result.from_domain is None and result.dmarc == "none"
+    assert "\x00" not in result.header
