@@ -69,7 +69,8 @@ def send(port: int, raw: bytes, mail_from: str) -> tuple[int, str]:
         try:
             smtp.sendmail(mail_from, [SUPPORT], raw)
         except smtplib.SMTPDataError as refused:
-            return refused.smtp_code, refused.smtp_error.decode()
+            error = refused.smtp_error
+            return refused.smtp_code, error.decode() if isinstance(error, bytes) else error
     return 250, "OK"
 
 
