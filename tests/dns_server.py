@@ -46,6 +46,9 @@ class Zones(BaseResolver):
         if not found:
             reply.header.rcode = RCODE.NXDOMAIN
             return reply
+        if any(kind == "SERVFAIL" for kind, _ in found):  # a name whose lookups fail
+            reply.header.rcode = RCODE.SERVFAIL
+            return reply
         for kind, value in found:
             if kind != qtype:
                 continue

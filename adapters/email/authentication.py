@@ -202,12 +202,11 @@ def _authenticate(raw: bytes, envelope: Envelope, settings: Settings) -> AuthRes
     if upstream is not None:
         return _with_header(_from_upstream(upstream, from_domain, lookups), settings)
     spf_result, spf_domain = _check_spf(envelope, lookups, settings)
-    dkim_result, dkim_domains = _check_dkim(raw, lookups)
-    dmarc, policy = _check_dmarc(from_domain, spf_result, spf_domain, dkim_domains, lookups)
-    if dmarc != "pass" and dkim_result == "temperror":
-        dmarc = "temperror" if policy is not None else dmarc  # DKIM might have passed
-    results = AuthResults(spf=spf_result, dkim=dkim_result, dmarc=dmarc, dmarc_policy=policy,
-                          from_domain=from_domain, dkim_domains=dkim_domains,
+    dkim_check = _check_dkim(raw, lookups)
+    dmarc, policy = _check_dmarc(from_domain, spf_result, spf_domain, dkim_check, lookups)
+    results = AuthResults(spf=spf_result, dkim=dkim_check.result, dmarc=dmarc,
+                          dmarc_policy=policy, from_domain=from_domain,
+                          dkim_domains=dkim_check.passed,
                           source="local")
     return _with_header(results, settings, smtp_mailfrom=envelope.mail_from,
                         smtp_helo=envelope.helo)
@@ -264,35 +263,49 @@ def _check_spf(envelope: Envelope, lookups: Lookups,
     return (result if result in RESULT_WORDS else "permerror"), domain
 
 
-def _check_dkim(raw: bytes, lookups: Lookups) -> tuple[str, tuple[str, ...]]:
-    """Every DKIM signature checked: pass when one passes; the domains of those that do."""
+@dataclass(frozen=True)
+class DkimCheck:
+    result: str
+    passed: tuple[str, ...] = ()  # the domains of the signatures that verified
+    unknown: tuple[str, ...] = ()  # those whose key lookup failed (might have verified)
+
+
+def _check_dkim(raw: bytes, lookups: Lookups) -> DkimCheck:
+    """Every DKIM signature checked: pass when one passes."""
     try:
-        signer = dkim.DKIM(raw)
-        count = sum(1 for name, _ in signer.headers if name.lower() == b"dkim-signature")
+        count = sum(1 for name, _ in dkim.DKIM(raw).headers
+                    if name.lower() == b"dkim-signature")
     except Exception:  # a message dkimpy cannot read at all
-        return "permerror", ()
+        return DkimCheck("permerror")
     if count == 0:
-        return "none", ()
+        return DkimCheck("none")
     passed: list[str] = []
+    unknown: list[str] = []
     for index in range(min(count, 5)):  # a mail with fifty signatures gets five lookups
         signer = dkim.DKIM(raw)
+        lookups.failed = False
         try:
             ok = signer.verify(idx=index, dnsfunc=lookups.dkim_txt)
         except Exception:
             ok = False
-        if ok:
-            domain = domain_name(signer.signature_fields.get(b"d", b"").decode("ascii",
-                                                                                 "replace"))
-            if domain and domain not in passed:
-                passed.append(domain)
+        fields = getattr(signer, "signature_fields", None) or {}
+        domain = domain_name(fields.get(b"d", b"").decode("ascii", "replace"))
+        if domain is None:
+            continue
+        if ok and domain not in passed:
+            passed.append(domain)
+        elif not ok and lookups.failed and domain not in unknown:
+            unknown.append(domain)
     if passed:
-        return "pass", tuple(passed)
-    return ("temperror" if lookups.failed else "fail"), ()
+        return DkimCheck("pass", tuple(passed), tuple(unknown))
+    return DkimCheck("temperror" if unknown else "fail", (), tuple(unknown))
 
 
 def _check_dmarc(from_domain: str | None, spf_result: str, spf_domain: str | None,
-                 dkim_domains: tuple[str, ...], lookups: Lookups) -> tuple[str, str | None]:
-    """DMARC result and the published policy (None: no record)."""
+                 dkim_check: DkimCheck, lookups: Lookups) -> tuple[str, str | None]:
+    """DMARC result and the published policy (None: no record). A check that could not be
+    made counts only if it could have passed aligned: a forger cannot dodge `p=reject` by
+    signing with a domain of their own whose key lookup times out."""
     if from_domain is None:
         return "none", None
     try:
@@ -304,11 +317,16 @@ def _check_dmarc(from_domain: str | None, spf_result: str, spf_domain: str | Non
     if not record or not record.get("p"):
         return "none", None
     policy = dmarc_policy(record, subdomain=org is not None)
-    aligned_spf = spf_result == "pass" and spf_domain is not None and aligned(
-        from_domain, spf_domain, strict=record.get("aspf", "r") == "s")
-    aligned_dkim = any(aligned(from_domain, d, strict=record.get("adkim", "r") == "s")
-                       for d in dkim_domains)
-    return ("pass" if aligned_spf or aligned_dkim else "fail"), policy
+    strict_spf, strict_dkim = record.get("aspf", "r") == "s", record.get("adkim", "r") == "s"
+    spf_aligned = spf_domain is not None and aligned(from_domain, spf_domain,
+                                                     strict=strict_spf)
+    if (spf_result == "pass" and spf_aligned) or any(
+            aligned(from_domain, d, strict=strict_dkim) for d in dkim_check.passed):
+        return "pass", policy
+    if (spf_result == "temperror" and spf_aligned) or any(
+            aligned(from_domain, d, strict=strict_dkim) for d in dkim_check.unknown):
+        return "temperror", policy
+    return "fail", policy
 
 
 def dmarc_policy(record: dict[str, str], *, subdomain: bool) -> str | None:

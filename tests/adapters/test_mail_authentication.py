@@ -97,6 +97,33 @@ async def test_a_resolver_that_never_answers_is_a_temperror_quickly(local_dns):
     assert result.dmarc == "temperror" and result.spf == "temperror"
 
 
+async def test_a_forger_cannot_dodge_reject_with_a_signature_whose_key_lookup_fails(
+        local_dns):
+    """A signature of the forger's own domain, whose key server fails: DKIM is unknown, but
+    it could never have aligned with the customer's domain, so DMARC still fails."""
+    with published_domain(local_dns, "reject") as domain, \
+            published_domain(local_dns, "none", dkim_key=False) as forger:
+        local_dns.zones.add(f"s1._domainkey.{forger.name}", "", qtype="SERVFAIL")
+        try:
+            raw = signed(message(domain.address()), forger.name)
+            result = await authenticate(raw, smtp(domain.address()), settings=settings())
+        finally:
+            local_dns.zones.remove(f"s1._domainkey.{forger.name}")
+    assert (result.spf, result.dkim, result.dmarc, result.dmarc_policy) == (
+        "fail", "temperror", "fail", "reject")
+
+
+async def test_a_failed_key_lookup_of_the_from_domain_is_a_temperror_not_a_fail(local_dns):
+    with published_domain(local_dns, "reject", dkim_key=False) as domain:
+        local_dns.zones.add(f"s1._domainkey.{domain.name}", "", qtype="SERVFAIL")
+        try:
+            raw = signed(message(domain.address()), domain.name)
+            result = await authenticate(raw, Envelope(), settings=settings())
+        finally:
+            local_dns.zones.remove(f"s1._domainkey.{domain.name}")
+    assert (result.dkim, result.dmarc) == ("temperror", "temperror")
+
+
 async def test_a_resolver_setting_that_is_no_address_is_a_temperror(local_dns):
     result = await authenticate(message("ada@x.test"), smtp("ada@x.test"),
                                 settings=settings(HELPDESK_DNS_RESOLVER="dns.example:53"))
