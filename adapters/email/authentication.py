@@ -189,7 +189,8 @@ def _spf_through(lookups: Lookups) -> Iterator[None]:
 
 def _authenticate(raw: bytes, envelope: Envelope, settings: Settings) -> AuthResults:
     headers = BytesHeaderParser(policy=compat32).parsebytes(raw)
-    from_domain = from_domain_of(headers)
+    from_domains = from_domains_of(headers)
+    from_domain = from_domains[0] if from_domains else None
     try:
         resolver = make_resolver(settings)
     except (ValueError, dns.exception.DNSException) as error:
@@ -203,7 +204,12 @@ def _authenticate(raw: bytes, envelope: Envelope, settings: Settings) -> AuthRes
         return _with_header(_from_upstream(upstream, from_domain, lookups), settings)
     spf_result, spf_domain = _check_spf(envelope, lookups, settings)
     dkim_check = _check_dkim(raw, lookups)
-    dmarc, policy = _check_dmarc(from_domain, spf_result, spf_domain, dkim_check, lookups)
+    # Several From addresses: each domain's DMARC counts, and the strictest failure decides
+    # (RFC 7489 6.6.1), or a forger would add a second address to escape `p=reject`.
+    verdicts: list[tuple[tuple[str, str | None], str | None]] = [
+        (_check_dmarc(domain, spf_result, spf_domain, dkim_check, lookups), domain)
+        for domain in from_domains[:5]] or [(("none", None), None)]
+    (dmarc, policy), from_domain = min(verdicts, key=lambda v: _severity(*v[0]))
     results = AuthResults(spf=spf_result, dkim=dkim_check.result, dmarc=dmarc,
                           dmarc_policy=policy, from_domain=from_domain,
                           dkim_domains=dkim_check.passed,
@@ -212,13 +218,22 @@ def _authenticate(raw: bytes, envelope: Envelope, settings: Settings) -> AuthRes
                         smtp_helo=envelope.helo)
 
 
-def from_domain_of(headers: Message) -> str | None:
-    """The RFC5322.From domain DMARC is about; None when there is not exactly one."""
-    addresses = [a for _, a in getaddresses([str(v) for v in headers.get_all("From") or []])
-                 if a]
-    if len(addresses) != 1 or "@" not in addresses[0]:
-        return None
-    return domain_name(addresses[0].rpartition("@")[2])
+def from_domains_of(headers: Message) -> list[str]:
+    """The RFC5322.From domains DMARC is about, in order, each once."""
+    found: list[str] = []
+    for _, address in getaddresses([str(v) for v in headers.get_all("From") or []]):
+        domain = domain_name(address.rpartition("@")[2]) if "@" in address else None
+        if domain and domain not in found:
+            found.append(domain)
+    return found
+
+
+_SEVERITY = {("fail", "reject"): 0, ("fail", "quarantine"): 1, ("temperror", None): 2,
+             ("fail", None): 3, ("permerror", None): 4, ("none", None): 5}
+
+
+def _severity(dmarc: str, policy: str | None) -> int:
+    return _SEVERITY.get((dmarc, policy), _SEVERITY.get((dmarc, None), 6))
 
 
 _DOMAIN = re.compile(r"[\w-]+(\.[\w-]+)*")

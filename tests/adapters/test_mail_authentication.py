@@ -72,6 +72,19 @@ async def test_a_signature_of_another_domain_or_a_tampered_body_does_not_align(l
     assert (tampered.dkim, tampered.dmarc) == ("fail", "fail")
 
 
+async def test_a_second_from_address_does_not_hide_a_forged_first(local_dns):
+    with published_domain(local_dns, "reject") as domain, \
+            published_domain(local_dns, "none") as forger:
+        raw = message(domain.address()).replace(
+            f"<{domain.address()}>".encode(),
+            f"<{domain.address()}>, <{forger.address()}>".encode(), 1)
+        signed_by_forger = signed(raw, forger.name)
+        result = await authenticate(signed_by_forger, smtp(forger.address()),
+                                    settings=settings())
+    assert (result.dmarc, result.dmarc_policy, result.from_domain) == (
+        "fail", "reject", domain.name)
+
+
 async def test_a_domain_without_dmarc_has_no_policy(local_dns):
     result = await authenticate(message("bob@nowhere-at-all.test"), smtp("bob@nowhere.test"),
                                 settings=settings())
