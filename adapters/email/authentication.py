@@ -39,6 +39,7 @@ import spf
 from authres.dmarc import DMARCAuthenticationResult
 from publicsuffix2 import PublicSuffixList
 
+from domain.dns_resolver import resolver_address
 from domain.mail_screening import AuthResults, Envelope
 from settings import Settings
 
@@ -60,31 +61,6 @@ async def authenticate(raw: bytes, envelope: Envelope, *, settings: Settings) ->
 
 
 # --- the one resolver ----------------------------------------------------------------------
-
-def resolver_address(value: str) -> tuple[str, int] | None:
-    """`host`, `host:port`, `[v6]:port` or a bare IPv6 address; None for empty (the system's).
-    Raises ValueError for anything else (the resolver must be an IP address)."""
-    value = value.strip()
-    if not value:
-        return None
-    host, port = value, 53
-    if value.startswith("["):
-        host, _, rest = value[1:].partition("]")
-        if rest:
-            port = _port(rest.removeprefix(":"))
-    elif value.count(":") == 1:
-        host, _, rest = value.partition(":")
-        port = _port(rest)
-    ipaddress.ip_address(host)  # ValueError for a name
-    return host, port
-
-
-def _port(text: str) -> int:
-    port = int(text)
-    if not 0 < port < 65536:
-        raise ValueError(f"port out of range: {text}")
-    return port
-
 
 def make_resolver(settings: Settings) -> dns.resolver.Resolver:
     address = resolver_address(settings.dns_resolver)
