@@ -34,6 +34,7 @@ from typing import Any
 import authres
 import dkim
 import dns.exception
+import dns.name
 import dns.resolver
 import spf
 from authres.dmarc import DMARCAuthenticationResult
@@ -84,7 +85,11 @@ class Lookups:
 
     def answer(self, name: str, qtype: str) -> dns.resolver.Answer | None:
         try:
-            return self.resolver.resolve(name, qtype, search=False)
+            asked = dns.name.from_text(name)
+        except (dns.exception.DNSException, ValueError):
+            return None  # a name that cannot be asked (too long, bad IDNA) names nothing
+        try:
+            return self.resolver.resolve(asked, qtype, search=False)
         except (dns.resolver.NXDOMAIN, dns.resolver.NoAnswer):
             return None
         except (dns.exception.DNSException, OSError) as error:
