@@ -19,7 +19,8 @@ from services.views import attachment_out, message_out
 
 async def messages_out(session: AsyncSession, messages: Sequence[MessageRecord | TicketMessage],
                        *, ticket_ref: str) -> list[MessageOut]:
-    """Messages with their attachments, loaded in one query for the whole page."""
+    """Messages with their attachments and, for a customer's mail, how it authenticated
+    (staff only: services/customer_view.py drops it), each loaded in one query for the page."""
     found = await attachments.attachments_of_messages(
         session=session, message_ids=[uuid.UUID(str(m.id)) for m in messages])
     outs = [message_out(m, [attachment_out(a, ticket_ref=ticket_ref)
@@ -35,7 +36,9 @@ async def messages_out(session: AsyncSession, messages: Sequence[MessageRecord |
 def _auth(found: dict[str, Any] | None) -> MessageAuthOut | None:
     """The stored results as agents read them; a row that does not read (older, hand-made)
     shows nothing rather than failing the page."""
+    if not found or found.get("source") == "off":  # HELPDESK_MAIL_AUTHENTICATION=false
+        return None
     try:
-        return MessageAuthOut.model_validate(found) if found else None
+        return MessageAuthOut.model_validate(found)
     except ValidationError:
         return None

@@ -175,3 +175,22 @@ async def test_a_dns_server_that_never_answers_loses_no_mail(desk_factory, engin
     [(outcome, auth)] = await rows(engine, "SELECT outcome, authentication FROM inbound_emails")
     assert outcome == "new_ticket"
     assert auth["dmarc"] == "temperror" and auth["spf"] == "temperror"
+
+
+async def test_agents_read_the_results_on_the_message_and_nothing_when_checks_are_off(
+        desk_factory, engine, local_dns):
+    with published_domain(local_dns, "none") as domain:
+        for enabled in ("true", "false"):
+            async for desk in desk_factory(HELPDESK_MAIL_AUTHENTICATION=enabled):
+                sender = domain.address()
+                code, _ = await asyncio.to_thread(send, desk.smtp_port, message(
+                    sender, subject=f"Checks {enabled}"), sender)
+                assert code == 250
+                [(ref,)] = await rows(engine, "SELECT public_ref FROM tickets WHERE subject = :s",
+                                      s=f"Checks {enabled}")
+                [shown] = (await desk.http.get(f"{TICKETS}/{ref}/messages")).json()["items"]
+                if enabled == "true":
+                    assert shown["authentication"]["dmarc"] == "fail"
+                    assert shown["authentication"]["header"].startswith("helpdesk;")
+                else:
+                    assert shown["authentication"] is None
