@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import smtplib
+import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
@@ -16,7 +17,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.client import Client
 
 from adapters.email.delivery import ApiDelivery
+from adapters.email.imap_poller import ImapConfig, ImapPoller, PollResult
 from adapters.email.smtp_server import serve
+from tests.adapters import imap_server as dovecot
+from tests.adapters.imap_server import ImapServer
 from tests.api.helpers import TICKETS, as_, issue_token, rows, scalar
 from tests.api.test_email_intake import INTAKE, SUPPORT, _free_port, _until_listening
 from tests.dns_server import silent_dns
@@ -24,6 +28,7 @@ from tests.mail_auth import message, published_domain, signed
 from tests.support import api_client, running_worker
 
 CONTRACT = "contract-gold"
+imap_server = dovecot.imap_server  # the session's own dovecot (skips when not installed)
 
 
 @dataclass
@@ -194,3 +199,32 @@ async def test_agents_read_the_results_on_the_message_and_nothing_when_checks_ar
                     assert shown["authentication"]["header"].startswith("helpdesk;")
                 else:
                     assert shown["authentication"] is None
+
+
+async def test_mail_fetched_by_imap_is_judged_by_dkim_or_the_trusted_relay(
+        desk_factory, engine, local_dns, imap_server: ImapServer):
+    """The mailbox's own server (a trusted relay) checked SPF against the real sender: its
+    verdict refuses the forgery; the customer's signed mail opens a ticket by DKIM alone."""
+    folder = f"support-{uuid.uuid4().hex[:8]}"
+    client = imap_server.client()
+    client.create_folder(folder)
+    async for desk in desk_factory(HELPDESK_MAIL_TRUSTED_AUTHSERV_IDS="mx.relay.test"):
+        with published_domain(local_dns, "reject") as domain:
+            sender = domain.address()
+            forged = message(sender, subject="Forged", extra={"Authentication-Results": (
+                f"mx.relay.test; spf=fail smtp.mailfrom={sender}; dkim=none; "
+                f"dmarc=fail (p=REJECT) header.from={domain.name}")})
+            client.append(folder, forged)
+            client.append(folder, signed(message(sender, subject="Genuine"), domain.name))
+            client.logout()
+            token = desk.adapter["Authorization"].removeprefix("Bearer ")
+            polled = await ImapPoller(ImapConfig(
+                host=imap_server.host, port=imap_server.port, ssl=False,
+                username=imap_server.username, password=imap_server.password, folder=folder),
+                ApiDelivery(desk.http, token), engine).poll_once()
+    assert polled == PollResult(delivered=1, skipped=1)
+    logged = await rows(engine, "SELECT subject, outcome, authentication FROM inbound_emails "
+                                "ORDER BY received_at")
+    assert [(s, o, a["source"], a["spf"], a["dkim"], a["dmarc"]) for s, o, a in logged] == [
+        ("Forged", "rejected", "upstream:mx.relay.test", "fail", "none", "fail"),
+        ("Genuine", "new_ticket", "local", "none", "pass", "pass")]
