@@ -22,6 +22,7 @@ from pydantic_settings import (
 )
 
 import cores
+from domain.dns_resolver import resolver_address
 from domain.webhooks import WebhookPolicy
 
 MIN_ADMIN_TOKEN = 24
@@ -431,6 +432,12 @@ class Settings(BaseSettings):
         if not _TS_CONFIG_NAME.match(value):
             raise ValueError(f"{value!r} is not a text search configuration name (e.g. "
                              "english, german, simple; `\\dF` in psql lists them)")
+        return value
+
+    @field_validator("dns_resolver")
+    @classmethod
+    def _is_resolver_address(cls, value: str) -> str:
+        resolver_address(value)  # a name or a typo would leave mail unauthenticated
         return value
 
     def sqlalchemy_url(self) -> str:

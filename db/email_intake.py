@@ -119,3 +119,18 @@ def _received_within(received_from: datetime | None, received_to: datetime | Non
     if received_to is not None:
         bounds.append(InboundEmail.received_at < received_to)
     return bounds
+
+
+async def authentication_of_mail(*, session: AsyncSession, message_ids: Iterable[str]
+                                 ) -> dict[str, dict[str, Any]]:
+    """What authentication found for the mail each Message-ID came in as: the delivery that
+    took it in (the partial unique index on taken Message-IDs finds it), when it was checked."""
+    wanted = sorted({m for m in message_ids if m})
+    if not wanted:
+        return {}
+    found = await session.execute(
+        select(InboundEmail.message_id, InboundEmail.authentication)
+        .where(InboundEmail.message_id.in_(wanted), text(f"outcome IN ({TAKING_SQL})"),
+               InboundEmail.authentication.is_not(None)))
+    return {message_id: auth for message_id, auth in found.all()
+            if message_id is not None and auth}

@@ -36,6 +36,7 @@ async def customer_messages_out(session: AsyncSession, rows: Sequence[TicketMess
         "author_id": customer_author_id(row.author_type, row.author_id),
         "in_reply_to": None if row.in_reply_to in hidden else row.in_reply_to,
         "delivery": None,
+        "authentication": None,  # how we judged their mail is the desk's business
     }) for out, row in zip(shown, rows, strict=True)]
 
 

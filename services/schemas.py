@@ -239,6 +239,20 @@ class DeliveryOut(BaseModel):
     delivered_at: datetime | None = None
 
 
+class MessageAuthOut(BaseModel):
+    """SPF, DKIM and DMARC of the mail a message came in as (RFC 8601 result words)."""
+
+    spf: str
+    dkim: str
+    dmarc: str
+    dmarc_policy: str | None = Field(default=None, description="the From domain's published "
+                                     "DMARC policy (none, quarantine, reject); null: none")
+    from_domain: str | None = None
+    source: str = Field(description='"local" (checked by this desk) or "upstream:<id>" (a '
+                                    "trusted relay's Authentication-Results)")
+    header: str = Field(default="", description="the Authentication-Results value recorded")
+
+
 class MessageOut(BaseModel):
     id: UUID
     ticket_id: UUID
@@ -257,6 +271,10 @@ class MessageOut(BaseModel):
     attachments: list[AttachmentOut] = []
     delivery: DeliveryOut | None = Field(default=None,
                                          description="set when the message is mailed")
+    authentication: MessageAuthOut | None = Field(
+        default=None, description="staff only: how the mail this message came in as "
+                                  "authenticated; null for customers and for messages that "
+                                  "came in otherwise, or unchecked")
 
 
 class MessageCreated(MessageOut):

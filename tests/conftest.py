@@ -22,6 +22,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from db.engine import make_engine
 from db.migrate import upgrade
+from tests.dns_server import LocalDns
 from tests.support import admin_sql, fresh_database, with_database
 from worker import ensure_search_attributes
 from workflows import search_attributes
@@ -48,6 +49,30 @@ def _rank(item: pytest.Item) -> int:
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     items.sort(key=_rank)  # stable: each file's tests keep their order
+
+
+# Mail authentication (on by default) looks up SPF, DKIM and DMARC records: every app, worker
+# and served subprocess of this test process asks a DNS server on loopback serving the test
+# zones (tests/dns_server.py), never the machine's resolver (no network; it may hang).
+_LOCAL_DNS: LocalDns | None = None
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    global _LOCAL_DNS
+    _LOCAL_DNS = LocalDns().start()
+    os.environ["HELPDESK_DNS_RESOLVER"] = _LOCAL_DNS.address
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if _LOCAL_DNS is not None:
+        _LOCAL_DNS.stop()
+
+
+@pytest.fixture
+def local_dns() -> LocalDns:
+    """The session's DNS server; records a test adds are its own to remove."""
+    assert _LOCAL_DNS is not None
+    return _LOCAL_DNS
 
 
 def _binary(name: str) -> str:
