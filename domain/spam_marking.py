@@ -37,7 +37,7 @@ def way_to_spam(status: Status, *, answered: bool) -> tuple[Status, ...]:
         raise SpamUnreachable("an agent has replied to this customer; a ticket with a public "
                               "answer is not marked spam (resolve or close it instead)")
     way = WAYS[status]
-    previous = status
+    previous: Status = status
     for step in way:  # the table of DESIGN.md has every arrow of the way
         assert can_transition(previous, step), (previous, step)
         previous = step

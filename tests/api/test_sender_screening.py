@@ -59,7 +59,7 @@ async def test_an_allowed_sender_is_taken_in_without_a_spam_score(
                                   "FROM inbound_emails WHERE from_address = 'lin@partner.example'")
     assert (logged.screening, logged.spam_checked, logged.spam_score) == ("accept", False, None)
     # What screening made of it: allowed, the score skipped (not merely unreachable).
-    settings = Settings(HELPDESK_MAIL_AUTHENTICATION="false")  # type: ignore[call-arg]
+    settings = Settings(HELPDESK_MAIL_AUTHENTICATION="false")
     async with AsyncSession(engine) as session:
         allowed = await screen(session=session, settings=settings, raw=raw,
                                mail=parse_message(raw), envelope=Envelope())
