@@ -22,7 +22,7 @@ router = APIRouter(prefix="/sender-rules", tags=["admin"])
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=SenderRuleOut)
-async def create_rule(body: SenderRuleCreate, session: SessionDep, admin: AdminDep
+async def create_sender_rule(body: SenderRuleCreate, session: SessionDep, admin: AdminDep
                       ) -> SenderRule:
     rule = SenderRule(id=uuid.uuid4(), pattern=body.pattern, kind=body.kind, origin="admin",
                       note=body.note,
@@ -35,7 +35,7 @@ async def create_rule(body: SenderRuleCreate, session: SessionDep, admin: AdminD
 
 
 @router.get("", response_model=SenderRulePage)
-async def list_rules(session: SessionDep, _: AdminDep,
+async def list_sender_rules(session: SessionDep, _: AdminDep,
                      kind: Literal["allow", "block"] | None = None, limit: Limit = 50,
                      cursor: str | None = None) -> dict[str, Any]:
     after = decode(cursor, str)
@@ -45,7 +45,7 @@ async def list_rules(session: SessionDep, _: AdminDep,
 
 
 @router.delete("/{rule_id}", status_code=status.HTTP_204_NO_CONTENT)
-async def delete_rule(rule_id: uuid.UUID, session: SessionDep, admin: AdminDep) -> Response:
+async def delete_sender_rule(rule_id: uuid.UUID, session: SessionDep, admin: AdminDep) -> Response:
     rule = await sender_lists.remove(session=session, rule_id=rule_id)
     if rule is None:
         raise Problem(404, "not-found", "Sender rule not found", f"no sender rule {rule_id}")
