@@ -34,19 +34,13 @@ from api.report_schemas import (
     TeamMisrouteRate,
     Timing,
 )
-from api.spam_report_schemas import (
-    MarkedSpam,
-    QuarantineCounts,
-    ScreeningCounts,
-    SpamReportFilters,
-    SpamReportOut,
-)
 from db import duplicates, email_intake, kb, reports, routing
-from db.spam_report import spam_counts as spam_report_counts
 from domain.access import require_lead, require_staff
 from domain.sla import Priority
 from domain.threading import Outcome, is_reply_subject
 from services import satisfaction
+from services.spam_report import spam_report as spam_report_use_case
+from services.spam_report_schemas import SpamReportOut
 from workflows.ticket_types import AssignmentKind
 
 router = APIRouter(prefix="/reports", tags=["reports"], responses=problems(422))
@@ -191,25 +185,8 @@ async def spam_report(
 ) -> SpamReportOut:
     """Tickets marked spam, mail quarantined (and released, deleted, expired), mail refused by
     screening, mail taken in unscored, and the false-positive rate (released / quarantined)."""
-    require_lead(principal, "spam reports are for leads and admins")
     _require_range(start, end)
-    found = await spam_report_counts(session=session, start=start, end=end)
-    held = found.quarantine_status
-    quarantined = sum(held.values())
-    released = held.get("released", 0)
-    return SpamReportOut(
-        filters=SpamReportFilters(start=start, end=end),
-        marked_spam=MarkedSpam(total=sum(found.marked_spam_by_channel.values()),
-                               by_channel=found.marked_spam_by_channel),
-        quarantine=QuarantineCounts(
-            total=quarantined, by_reason=found.quarantined_by_reason,
-            held=held.get("held", 0), released=released, deleted=held.get("deleted", 0),
-            expired=held.get("expired", 0)),
-        screening=ScreeningCounts(
-            rejected=sum(found.rejected_by_reason.values()),
-            rejected_by_reason=found.rejected_by_reason, scored=found.scored,
-            unscored=found.unscored),
-        false_positive_rate=released / quarantined if quarantined else None)
+    return await spam_report_use_case(session, principal, start=start, end=end)
 
 
 def _require_range(start: datetime | None, end: datetime | None) -> None:

@@ -1,4 +1,4 @@
-"""Bodies of /api/v1/admin/sender-rules."""
+"""Bodies of the sender rules (/api/v1/admin/sender-rules and /app/admin/senders)."""
 
 from __future__ import annotations
 
