@@ -64,18 +64,23 @@ async def mark_spam(desk: Desk, principal: Principal, ticket: str, body: SpamMar
     require_staff(principal)
     row = await live_ticket(desk.session, ticket, principal)
     pattern = _block_pattern(row.customer_email, body.block)
-    try:
-        way = way_to_spam(Status(row.status), answered=await answered(desk, row.id))
-    except SpamUnreachable as err:
-        raise Problem(409, "spam-unreachable", "Cannot mark as spam", str(err),
-                      current=row.status) from None
-    finally:
-        await desk.session.commit()
     reason = body.reason or "marked spam"
-    out: TicketOut | None = None
-    for status in way:
-        out = await tickets.change_status(desk, principal, row.public_ref,
-                                          StatusChange(status=status, reason=reason))
+    status, moves, out = Status(row.status), list[Status](), None
+    for attempt in range(2):
+        way = await _way(desk, row.id, status)
+        try:
+            for step in way:
+                out = await tickets.change_status(desk, principal, row.public_ref,
+                                                  StatusChange(status=step, reason=reason))
+                moves.append(step)
+            break
+        except Problem as err:
+            # The list this ticket was read from lags the ticket by a moment (an assignment
+            # made as it opened): once, start again from where the ticket says it is.
+            current = err.extra.get("current")
+            if attempt or err.slug != "invalid-transition" or current in (None, status):
+                raise
+            status = Status(current)
     assert out is not None
     blocked = None
     if pattern:
@@ -85,7 +90,17 @@ async def mark_spam(desk: Desk, principal: Principal, ticket: str, body: SpamMar
         blocked = BlockedSender(id=rule.id, pattern=rule.pattern, kind=rule.kind,
                                 origin=rule.origin)
         await desk.session.commit()
-    return SpamMarked(ticket=out, moves=list(way), blocked=blocked)
+    return SpamMarked(ticket=out, moves=moves, blocked=blocked)
+
+
+async def _way(desk: Desk, ticket_id: uuid.UUID, status: Status) -> tuple[Status, ...]:
+    try:
+        return way_to_spam(status, answered=await answered(desk, ticket_id))
+    except SpamUnreachable as err:
+        raise Problem(409, "spam-unreachable", "Cannot mark as spam", str(err),
+                      current=status.value) from None
+    finally:
+        await desk.session.commit()  # no connection held while the workflow answers
 
 
 def block_choices(customer_email: str) -> list[tuple[str, str]]:

@@ -4,6 +4,7 @@ spam, each step audited; the sender is blocked if asked, and their next mail is 
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import text
 
 from domain.lifecycle import Status
 from domain.spam_marking import SpamUnreachable, can_mark_spam, way_to_spam
@@ -103,3 +104,19 @@ async def test_spam_is_refused_where_the_lifecycle_cannot_reach_it(http):
     assert_problem(await http.post(f"{TICKETS}/{free['public_ref']}/spam",
                                    json={"block": "everything"}), 422, "invalid-body")
     assert (await http.get("/api/v1/admin/sender-rules")).json()["items"] == []
+
+
+async def test_a_ticket_assigned_as_the_list_was_read_is_still_spam_in_one_click(http, engine):
+    """The ticket was assigned the instant it opened, and the row the click read still
+    says new: the first move is refused by the ticket, and the way starts again from
+    where the ticket says it is."""
+    grace = await make_agent(http)
+    ref = (await create_ticket(http, customer_email="fast@bots.example"))["public_ref"]
+    assert (await assign(http, ref, grace["id"])).status_code == 200
+    async with engine.begin() as conn:  # the projection, a moment behind
+        await conn.execute(text("UPDATE tickets SET status = 'new' WHERE public_ref = :ref"),
+                           {"ref": ref})
+    marked = await http.post(f"{TICKETS}/{ref}/spam", json={"block": "address"})
+    assert marked.status_code == 200, marked.text
+    assert marked.json()["moves"] == ["new", "spam"]
+    assert marked.json()["ticket"]["status"] == "spam"
