@@ -3,16 +3,31 @@ refused through the real intake and logged as such; an allowed sender is not sco
 
 from __future__ import annotations
 
+import asyncio
+import smtplib
 from email.utils import make_msgid
 
+import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from adapters.email.delivery import ApiDelivery
 from adapters.email.parse import parse_message
+from adapters.email.smtp_server import serve
 from domain.mail_screening import Envelope, Listing, Verdict
 from services.mail_screening import screen
 from settings import Settings
 from tests.api.helpers import assert_problem, rows
-from tests.api.test_email_intake import INTAKE, Mailroom, deliver, mail, room
+from tests.api.test_email_intake import (
+    INTAKE,
+    SUPPORT,
+    Mailroom,
+    _free_port,
+    _send,
+    _until_listening,
+    deliver,
+    mail,
+    room,
+)
 
 __all__ = ["room"]
 RULES = "/api/v1/admin/sender-rules"
@@ -69,3 +84,23 @@ async def test_an_allowed_sender_is_taken_in_without_a_spam_score(
     assert (allowed.verdict, allowed.listing, allowed.spam.skipped) == (
         Verdict.ACCEPT, Listing.ALLOW, True)
     assert stranger.listing is None and not stranger.spam.skipped
+
+
+async def test_a_blocked_sender_is_told_550_by_our_smtp_server(room: Mailroom, engine: AsyncEngine):
+    made = await room.http.post(RULES, json={"pattern": "spam.example", "kind": "block"})
+    assert made.status_code == 201, made.text
+    port, stop = _free_port(), asyncio.Event()
+    delivery = ApiDelivery(room.http, room.adapter["Authorization"].removeprefix("Bearer "))
+    server = asyncio.create_task(serve(delivery, "127.0.0.1", port, [SUPPORT], False,
+                                       1_000_000, stop))
+    try:
+        await _until_listening(port)
+        with pytest.raises(smtplib.SMTPDataError) as refused:
+            await asyncio.to_thread(_send, port, mail("Pills", sender="bob@spam.example"))
+    finally:
+        stop.set()
+        await server
+    assert refused.value.smtp_code == 550
+    assert refused.value.smtp_error.startswith(b"5.7.1")
+    [logged] = await rows(engine, "SELECT source, outcome, screening FROM inbound_emails")
+    assert tuple(logged) == ("smtp", "rejected", "reject:blocked_sender")
