@@ -13,7 +13,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 
-from sqlalchemy import delete, exists, or_, select
+from sqlalchemy import delete, exists, func, or_, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -58,7 +58,9 @@ async def block(*, session: AsyncSession, pattern: str, origin: str,
             .values(id=uuid.uuid4(), pattern=pattern, kind=Listing.BLOCK.value,
                     origin=origin, created_by=created_by, note=note)
             .on_conflict_do_update(index_elements=[SenderRule.pattern],
-                                   set_={"kind": Listing.BLOCK.value},
+                                   set_={"kind": Listing.BLOCK.value, "origin": origin,
+                                         "created_by": created_by, "note": note,
+                                         "created_at": func.now()},
                                    where=SenderRule.kind != Listing.BLOCK.value)
             .returning(SenderRule.id))
     rule_id = await session.scalar(stmt)

@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from db import sender_lists
 from domain.lifecycle import Status
+from domain.mail_screening import Listing
 from domain.spam_marking import SpamUnreachable, can_mark_spam, way_to_spam
 from tests.api.helpers import (
     TICKETS,
@@ -14,6 +17,7 @@ from tests.api.helpers import (
     assert_problem,
     assign,
     create_ticket,
+    eventually,
     make_agent,
     post_message,
     set_status,
@@ -85,6 +89,10 @@ async def test_spam_is_refused_where_the_lifecycle_cannot_reach_it(http):
     replied = await post_message(http, ref, body="We are on it", author_type="agent",
                                  token=grace["token"])
     assert replied.status_code == 201, replied.text
+
+    async def stored() -> bool:  # an agent's reply is answered before it is stored
+        return len((await http.get(f"{TICKETS}/{ref}/messages")).json()["items"]) == 2
+    await eventually(stored)
     problem = assert_problem(await http.post(f"{TICKETS}/{ref}/spam", json={}), 409,
                              "spam-unreachable")
     assert "replied" in problem["detail"]
@@ -120,3 +128,22 @@ async def test_a_ticket_assigned_as_the_list_was_read_is_still_spam_in_one_click
     assert marked.status_code == 200, marked.text
     assert marked.json()["moves"] == ["new", "spam"]
     assert marked.json()["ticket"]["status"] == "spam"
+
+
+async def test_blocking_a_sender_a_release_had_allowed_turns_the_rule_into_a_block(http, engine):
+    grace = await make_agent(http)
+    async with AsyncSession(engine) as session:
+        await sender_lists.teach_allow(session=session, address="once@ok.example",
+                                       created_by=None)
+        await session.commit()
+    ref = (await create_ticket(http, customer_email="once@ok.example",
+                               team_id=grace["team_id"]))["public_ref"]
+    marked = await http.post(f"{TICKETS}/{ref}/spam", json={"block": "address"},
+                             headers=as_(grace["token"]))
+    assert marked.status_code == 200, marked.text
+    [rule] = (await http.get("/api/v1/admin/sender-rules")).json()["items"]
+    assert (rule["pattern"], rule["kind"], rule["origin"], rule["created_by"]) == (
+        "once@ok.example", "block", "spam", grace["id"])
+    async with AsyncSession(engine) as session:
+        assert await sender_lists.listing_of(session=session,
+                                             address="once@ok.example") is Listing.BLOCK
