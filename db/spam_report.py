@@ -23,6 +23,7 @@ class SpamCounts:
     rejected_by_reason: dict[str, int]
     scored: int
     unscored: int
+    skipped: int
 
 
 def _within(column: InstrumentedAttribute[datetime], start: datetime | None,
@@ -52,8 +53,10 @@ async def spam_counts(*, session: AsyncSession, start: datetime | None, end: dat
                 .where(InboundEmail.outcome == Outcome.REJECTED.value,
                        InboundEmail.screening.like("reject:%"), *received)
                 .group_by(InboundEmail.screening))
+    # spam_checked: True scored, False spamd could not (unset, down, slow), None with a
+    # screening verdict: not asked on purpose (an allowed sender, a mail too large).
     scoring = (select(InboundEmail.spam_checked, func.count())
-               .where(InboundEmail.spam_checked.is_not(None), *received)
+               .where(InboundEmail.screening.is_not(None), *received)
                .group_by(InboundEmail.spam_checked))
 
     async def counts(stmt: Executable) -> dict[Any, int]:
@@ -66,4 +69,5 @@ async def spam_counts(*, session: AsyncSession, start: datetime | None, end: dat
         quarantine_status={str(k): n for k, n in (await counts(by_status)).items()},
         rejected_by_reason={str(k).removeprefix("reject:"): n
                             for k, n in (await counts(rejected)).items()},
-        scored=checked.get(True, 0), unscored=checked.get(False, 0))
+        scored=checked.get(True, 0), unscored=checked.get(False, 0),
+        skipped=checked.get(None, 0))

@@ -38,5 +38,5 @@ async def spam_report(session: AsyncSession, principal: Principal, *, start: dat
         screening=ScreeningCounts(
             rejected=sum(found.rejected_by_reason.values()),
             rejected_by_reason=found.rejected_by_reason, scored=found.scored,
-            unscored=found.unscored),
+            unscored=found.unscored, skipped=found.skipped),
         false_positive_rate=released / quarantined if quarantined else None)

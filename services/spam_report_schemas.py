@@ -33,8 +33,10 @@ class ScreeningCounts(BaseModel):
     rejected_by_reason: dict[str, int] = Field(
         description="blocked_sender, dmarc_reject, spam")
     scored: int = Field(description="mail spamd scored")
-    unscored: int = Field(description="mail taken in without a score: spamd unreachable or "
-                                      "slow, or an allowed sender (spam_checked false)")
+    unscored: int = Field(description="mail spamd could not score (unset, down or slow): "
+                                      "taken in unscored (spam_checked false)")
+    skipped: int = Field(description="mail not scored on purpose: an allowed sender, a mail "
+                                     "too large to score (spam_checked null)")
 
 
 class SpamReportOut(BaseModel):
