@@ -85,16 +85,6 @@ class Snapshot:
     notice_deliveries: dict[tuple[str, str], int] = field(default_factory=dict)
     # Duplicate suggestions shown, by outcome: confirmed, rejected, undecided.
     duplicate_suggestions: dict[str, int] = field(default_factory=dict)
-
-    @property
-    def duplicate_precision(self) -> float | None:
-        confirmed, rejected = (self.duplicate_suggestions.get(k, 0)
-                               for k in ("confirmed", "rejected"))
-        return confirmed / (confirmed + rejected) if confirmed + rejected else None
-    # Silent failures made visible (issue 19): misroutes by the team the ticket left, and
-    # P0 heartbeats by who was told (manager, leads, nobody).
-    misroutes_by_team: dict[str, int] = field(default_factory=dict)
-    p0_heartbeats: dict[str, int] = field(default_factory=dict)
     # Spam defences (issue 20): sender rules by (kind, origin), tickets ever marked spam, and
     # quarantined mail by status (held, released, deleted, expired).
     sender_rules: dict[tuple[str, str], int] = field(default_factory=dict)
@@ -105,6 +95,16 @@ class Snapshot:
     def spam_false_positive_rate(self) -> float | None:
         quarantined = sum(self.quarantine_by_status.values())
         return self.quarantine_by_status.get("released", 0) / quarantined if quarantined else None
+
+    @property
+    def duplicate_precision(self) -> float | None:
+        confirmed, rejected = (self.duplicate_suggestions.get(k, 0)
+                               for k in ("confirmed", "rejected"))
+        return confirmed / (confirmed + rejected) if confirmed + rejected else None
+    # Silent failures made visible (issue 19): misroutes by the team the ticket left, and
+    # P0 heartbeats by who was told (manager, leads, nobody).
+    misroutes_by_team: dict[str, int] = field(default_factory=dict)
+    p0_heartbeats: dict[str, int] = field(default_factory=dict)
 
 
 async def snapshot(*, engine: AsyncEngine) -> Snapshot:
