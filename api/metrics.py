@@ -200,6 +200,18 @@ def _business_families(s: metrics.Snapshot) -> Iterator[Metric]:
     yield _counter("helpdesk_p0_heartbeats", "Urgent tickets escalated for going silent (no "
                    "agent action within their heartbeat), by who was told: manager, leads "
                    "or nobody", ["told"], {(k,): v for k, v in s.p0_heartbeats.items()})
+    yield _gauge("helpdesk_sender_rules", "The allow- and blocklist, by kind (allow, block) "
+                 "and origin (admin, release, spam)", ["kind", "origin"], s.sender_rules)
+    yield _counter("helpdesk_tickets_marked_spam", "Tickets moved to spam", [],
+                   {(): s.tickets_marked_spam})
+    yield _gauge("helpdesk_quarantined_mail", "Mail screening quarantined, by status (held, "
+                 "released, deleted, expired)", ["status"],
+                 {(k,): v for k, v in s.quarantine_by_status.items()})
+    if s.spam_false_positive_rate is not None:  # nothing quarantined yet: no figure
+        rate = GaugeMetricFamily("helpdesk_spam_false_positive_rate",
+                                 "Quarantined mail an agent released: released / quarantined")
+        rate.add_metric([], s.spam_false_positive_rate)
+        yield rate
 
 
 def _surge_families(intake: IntakeRate) -> Iterator[Metric]:

@@ -39,6 +39,8 @@ from domain.access import require_lead, require_staff
 from domain.sla import Priority
 from domain.threading import Outcome, is_reply_subject
 from services import satisfaction
+from services.spam_report import spam_report as spam_report_use_case
+from services.spam_report_schemas import SpamReportOut
 from workflows.ticket_types import AssignmentKind
 
 router = APIRouter(prefix="/reports", tags=["reports"], responses=problems(422))
@@ -171,6 +173,20 @@ async def duplicates_report(
     return DuplicatesReportOut(start=start, end=end, shown=found.shown,
                                confirmed=found.confirmed, rejected=found.rejected,
                                undecided=found.undecided, precision=found.precision)
+
+
+@router.get("/spam", response_model=SpamReportOut, responses=problems(403))
+async def spam_report(
+    session: SessionDep, principal: CurrentPrincipal,
+    start: Annotated[ReportBound | None, Query(
+        alias="from", description="at or after this date or datetime")] = None,
+    end: Annotated[ReportBound | None, Query(
+        alias="to", description="before this date or datetime")] = None,
+) -> SpamReportOut:
+    """Tickets marked spam, mail quarantined (and released, deleted, expired), mail refused by
+    screening, mail taken in unscored, and the false-positive rate (released / quarantined)."""
+    _require_range(start, end)
+    return await spam_report_use_case(session, principal, start=start, end=end)
 
 
 def _require_range(start: datetime | None, end: datetime | None) -> None:

@@ -12,7 +12,7 @@ from api.deps import DeskDep
 from api.openapi import COMMAND_PROBLEMS, IDEMPOTENCY_KEY_PARAMETER, problems
 from api.ticket_filters import filters_from_query
 from domain.ticket_filters import Sort, TicketFilters
-from services import lists, tickets
+from services import lists, spam, tickets
 from services.schemas import (
     AssignRequest,
     AuditList,
@@ -27,6 +27,7 @@ from services.schemas import (
     TicketOut,
     TicketPage,
 )
+from services.spam import SpamMark, SpamMarked
 
 router = APIRouter(prefix="/tickets", tags=["tickets"])
 # Stored behind its owner's prefix (services.intake.owned_key, 43 characters) in
@@ -99,6 +100,15 @@ async def add_message(ticket: str, body: MessageCreate, desk: DeskDep,
 async def change_status(ticket: str, body: StatusChange, desk: DeskDep,
                         principal: CurrentPrincipal) -> TicketOut:
     return await tickets.change_status(desk, principal, ticket, body)
+
+
+@router.post("/{ticket}/spam", response_model=SpamMarked,
+             responses=COMMAND_PROBLEMS | problems(409))
+async def mark_spam(ticket: str, body: SpamMark, desk: DeskDep,
+                    principal: CurrentPrincipal) -> SpamMarked:
+    """One click: walk the lifecycle to spam (assigned → new → spam, each step audited) and,
+    if asked, block the sender's address or domain; 409 when spam cannot be reached."""
+    return await spam.mark_spam(desk, principal, ticket, body)
 
 
 @router.post("/{ticket}/tags", response_model=TicketOut, responses=COMMAND_PROBLEMS)

@@ -31,6 +31,8 @@ from db.models import (
     InboundEmail,
     Notification,
     NotificationDelivery,
+    QuarantinedMail,
+    SenderRule,
     SlackEvent,
     SlackThread,
     SlaTarget,
@@ -83,6 +85,16 @@ class Snapshot:
     notice_deliveries: dict[tuple[str, str], int] = field(default_factory=dict)
     # Duplicate suggestions shown, by outcome: confirmed, rejected, undecided.
     duplicate_suggestions: dict[str, int] = field(default_factory=dict)
+    # Spam defences (issue 20): sender rules by (kind, origin), tickets ever marked spam, and
+    # quarantined mail by status (held, released, deleted, expired).
+    sender_rules: dict[tuple[str, str], int] = field(default_factory=dict)
+    tickets_marked_spam: int = 0
+    quarantine_by_status: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def spam_false_positive_rate(self) -> float | None:
+        quarantined = sum(self.quarantine_by_status.values())
+        return self.quarantine_by_status.get("released", 0) / quarantined if quarantined else None
 
     @property
     def duplicate_precision(self) -> float | None:
@@ -152,6 +164,19 @@ async def _ticket_counts(conn: AsyncConnection) -> dict[str, Any]:
                               in (await misroutes.count_by_team(conn)).items()},
         "p0_heartbeats": await _count_by(conn, TicketAudit.detail["told"].astext,
                                          TicketAudit.action == "p0_heartbeat"),
+        **await _spam_counts(conn),
+    }
+
+
+async def _spam_counts(conn: AsyncConnection) -> dict[str, Any]:
+    rules = await conn.execute(select(SenderRule.kind, SenderRule.origin, func.count())
+                               .group_by(SenderRule.kind, SenderRule.origin))
+    return {
+        "sender_rules": {(kind, origin): n for kind, origin, n in rules.all()},
+        "tickets_marked_spam": await conn.scalar(  # ix_ticket_audit_spam
+            select(func.count(func.distinct(TicketAudit.ticket_id)))
+            .where(TicketAudit.to_status == "spam")) or 0,
+        "quarantine_by_status": await _count_by(conn, QuarantinedMail.status),
     }
 
 

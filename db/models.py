@@ -351,6 +351,8 @@ class TicketAudit(Base):
     __table_args__ = (
         Index("ix_ticket_audit_p0_heartbeat", "created_at",
               postgresql_where=text("action = 'p0_heartbeat'")),
+        # The spam report (db/spam_report.py): tickets moved to spam in a period.
+        Index("ix_ticket_audit_spam", "created_at", postgresql_where=text("to_status = 'spam'")),
     )
 
 

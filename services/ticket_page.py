@@ -36,8 +36,9 @@ from domain.lifecycle import Status, allowed_from
 from domain.sla import BUILTIN_CALENDARS
 from domain.sla_clock import calendar_of
 from domain.sla_panel import ClockReading, read_clock
+from domain.spam_marking import SpamUnreachable, way_to_spam
 from domain.ticket_filters import Sort, TicketFilters
-from services import lists
+from services import lists, spam
 from services.composer import Seen
 from services.conversation import ConversationPage, page_of
 from services.desk import Desk
@@ -95,6 +96,23 @@ class TicketPage:
     seen: Seen
     merges: int  # tickets merged into this one: their messages join the conversation
     conversation: ConversationPage | None  # its latest page (not for a refresh of the rest)
+    spam: SpamOffer | None = None  # one-click spam (services/spam.py), when it can be reached
+
+
+@dataclass(frozen=True)
+class SpamOffer:
+    """One-click spam: the status changes it makes and what it may block with it."""
+
+    moves: list[Status]
+    blocks: list[tuple[str, str]]  # ("address", "ada@x.example"), ("domain", "x.example")
+
+
+async def spam_offer(desk: Desk, ticket_id: uuid.UUID, ticket: TicketOut) -> SpamOffer | None:
+    try:
+        moves = way_to_spam(ticket.status, answered=await spam.answered(desk, ticket_id))
+    except SpamUnreachable:
+        return None
+    return SpamOffer(list(moves), spam.block_choices(ticket.customer_email))
 
 
 def allowed_statuses(ticket: TicketOut) -> list[Status]:
@@ -123,7 +141,7 @@ async def open_ticket_page(desk: Desk, principal: Principal, ref: str, *,
         workflow_url=workflow_url(desk, principal, ticket.public_ref),
         # What the composer starts from: its collision check compares with this.
         seen=Seen(ticket.counts.messages, audit[0].seq if audit else 0),
-        merges=found.merges)
+        merges=found.merges, spam=await spam_offer(desk, row.id, ticket))
 
 
 async def sla_clocks(session: AsyncSession, ticket: TicketOut, now: datetime

@@ -32,6 +32,8 @@ from web.pages import (
     rating,
     reports,
     search,
+    senders,
+    spam_report,
     status_page,
     surge_banner,
     ticket,
@@ -61,6 +63,9 @@ def install_web(app: FastAPI, settings: Settings) -> None:
     for router in (incidents.router, ticket_incident.router, status_page.router):
         app.include_router(router)
     app.include_router(surge_banner.router)  # degraded mode's banner, on every workspace page
+    # Issue 20: the allow- and blocklist (admins) and the spam report (leads and admins).
+    for router in (senders.router, spam_report.router):
+        app.include_router(router)
     app.add_middleware(PageHeaders)
     app.add_middleware(WorkspaceCsrf, **csrf_options(settings))  # type: ignore[arg-type]
 

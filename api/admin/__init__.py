@@ -18,6 +18,7 @@ from api.admin import (
     kb_articles,
     notification_deliveries,
     routing_rules,
+    sender_rules,
     sites,
     sla_policies,
     slack_channels,
@@ -32,5 +33,5 @@ from api.openapi import problems
 router = APIRouter(dependencies=[Depends(admin_only)], responses=problems(400, 404, 409, 422))
 for module in (teams, agents, customers, tokens, audit_log, calendars, sla_policies,
                routing_rules, kb_articles, sites, slack_channels,
-               webhooks, notification_deliveries, agent_notifications):
+               webhooks, notification_deliveries, agent_notifications, sender_rules):
     router.include_router(module.router)

@@ -251,6 +251,13 @@ def scratch_rule(body: Callable[[World], dict[str, Any]] | None = None) -> MakeR
     return make
 
 
+async def scratch_sender_rule(world: World) -> Request:
+    made = await world.http.post("/api/v1/admin/sender-rules", json={
+        "pattern": f"{unique('s')}.example", "kind": "block"})
+    assert made.status_code == 201, made.text
+    return f"/api/v1/admin/sender-rules/{made.json()['id']}", None
+
+
 def scratch_site(body: dict[str, Any] | None = None, suffix: str = "") -> MakeRequest:
     async def make(world: World) -> Request:
         key = unique("site")
@@ -374,6 +381,8 @@ ROUTES = [
           lambda w: on_fresh_ticket(w, "status", {"status": "spam"})),
     route("post", f"{TICKETS}/{{ticket}}/assign", TEAM_STAFF, 200,
           lambda w: on_fresh_ticket(w, "assign", {"agent_id": w.agent_a})),
+    route("post", f"{TICKETS}/{{ticket}}/spam", TEAM_STAFF, 200,
+          lambda w: on_fresh_ticket(w, "spam", {})),
     route("post", f"{TICKETS}/{{ticket}}/portal-tokens", TEAM_STAFF, 201),
     route("post", f"{TICKETS}/{{ticket}}/tags", TEAM_STAFF, 200,
           lambda w: on_fresh_ticket(w, "tags", {"add": ["matrix"]})),
@@ -388,6 +397,7 @@ ROUTES = [
           lambda w: _ready(("/api/v1/me/notifications/read", {}))),
     route("get", "/api/v1/reports/sla", ADMINS | {LEAD}),
     route("get", "/api/v1/reports/email", ADMINS | {LEAD}),
+    route("get", "/api/v1/reports/spam", ADMINS | {LEAD}),
     route("post", "/api/v1/intake/email", ADMINS | {INTEGRATION}, 200, lambda w: _ready((
         "/api/v1/intake/email", new_mail()))),
     route("get", "/api/v1/teams", STAFF),
@@ -455,6 +465,11 @@ ROUTES = [
     route("delete", "/api/v1/admin/sites/{key}", ADMINS, 204, scratch_site()),
     route("post", "/api/v1/admin/sites/{key}/identity-secret", ADMINS, 200,
           scratch_site(suffix="/identity-secret")),
+    route("get", "/api/v1/admin/sender-rules", ADMINS),
+    route("post", "/api/v1/admin/sender-rules", ADMINS, 201,
+          admin_create("sender-rules", lambda w: {"pattern": f"{unique('s')}.example",
+                                                  "kind": "block"})),
+    route("delete", "/api/v1/admin/sender-rules/{rule_id}", ADMINS, 204, scratch_sender_rule),
     route("get", "/api/v1/admin/routing-rules", ADMINS),
     route("post", "/api/v1/admin/routing-rules", ADMINS, 201,
           admin_create("routing-rules", new_rule_body)),

@@ -23,7 +23,7 @@ from api.storable_input import unstorable_problem
 from domain.lifecycle import Status, Visibility
 from domain.sla import Priority
 from domain.text import is_storable
-from services import composer, macros, ticket_sla, tickets
+from services import composer, macros, spam, ticket_sla, tickets
 from services.composer import Collision, Seen
 from services.problems import Problem
 from services.schemas import (
@@ -114,6 +114,14 @@ async def change_status(ref: str, request: Request, desk: DeskDep, agent: Curren
                         reason: Reason = "") -> Response:
     change = _model(StatusChange, status=status, reason=reason or None)
     await tickets.change_status(desk, agent, ref, change)
+    return await render_parts(request, desk, agent, ref)
+
+
+@router.post("/{ref:ticket}/spam", response_class=HTMLResponse)
+async def mark_spam(ref: str, request: Request, desk: DeskDep, agent: CurrentAgent,
+                    block: Annotated[str, Form(max_length=16)] = "none") -> Response:
+    """One click: the lifecycle's way to spam, and the sender blocked if asked."""
+    await spam.mark_spam(desk, agent, ref, _model(spam.SpamMark, block=block))
     return await render_parts(request, desk, agent, ref)
 
 
