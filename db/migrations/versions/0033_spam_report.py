@@ -1,6 +1,6 @@
 """spam report: tickets marked spam, found without reading the whole audit
 
-Revision ID: 0036
+Revision ID: 0033
 Revises: 0032
 Create Date: 2026-12-04
 
@@ -13,7 +13,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0036"
+revision = "0033"
 down_revision = "0032"
 branch_labels = None
 depends_on = None
