@@ -195,6 +195,10 @@ def _business_families(s: metrics.Snapshot) -> Iterator[Metric]:
     yield _counter("helpdesk_p0_heartbeats", "Urgent tickets escalated for going silent (no "
                    "agent action within their heartbeat), by who was told: manager, leads "
                    "or nobody", ["told"], {(k,): v for k, v in s.p0_heartbeats.items()})
+    yield _gauge("helpdesk_quarantined_mail", "Mail screening held in the quarantine, by status "
+                 "(held: waiting for an agent; released: became tickets, the false positives; "
+                 "deleted; expired: held past HELPDESK_QUARANTINE_RETENTION_DAYS) and reason",
+                 ["status", "reason"], s.quarantined_mail)
 
 
 def _surge_families(intake: IntakeRate) -> Iterator[Metric]:

@@ -24,7 +24,7 @@ from sqlalchemy import ColumnElement, SQLColumnExpression, func, select, text
 from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from db import duplicates, misroutes, projection_failures
+from db import duplicates, misroutes, projection_failures, quarantine
 from db.models import (
     OPEN_STATUSES_SQL,
     Assignment,
@@ -93,6 +93,8 @@ class Snapshot:
     # P0 heartbeats by who was told (manager, leads, nobody).
     misroutes_by_team: dict[str, int] = field(default_factory=dict)
     p0_heartbeats: dict[str, int] = field(default_factory=dict)
+    # The mail quarantine (issue 20) by (status, reason): held now, released, deleted, expired.
+    quarantined_mail: dict[tuple[str, str], int] = field(default_factory=dict)
 
 
 async def snapshot(*, engine: AsyncEngine) -> Snapshot:
@@ -145,6 +147,7 @@ async def _ticket_counts(conn: AsyncConnection) -> dict[str, Any]:
                               in (await misroutes.count_by_team(conn)).items()},
         "p0_heartbeats": await _count_by(conn, TicketAudit.detail["told"].astext,
                                          TicketAudit.action == "p0_heartbeat"),
+        "quarantined_mail": await quarantine.count_by_status_reason(conn),
     }
 
 

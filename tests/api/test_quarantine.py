@@ -1,0 +1,227 @@
+"""The quarantine through the JSON API, on a real Temporal and PostgreSQL: mail held as
+intake holds it is listed, previewed as text, released into exactly one ticket however many
+agents release it at once (its sender allowlisted), deleted by a lead, and expired by
+retention; Temporal down leaves a release undone and repeatable."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+from temporalio.client import Client
+from temporalio.service import RetryConfig
+
+from services.quarantine import purge_expired
+from tests.api.helpers import TICKETS, as_, assert_problem, issue_token, make_agent, rows, scalar
+from tests.db_proxy import PostgresProxy
+from tests.quarantine_mail import (
+    GTUBE,
+    TRACKER,
+    dmarc_screening,
+    gtube_mail,
+    hold,
+    hostile_html_mail,
+    plain_mail,
+)
+from tests.support import api_client
+
+QUARANTINE = "/api/v1/quarantine"
+
+
+async def test_releasing_a_gtube_mail_at_once_from_many_tabs_opens_one_ticket(
+        http: httpx.AsyncClient, live: httpx.AsyncClient, engine: AsyncEngine) -> None:
+    agent = await make_agent(http, email="sam@desk.example", name="Sam")
+    held = await hold(engine, gtube_mail(sender="Promo@Bulk.example"))
+
+    # Five releases at the same instant, over real sockets, as two agents double-clicking.
+    answers = await asyncio.gather(*[
+        live.post(f"{QUARANTINE}/{held}/release", headers=as_(agent["token"]))
+        for _ in range(5)])
+
+    won = [a for a in answers if a.status_code == 200]
+    assert len(won) == 1, [a.text for a in answers]
+    for lost in (a for a in answers if a.status_code != 200):
+        assert_problem(lost, 409, "already-released")
+    released = won[0].json()
+    assert released["outcome"] == "new_ticket" and released["public_ref"].startswith("TKT-")
+    ticket = (await http.get(f"{TICKETS}/{released['public_ref']}")).json()
+    assert ticket["subject"] == "Cheap watches"
+    assert ticket["customer_email"] == "promo@bulk.example"
+    [first] = (await http.get(f"{TICKETS}/{released['public_ref']}/messages")).json()["items"]
+    assert GTUBE in first["body"]
+    assert await scalar(engine, "SELECT count(*) FROM tickets WHERE subject = 'Cheap watches'"
+                        ) == 1
+
+    again = await http.post(f"{QUARANTINE}/{held}/release", headers=as_(agent["token"]))
+    assert assert_problem(again, 409, "already-released")["ticket_id"] == released["ticket_id"]
+    [(status, ticket_id, decided_by, decided_at)] = await rows(
+        engine, "SELECT status, ticket_id, decided_by, decided_at FROM quarantined_mail")
+    assert (status, str(ticket_id), str(decided_by)) == (
+        "released", released["ticket_id"], agent["id"])
+    assert decided_at is not None
+    # The sender is allowlisted from now on, as the agent who released it taught.
+    assert await rows(engine, "SELECT pattern, kind, origin, created_by::text FROM "
+                      "sender_rules") == [("promo@bulk.example", "allow", "release",
+                                           agent["id"])]
+    # Intake logged the release as a delivery of its own.
+    logged = await rows(engine, "SELECT outcome FROM inbound_emails WHERE source = :s",
+                        s=f"quarantine:{held}")
+    assert logged == [("new_ticket",)]
+    listed = (await http.get(QUARANTINE, params={"status": "released"})).json()["items"]
+    assert [(i["quarantine_id"], i["public_ref"]) for i in listed] == [
+        (str(held), released["public_ref"])]
+
+
+async def test_the_list_filters_pages_newest_first_and_the_preview_is_text(
+        http: httpx.AsyncClient, engine: AsyncEngine) -> None:
+    older = await hold(engine, gtube_mail(subject="Cheap watches"))
+    hostile = await hold(engine, hostile_html_mail(), dmarc_screening())
+    newest = await hold(engine, plain_mail(sender="bob@example.com", subject="Refund 100%"))
+
+    page = (await http.get(QUARANTINE)).json()
+    assert [i["quarantine_id"] for i in page["items"]] == [str(newest), str(hostile),
+                                                           str(older)]
+    first = (await http.get(QUARANTINE, params={"limit": 2})).json()
+    rest = (await http.get(QUARANTINE, params={"limit": 2, "cursor": first["next_cursor"]})
+            ).json()
+    assert [i["quarantine_id"] for i in first["items"] + rest["items"]] == \
+        [i["quarantine_id"] for i in page["items"]]
+    assert rest["next_cursor"] is None
+    by_reason = (await http.get(QUARANTINE, params={"reason": "dmarc_quarantine"})).json()
+    assert [i["quarantine_id"] for i in by_reason["items"]] == [str(hostile)]
+    found = (await http.get(QUARANTINE, params={"q": "100%"})).json()["items"]
+    assert [i["subject"] for i in found] == ["Refund 100%"]
+    found = (await http.get(QUARANTINE, params={"q": "PHISH.example"})).json()["items"]
+    assert [i["quarantine_id"] for i in found] == [str(hostile)]
+    assert (await http.get(QUARANTINE, params={"status": "deleted"})).json()["items"] == []
+
+    preview = (await http.get(f"{QUARANTINE}/{hostile}")).json()
+    assert preview["from_address"] == "billing@phish.example"
+    assert preview["client_ip"] == "192.0.2.7"
+    assert preview["envelope_from"] == "billing@phish.example"
+    assert preview["reason"] == "dmarc_quarantine" and "DMARC failed" in preview["detail"]
+    assert preview["authentication"]["dmarc"] == "fail"
+    assert "Your invoice is attached" in preview["text"]
+    assert "<img" not in preview["text"] and "<script" not in preview["text"]
+    assert preview["attachments"] == [{"filename": "invoice.pdf",
+                                       "content_type": "application/pdf", "size": 19,
+                                       "inline": False}]
+    assert "raw" not in preview
+    spam = (await http.get(f"{QUARANTINE}/{older}")).json()
+    assert spam["spam_score"] == 1000.0 and spam["detail"] == "spam score 1000.0"
+    raw = await http.get(f"{QUARANTINE}/{hostile}/raw")  # the admin token: a download
+    assert raw.headers["content-type"] == "message/rfc822"
+    assert raw.headers["content-disposition"].startswith("attachment;")
+    assert TRACKER.encode() in raw.content
+
+
+async def test_what_is_refused_is_a_problem_never_a_500(http: httpx.AsyncClient,
+                                                       engine: AsyncEngine) -> None:
+    held = await hold(engine, gtube_mail())
+    agent = await make_agent(http)
+    customer = await issue_token(http, "integration")
+
+    assert_problem(await http.get(QUARANTINE, params={"status": "spam"}), 422, "bad-status")
+    assert_problem(await http.get(QUARANTINE, params={"reason": "ugly"}), 422, "bad-reason")
+    assert_problem(await http.get(QUARANTINE, params={"cursor": "nonsense"}), 400,
+                   "bad-cursor")
+    for missing in (str(uuid.uuid4()), "not-a-uuid"):
+        assert_problem(await http.get(f"{QUARANTINE}/{missing}"), 404, "quarantine-not-found")
+        assert_problem(await http.post(f"{QUARANTINE}/{missing}/release"), 404,
+                       "quarantine-not-found")
+    assert_problem(await http.get(QUARANTINE, headers=as_(customer)), 403, "forbidden")
+    assert_problem(await http.post(f"{QUARANTINE}/{held}/release", headers=as_(customer)),
+                   403, "forbidden")
+    # Agents read and release; deleting and the raw download are for leads and admins.
+    assert (await http.get(f"{QUARANTINE}/{held}", headers=as_(agent["token"]))
+            ).status_code == 200
+    assert_problem(await http.delete(f"{QUARANTINE}/{held}", headers=as_(agent["token"])),
+                   403, "forbidden")
+    assert_problem(await http.get(f"{QUARANTINE}/{held}/raw", headers=as_(agent["token"])),
+                   403, "forbidden")
+
+
+async def test_a_lead_deletes_a_held_mail_and_its_bytes_go(http: httpx.AsyncClient,
+                                                          engine: AsyncEngine) -> None:
+    lead = await make_agent(http, email="lee@desk.example", role="lead")
+    held = await hold(engine, gtube_mail())
+
+    deleted = await http.delete(f"{QUARANTINE}/{held}", headers=as_(lead["token"]))
+
+    assert deleted.status_code == 200, deleted.text
+    assert deleted.json()["status"] == "deleted"
+    assert await rows(engine, "SELECT status, octet_length(raw), decided_by::text "
+                      "FROM quarantined_mail") == [("deleted", 0, lead["id"])]
+    assert_problem(await http.delete(f"{QUARANTINE}/{held}"), 409, "already-deleted")
+    assert_problem(await http.post(f"{QUARANTINE}/{held}/release"), 409, "already-deleted")
+    preview = (await http.get(f"{QUARANTINE}/{held}")).json()
+    assert preview["status"] == "deleted" and preview["text"] == ""
+    assert preview["subject"] == "Cheap watches"  # the row stays, for the reports
+    assert_problem(await http.get(f"{QUARANTINE}/{held}/raw"), 410, "mail-gone")
+
+
+@pytest.fixture
+async def cut_off(dev_client: Client, engine: AsyncEngine, task_queue: str, database_url: str
+                  ) -> AsyncIterator[httpx.AsyncClient]:
+    """The app with its Temporal connection made, then cut (a Temporal outage)."""
+    proxy = PostgresProxy(f"grpc://{dev_client.service_client.config.target_host}")
+    await proxy.start()
+    try:
+        client = await Client.connect(f"127.0.0.1:{proxy.port}",
+                                      retry_config=RetryConfig(max_retries=1))
+        await proxy.cut()
+        async with api_client(client, engine, task_queue, database_url) as http:
+            yield http
+    finally:
+        await proxy.stop()
+
+
+async def test_a_release_while_temporal_is_down_stays_held_and_can_be_repeated(
+        http: httpx.AsyncClient, cut_off: httpx.AsyncClient, engine: AsyncEngine) -> None:
+    held = await hold(engine, gtube_mail())
+
+    refused = await cut_off.post(f"{QUARANTINE}/{held}/release")
+
+    assert "still held" in assert_problem(refused, 503, "intake-unavailable")["detail"]
+    assert await rows(engine, "SELECT status, ticket_id, decided_at FROM quarantined_mail"
+                      ) == [("held", None, None)]
+    retried = await http.post(f"{QUARANTINE}/{held}/release")
+    assert retried.status_code == 200, retried.text
+    assert await scalar(engine, "SELECT count(*) FROM tickets") == 1
+
+
+async def test_retention_expires_only_mail_held_too_long(http: httpx.AsyncClient,
+                                                        engine: AsyncEngine) -> None:
+    old = await hold(engine, gtube_mail(subject="Old"))
+    recent = await hold(engine, gtube_mail(subject="Recent"))
+    old_released = await hold(engine, plain_mail(subject="Old but released"))
+    assert (await http.post(f"{QUARANTINE}/{old_released}/release")).status_code == 200
+    async with engine.begin() as conn:
+        await conn.execute(text("UPDATE quarantined_mail SET received_at = :at "
+                                "WHERE id IN (:a, :b)"),
+                           {"at": datetime.now(UTC) - timedelta(days=31), "a": old,
+                            "b": old_released})
+        await conn.execute(text("UPDATE quarantined_mail SET received_at = :at WHERE id = :r"),
+                           {"at": datetime.now(UTC) - timedelta(days=29), "r": recent})
+
+    assert await purge_expired(engine=engine, retention_days=30) == 1
+    assert await purge_expired(engine=engine, retention_days=30) == 0
+
+    found = {str(r[0]): r[1:] for r in await rows(
+        engine, "SELECT id, status, octet_length(raw) > 0 FROM quarantined_mail")}
+    assert found == {str(old): ("expired", False), str(recent): ("held", True),
+                     str(old_released): ("released", True)}
+    expired = (await http.get(QUARANTINE, params={"status": "expired"})).json()["items"]
+    assert [i["subject"] for i in expired] == ["Old"]
+    # Ten days later the recent one has been held 39 days: its turn.
+    later = datetime.now(UTC) + timedelta(days=10)
+    assert await purge_expired(engine=engine, retention_days=30, now=later) == 1
+    metrics = (await http.get("/metrics")).text
+    assert 'helpdesk_quarantined_mail{reason="spam",status="expired"} 2.0' in metrics
+    assert 'helpdesk_quarantined_mail{reason="spam",status="released"} 1.0' in metrics
