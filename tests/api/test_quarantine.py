@@ -6,6 +6,7 @@ retention; Temporal down leaves a release undone and repeatable."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -17,8 +18,18 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.client import Client
 from temporalio.service import RetryConfig
 
+from feeds.quarantine_retention import QuarantineRetention
 from services.quarantine import purge_expired
-from tests.api.helpers import TICKETS, as_, assert_problem, issue_token, make_agent, rows, scalar
+from tests.api.helpers import (
+    TICKETS,
+    as_,
+    assert_problem,
+    eventually,
+    issue_token,
+    make_agent,
+    rows,
+    scalar,
+)
 from tests.db_proxy import PostgresProxy
 from tests.quarantine_mail import (
     GTUBE,
@@ -225,3 +236,25 @@ async def test_retention_expires_only_mail_held_too_long(http: httpx.AsyncClient
     metrics = (await http.get("/metrics")).text
     assert 'helpdesk_quarantined_mail{reason="spam",status="expired"} 2.0' in metrics
     assert 'helpdesk_quarantined_mail{reason="spam",status="released"} 1.0' in metrics
+
+
+async def test_the_worker_s_retention_loop_expires_old_mail_and_says_so(
+        engine: AsyncEngine, caplog: pytest.LogCaptureFixture) -> None:
+    old = await hold(engine, gtube_mail())
+    async with engine.begin() as conn:
+        await conn.execute(text("UPDATE quarantined_mail SET received_at = now() - "
+                                "interval '8 days'"))
+    retention = QuarantineRetention(engine, retention_days=7)
+
+    with caplog.at_level(logging.INFO, logger="helpdesk.quarantine"):
+        loop = asyncio.create_task(retention.run())
+        try:
+            async def expired() -> bool:
+                return await scalar(engine, "SELECT status FROM quarantined_mail WHERE id = :i",
+                                    i=old) == "expired"
+            await eventually(expired)
+        finally:
+            loop.cancel()
+            await asyncio.gather(loop, return_exceptions=True)
+
+    assert "quarantine retention: 1 mail expired (held over 7 days)" in caplog.messages
