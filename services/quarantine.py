@@ -113,36 +113,37 @@ async def raw_message(desk: Desk, principal: Principal, quarantine_id: str) -> b
 async def release(desk: Desk, principal: Principal, quarantine_id: str) -> ReleaseOut:
     """Take the mail in as if it had just arrived; teach the allowlist its sender."""
     require_staff(principal)
-    row = await _row(desk, quarantine_id)
+    # Its id, kept: intake rolls the session back, which expires every row it holds.
+    key = (await _row(desk, quarantine_id)).id
     session = desk.session
     by = _agent(principal)
-    claim = await db.claim_release(session=session, quarantine_id=row.id, by=by,
+    claim = await db.claim_release(session=session, quarantine_id=key, by=by,
                                    lease=RELEASE_LEASE)
     if claim is None:
         raise _not_held(await _row(desk, quarantine_id), "release")
     claimed_at, raw, sender = claim
     ctx = IntakeContext(session, desk.engine, desk.temporal, desk.settings, desk.limits)
     try:
-        taken = await take_in(ctx, raw, source=f"quarantine:{row.id}", screen=False)
+        taken = await take_in(ctx, raw, source=f"quarantine:{key}", screen=False)
         if taken.ticket_id is None:
             raise Problem(422, "not-ticketable", "Mail cannot become a ticket",
                           f"intake did not take it in ({taken.outcome.value}); delete it "
                           "instead", outcome=taken.outcome.value)
     except BaseException as error:
         # Not released after all: back to held, so that the release can be tried again.
+        # (A release cancelled right here keeps its claim until RELEASE_LEASE lapses.)
         await session.rollback()
-        await asyncio.shield(db.undo_release(session=session, quarantine_id=row.id,
-                                             claimed_at=claimed_at))
+        await db.undo_release(session=session, quarantine_id=key, claimed_at=claimed_at)
         if isinstance(error, Problem) and error.status == 503:
             raise _try_again(error) from error
         raise
-    await db.record_release(session=session, quarantine_id=row.id, ticket_id=taken.ticket_id)
+    await db.record_release(session=session, quarantine_id=key, ticket_id=taken.ticket_id)
     if sender:
         await sender_lists.teach_allow(session=session, address=sender, created_by=by)
     await session.commit()
-    log.info("quarantine: %s released by %s as %s (%s)", row.id, principal.actor[1],
+    log.info("quarantine: %s released by %s as %s (%s)", key, principal.actor[1],
              taken.public_ref, taken.outcome.value)
-    return ReleaseOut(quarantine_id=row.id, outcome=taken.outcome.value,
+    return ReleaseOut(quarantine_id=key, outcome=taken.outcome.value,
                       ticket_id=taken.ticket_id, public_ref=taken.public_ref)
 
 

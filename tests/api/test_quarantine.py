@@ -258,3 +258,18 @@ async def test_the_worker_s_retention_loop_expires_old_mail_and_says_so(
             await asyncio.gather(loop, return_exceptions=True)
 
     assert "quarantine retention: 1 mail expired (held over 7 days)" in caplog.messages
+
+
+async def test_a_mail_intake_would_not_take_in_is_refused_and_stays_held(
+        http: httpx.AsyncClient, engine: AsyncEngine) -> None:
+    robot = plain_mail(sender="noreply@robot.example", subject="Out of office").replace(
+        b"Subject:", b"Auto-Submitted: auto-replied\nSubject:", 1)
+    held = await hold(engine, robot)
+
+    refused = await http.post(f"{QUARANTINE}/{held}/release")
+
+    assert assert_problem(refused, 422, "not-ticketable")["outcome"] == "ignored_auto_reply"
+    assert await rows(engine, "SELECT status, decided_by FROM quarantined_mail") == [
+        ("held", None)]
+    assert await scalar(engine, "SELECT count(*) FROM sender_rules") == 0
+    assert (await http.delete(f"{QUARANTINE}/{held}")).status_code == 200
