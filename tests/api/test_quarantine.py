@@ -273,3 +273,30 @@ async def test_a_mail_intake_would_not_take_in_is_refused_and_stays_held(
         ("held", None)]
     assert await scalar(engine, "SELECT count(*) FROM sender_rules") == 0
     assert (await http.delete(f"{QUARANTINE}/{held}")).status_code == 200
+
+
+async def test_a_release_that_died_half_way_can_be_repeated_once_its_claim_lapses(
+        http: httpx.AsyncClient, engine: AsyncEngine) -> None:
+    held = await hold(engine, gtube_mail())
+    first = await http.post(f"{QUARANTINE}/{held}/release")
+    assert first.status_code == 200, first.text
+    # As if the process had died after intake and before storing the ticket: claimed just
+    # now, no ticket recorded.
+    async with engine.begin() as conn:
+        await conn.execute(text("UPDATE quarantined_mail SET ticket_id = NULL, "
+                                "decided_at = now()"))
+
+    busy = await http.post(f"{QUARANTINE}/{held}/release")
+    assert "being released right now" in assert_problem(busy, 409, "already-released")["detail"]
+
+    async with engine.begin() as conn:  # two minutes on: the claim has lapsed
+        await conn.execute(text("UPDATE quarantined_mail SET decided_at = now() - "
+                                "interval '3 minutes'"))
+    again = await http.post(f"{QUARANTINE}/{held}/release")
+
+    assert again.status_code == 200, again.text
+    assert again.json()["outcome"] == "duplicate"  # intake found the first attempt's ticket
+    assert again.json()["ticket_id"] == first.json()["ticket_id"]
+    assert await scalar(engine, "SELECT count(*) FROM tickets") == 1
+    assert await rows(engine, "SELECT status, ticket_id::text FROM quarantined_mail") == [
+        ("released", first.json()["ticket_id"])]

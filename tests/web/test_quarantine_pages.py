@@ -9,7 +9,7 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
-from playwright.async_api import Dialog, Page, expect
+from playwright.async_api import BrowserContext, Dialog, Page, expect
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.testing import WorkflowEnvironment
 
@@ -129,3 +129,22 @@ async def test_a_lead_deletes_a_held_mail(page: Page, workspace: Workspace,
     await expect(page.locator("table.quarantine tr", has_text=subject)).to_have_count(1)
     await page.get_by_role("link", name=subject).click()
     await expect(page.locator("main")).to_contain_text("its text is no longer kept")
+
+
+async def test_a_mail_a_colleague_released_meanwhile_says_so_in_place(
+        page: Page, context: BrowserContext, workspace: Workspace, engine: AsyncEngine
+        ) -> None:
+    held = await hold(engine, gtube_mail(subject=f"Twice {uuid.uuid4().hex[:6]}"))
+    await signed_in(page, workspace, "ada")
+    other = await context.new_page()  # a second tab of the same agent
+    for tab in (page, other):
+        await tab.goto(f"{workspace.url}/app/quarantine/{held}")
+
+    await page.get_by_role("button", name="Release").click()
+    await expect(page.locator("#quarantine-actions")).to_contain_text("Released as TKT-",
+                                                                       timeout=COMMAND_MS)
+    await other.get_by_role("button", name="Release").click()
+
+    actions = other.locator("#quarantine-actions")
+    await expect(actions.get_by_role("alert")).to_contain_text("Already released")
+    await expect(actions.get_by_role("status")).to_contain_text("Released as TKT-")
