@@ -137,6 +137,11 @@ async def expire_batch(*, engine: AsyncEngine, held_before: datetime, batch: int
         return len(expired.all())
 
 
+async def count_held(*, session: AsyncSession) -> int:
+    return await session.scalar(select(func.count()).where(QuarantinedMail.status == "held")
+                                ) or 0
+
+
 async def count_by_status_reason(conn: AsyncConnection) -> dict[tuple[str, str], int]:
     found = await conn.execute(select(QuarantinedMail.status, QuarantinedMail.reason,
                                       func.count())

@@ -80,6 +80,12 @@ async def list_quarantine(desk: Desk, principal: Principal, *, status: str | Non
     return QuarantinePage(items=items, next_cursor=next_cursor)
 
 
+async def held_count(desk: Desk, principal: Principal) -> int:
+    """How much mail waits for a decision (the workspace nav's badge)."""
+    require_staff(principal)
+    return await db.count_held(session=desk.session)
+
+
 async def preview(desk: Desk, principal: Principal, quarantine_id: str) -> QuarantinedPreview:
     """One mail as text: scripts, images and links to anything remote never reach a page,
     since nothing of the mail is rendered as HTML."""

@@ -58,7 +58,10 @@ async def test_held_mail_is_found_read_and_released_into_a_ticket(
     # outside it may release but not open.
     await signed_in(page, workspace, "ada")
 
-    await page.get_by_role("link", name="Quarantine").click()
+    badge = page.locator("#quarantine-count")
+    await expect(badge).to_have_text(re.compile(r"^[1-9]\d* held$"))
+    before = int((await badge.inner_text()).split()[0])
+    await page.get_by_role("link", name=re.compile("^Quarantine")).click()
     row = page.locator("table.quarantine tr", has_text=subject)
     await expect(row).to_contain_text("promo@bulk.example")
     await expect(row).to_contain_text("Spam score")
@@ -76,6 +79,10 @@ async def test_held_mail_is_found_read_and_released_into_a_ticket(
     await expect(page.locator("main")).to_contain_text(subject)
     await page.goto(f"{workspace.url}/app/quarantine")
     await expect(page.locator("#quarantine-list")).not_to_contain_text(subject)
+    if before > 1:
+        await expect(badge).to_have_text(f"{before - 1} held")
+    else:
+        await expect(badge).to_be_empty()
     await page.get_by_role("link", name="Released").click()
     await expect(page.locator("table.quarantine tr", has_text=subject)
                  ).to_contain_text("TKT-")

@@ -52,6 +52,13 @@ async def quarantine_page(request: Request, desk: DeskDep, agent: CurrentAgent,
         "tabs": TABS, "reasons": REASONS, "older": _older(status, reason, q, page.next_cursor)})
 
 
+@router.get("/held-count", response_class=HTMLResponse)
+async def held_count(request: Request, desk: DeskDep, agent: CurrentAgent) -> Response:
+    """The nav link's badge: how much mail waits for a decision."""
+    count = await quarantine.held_count(desk, agent)
+    return TEMPLATES.TemplateResponse(request, "_quarantine_count.html", {"count": count})
+
+
 @router.get("/{quarantine_id}", response_class=HTMLResponse)
 async def preview_page(quarantine_id: str, request: Request, desk: DeskDep,
                        agent: CurrentAgent) -> Response:
