@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, func, literal, or_, select, tuple_, update
+from sqlalchemy import Update, and_, func, literal, or_, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
-from db.models import QuarantinedMail, Ticket
+from db.models import InboundEmail, QuarantinedMail, Ticket
 from domain.mail_screening import Envelope, Screening
+
+# services/email_intake.py's EMAIL_KEY_PREFIX: what `hold`'s dedupe_key starts with.
+EMAIL_KEY_PREFIX = "email:"
 
 
 async def hold(*, session: AsyncSession, dedupe_key: str, raw: bytes, source: str,
@@ -112,13 +116,15 @@ async def record_release(*, session: AsyncSession, quarantine_id: uuid.UUID,
 async def delete(*, session: AsyncSession, quarantine_id: uuid.UUID,
                  by: uuid.UUID | None) -> bool:
     """A held mail deleted: its bytes dropped, the row kept (reports count it). Commits."""
-    deleted = await session.scalar(
+    deleted = (await session.execute(
         update(QuarantinedMail)
         .where(QuarantinedMail.id == quarantine_id, QuarantinedMail.status == "held")
         .values(status="deleted", raw=b"", decided_by=by, decided_at=func.clock_timestamp())
-        .returning(QuarantinedMail.id))
+        .returning(QuarantinedMail.message_id, QuarantinedMail.dedupe_key))).all()
+    if deleted:
+        await session.execute(_drop_logged_bytes([(m, k) for m, k in deleted]))
     await session.commit()
-    return deleted is not None
+    return bool(deleted)
 
 
 async def expire_batch(*, engine: AsyncEngine, held_before: datetime, batch: int) -> int:
@@ -130,11 +136,28 @@ async def expire_batch(*, engine: AsyncEngine, held_before: datetime, batch: int
               .order_by(QuarantinedMail.received_at).limit(batch)
               .with_for_update(skip_locked=True).scalar_subquery())
     async with engine.begin() as conn:
-        expired = await conn.execute(
+        expired = (await conn.execute(
             update(QuarantinedMail).where(QuarantinedMail.id.in_(doomed))
             .values(status="expired", raw=b"", decided_at=func.clock_timestamp())
-            .returning(QuarantinedMail.id))
-        return len(expired.all())
+            .returning(QuarantinedMail.message_id, QuarantinedMail.dedupe_key))).all()
+        if expired:
+            await conn.execute(_drop_logged_bytes([(m, k) for m, k in expired]))
+        return len(expired)
+
+
+def _drop_logged_bytes(mails: Sequence[tuple[str | None, str]]) -> Update:
+    """Intake logged each delivery of a held mail with its bytes (inbound_emails, outcome
+    quarantined): those go with the quarantine's copy. A mail without a Message-ID is
+    keyed by its bytes' digest (services/email_intake.py's `_email_key`)."""
+    ids = [message_id for message_id, _ in mails if message_id]
+    digests = [key.removeprefix(EMAIL_KEY_PREFIX) for message_id, key in mails
+               if not message_id]
+    return (update(InboundEmail)
+            .where(InboundEmail.outcome == "quarantined",
+                   or_(InboundEmail.message_id.in_(ids),
+                       and_(InboundEmail.message_id.is_(None),
+                            func.encode(func.sha256(InboundEmail.raw), "hex").in_(digests))))
+            .values(raw=b""))
 
 
 async def count_held(*, session: AsyncSession) -> int:

@@ -1,5 +1,6 @@
 """Mail in the quarantine for the quarantine's tests: held the way intake holds it
-(services/email_intake.py's `_screen` calls db.quarantine.hold with screening's verdict),
+(services/email_intake.py's `_screen` calls db.quarantine.hold with screening's verdict,
+then logs the delivery),
 without spamd or DNS, which other tests exercise."""
 
 from __future__ import annotations
@@ -7,11 +8,12 @@ from __future__ import annotations
 import uuid
 from email.message import EmailMessage
 from email.utils import make_msgid
+from hashlib import sha256
 
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from adapters.email.parse import parse_message
-from db import quarantine
+from db import email_intake, quarantine
 from domain.mail_screening import (
     AuthResults,
     Envelope,
@@ -83,9 +85,17 @@ async def hold(engine: AsyncEngine, raw: bytes, screening: Screening | None = No
     mail = parse_message(raw)
     sessions = async_sessionmaker(engine, expire_on_commit=False)
     async with sessions() as session:
-        return await quarantine.hold(
-            session=session, dedupe_key=f"email:{mail.message_id}", raw=raw, source="smtp",
+        screening = screening or spam_screening()
+        held = await quarantine.hold(
+            session=session, dedupe_key=f"email:{mail.message_id or sha256(raw).hexdigest()}",
+            raw=raw, source="smtp",
             message_id=mail.message_id, from_address=mail.from_address, subject=mail.subject,
             envelope=Envelope(client_ip=client_ip, helo="mx.bulk.example",
                               mail_from=mail.from_address),
-            screening=screening or spam_screening())
+            screening=screening)
+        # Intake logs every delivery with its bytes, a held one too.
+        await email_intake.log_inbound(
+            session=session, raw=raw, source="smtp", message_id=mail.message_id,
+            from_address=mail.from_address, subject=mail.subject, outcome="quarantined",
+            ticket_id=None, defects=[], screening=screening)
+        return held

@@ -179,6 +179,9 @@ async def test_a_lead_deletes_a_held_mail_and_its_bytes_go(http: httpx.AsyncClie
     assert deleted.json()["status"] == "deleted"
     assert await rows(engine, "SELECT status, octet_length(raw), decided_by::text "
                       "FROM quarantined_mail") == [("deleted", 0, lead["id"])]
+    # Intake's log of the delivery kept the bytes too: gone with them.
+    assert await rows(engine, "SELECT outcome, octet_length(raw) FROM inbound_emails") == [
+        ("quarantined", 0)]
     assert_problem(await http.delete(f"{QUARANTINE}/{held}"), 409, "already-deleted")
     assert_problem(await http.post(f"{QUARANTINE}/{held}/release"), 409, "already-deleted")
     preview = (await http.get(f"{QUARANTINE}/{held}")).json()
@@ -238,6 +241,11 @@ async def test_retention_expires_only_mail_held_too_long(http: httpx.AsyncClient
         engine, "SELECT id, status, octet_length(raw) > 0 FROM quarantined_mail")}
     assert found == {str(old): ("expired", False), str(recent): ("held", True),
                      str(old_released): ("released", True)}
+    logged = await rows(engine, "SELECT subject, outcome, octet_length(raw) > 0 FROM "
+                        "inbound_emails ORDER BY subject, outcome")
+    assert logged == [("Old", "quarantined", False), ("Old but released", "new_ticket", True),
+                      ("Old but released", "quarantined", True),
+                      ("Recent", "quarantined", True)]
     expired = (await http.get(QUARANTINE, params={"status": "expired"})).json()["items"]
     assert [i["subject"] for i in expired] == ["Old"]
     # Ten days later the recent one has been held 39 days: its turn.
@@ -310,3 +318,16 @@ async def test_a_release_that_died_half_way_can_be_repeated_once_its_claim_lapse
     assert await scalar(engine, "SELECT count(*) FROM tickets") == 1
     assert await rows(engine, "SELECT status, ticket_id::text FROM quarantined_mail") == [
         ("released", first.json()["ticket_id"])]
+
+
+async def test_deleting_a_mail_without_message_id_drops_its_logged_bytes_only(
+        http: httpx.AsyncClient, engine: AsyncEngine) -> None:
+    anonymous = gtube_mail(subject="No id").replace(b"Message-ID:", b"X-Old-Id:", 1)
+    held = await hold(engine, anonymous)
+    await hold(engine, gtube_mail(subject="Kept"))
+
+    assert (await http.delete(f"{QUARANTINE}/{held}")).status_code == 200
+
+    assert await rows(engine, "SELECT subject, message_id IS NULL, octet_length(raw) > 0 "
+                      "FROM inbound_emails ORDER BY subject") == [
+        ("Kept", False, True), ("No id", True, False)]
