@@ -37,6 +37,7 @@ from feeds.incident_intake import IncidentIntake
 from feeds.misroute_alerts import DEFAULT_PER_HOUR as MISROUTE_ALERT_PER_HOUR
 from feeds.misroute_alerts import MisrouteAlerts
 from feeds.notice_dispatch import NoticeDispatcher
+from feeds.quarantine_retention import QuarantineRetention
 from feeds.runner import FeedConsumer, FeedRunners
 from feeds.slack_replies import SlackReplies
 from feeds.sms_replies import SmsReplies
@@ -145,15 +146,20 @@ def feed_consumers(client: Client, task_queue: str, *,
 
 def running_feeds(client: Client, engine: AsyncEngine, task_queue: str, *,
                   webhook_policy: WebhookPolicy | None = None,
-                  notify: NotifyConfig | None = None) -> FeedRunners:
+                  notify: NotifyConfig | None = None,
+                  quarantine_retention_days: int | None = None) -> FeedRunners:
     """The feed consumers as background tasks: `async with running_feeds(...)`; beside them
-    the dispatcher that hands agents' notices to email and Slack delivery."""
+    the dispatcher that hands agents' notices to email and Slack delivery, and (when given
+    its retention) the quarantine's purge."""
     channels = notify.channels if notify else frozenset()
     dispatcher = NoticeDispatcher(engine, client, task_queue, channels)
     consumers = feed_consumers(client, task_queue, webhook_policy=webhook_policy)
     consumers.append(MisrouteAlerts(notify.misroute_alert_per_hour if notify else
                                     MISROUTE_ALERT_PER_HOUR))
-    return FeedRunners(engine, consumers, loops=[dispatcher.run])
+    loops = [dispatcher.run]
+    if quarantine_retention_days is not None:
+        loops.append(QuarantineRetention(engine, quarantine_retention_days).run)
+    return FeedRunners(engine, consumers, loops=loops)
 
 
 def notify_config(settings: Settings, sender: MailSender | None) -> NotifyConfig:
@@ -206,7 +212,8 @@ async def run_worker(settings: Settings) -> None:
                               webhook_policy=settings.webhook_policy, notify=notify)
         log.info("worker polling %s on %s", settings.temporal_task_queue, settings.temporal_address)
         async with running_feeds(client, engine, settings.temporal_task_queue,
-                                 webhook_policy=settings.webhook_policy, notify=notify):
+                                 webhook_policy=settings.webhook_policy, notify=notify,
+                                 quarantine_retention_days=settings.quarantine_retention_days):
             await worker.run()
     finally:
         await engine.dispose()

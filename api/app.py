@@ -30,6 +30,7 @@ from api import (
     notifications,
     out_of_office,
     portal_tokens,
+    quarantine,
     queue,
     reports,
     satisfaction,
@@ -132,6 +133,9 @@ def create_app(
     app.include_router(incidents.router, prefix="/api/v1", dependencies=authenticated,
                        responses=EVERY_API_CALL)
     app.include_router(incidents.public_router)
+    # The mail quarantine (issue 20): list, preview, release, delete.
+    app.include_router(quarantine.router, prefix="/api/v1", dependencies=authenticated,
+                       responses=EVERY_API_CALL)
     # Possible duplicates of a ticket (api/duplicates.py).
     app.include_router(duplicates_router, prefix="/api/v1", dependencies=authenticated,
                        responses=EVERY_API_CALL)

@@ -204,14 +204,15 @@ def _business_families(s: metrics.Snapshot) -> Iterator[Metric]:
                  "and origin (admin, release, spam)", ["kind", "origin"], s.sender_rules)
     yield _counter("helpdesk_tickets_marked_spam", "Tickets moved to spam", [],
                    {(): s.tickets_marked_spam})
-    yield _gauge("helpdesk_quarantined_mail", "Mail screening quarantined, by status (held, "
-                 "released, deleted, expired)", ["status"],
-                 {(k,): v for k, v in s.quarantine_by_status.items()})
     if s.spam_false_positive_rate is not None:  # nothing quarantined yet: no figure
         rate = GaugeMetricFamily("helpdesk_spam_false_positive_rate",
                                  "Quarantined mail an agent released: released / quarantined")
         rate.add_metric([], s.spam_false_positive_rate)
         yield rate
+    yield _gauge("helpdesk_quarantined_mail", "Mail screening held in the quarantine, by status "
+                 "(held: waiting for an agent; released: became tickets, the false positives; "
+                 "deleted; expired: held past HELPDESK_QUARANTINE_RETENTION_DAYS) and reason",
+                 ["status", "reason"], s.quarantined_mail)
 
 
 def _surge_families(intake: IntakeRate) -> Iterator[Metric]:

@@ -24,14 +24,13 @@ from sqlalchemy import ColumnElement, SQLColumnExpression, case, func, select, t
 from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from db import duplicates, misroutes, projection_failures
+from db import duplicates, misroutes, projection_failures, quarantine
 from db.models import (
     OPEN_STATUSES_SQL,
     Assignment,
     InboundEmail,
     Notification,
     NotificationDelivery,
-    QuarantinedMail,
     SenderRule,
     SlackEvent,
     SlackThread,
@@ -89,12 +88,13 @@ class Snapshot:
     # quarantined mail by status (held, released, deleted, expired).
     sender_rules: dict[tuple[str, str], int] = field(default_factory=dict)
     tickets_marked_spam: int = 0
-    quarantine_by_status: dict[str, int] = field(default_factory=dict)
 
     @property
     def spam_false_positive_rate(self) -> float | None:
-        quarantined = sum(self.quarantine_by_status.values())
-        return self.quarantine_by_status.get("released", 0) / quarantined if quarantined else None
+        quarantined = sum(self.quarantined_mail.values())
+        released = sum(n for (status, _), n in self.quarantined_mail.items()
+                       if status == "released")
+        return released / quarantined if quarantined else None
 
     @property
     def duplicate_precision(self) -> float | None:
@@ -108,6 +108,8 @@ class Snapshot:
     # Inbound mail by spam check (issue 20): scored, unscored (spamd unset, down or slow:
     # taken in flagged), skipped (an allowlisted sender, a mail too large to score).
     inbound_emails_by_spam_check: dict[str, int] = field(default_factory=dict)
+    # The mail quarantine (issue 20) by (status, reason): held now, released, deleted, expired.
+    quarantined_mail: dict[tuple[str, str], int] = field(default_factory=dict)
 
 
 async def snapshot(*, engine: AsyncEngine) -> Snapshot:
@@ -165,6 +167,7 @@ async def _ticket_counts(conn: AsyncConnection) -> dict[str, Any]:
         "p0_heartbeats": await _count_by(conn, TicketAudit.detail["told"].astext,
                                          TicketAudit.action == "p0_heartbeat"),
         **await _spam_counts(conn),
+        "quarantined_mail": await quarantine.count_by_status_reason(conn),
     }
 
 
@@ -176,7 +179,6 @@ async def _spam_counts(conn: AsyncConnection) -> dict[str, Any]:
         "tickets_marked_spam": await conn.scalar(  # ix_ticket_audit_spam
             select(func.count(func.distinct(TicketAudit.ticket_id)))
             .where(TicketAudit.to_status == "spam")) or 0,
-        "quarantine_by_status": await _count_by(conn, QuarantinedMail.status),
     }
 
 

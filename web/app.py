@@ -29,6 +29,7 @@ from web.pages import (
     notification_settings,
     portal_sign_in,
     portal_tickets,
+    quarantine,
     rating,
     reports,
     search,
@@ -62,6 +63,7 @@ def install_web(app: FastAPI, settings: Settings) -> None:
     # Incidents (issue 19): their workspace pages, the ticket page's block, the public /status.
     for router in (incidents.router, ticket_incident.router, status_page.router):
         app.include_router(router)
+    app.include_router(quarantine.router)  # the mail quarantine (issue 20)
     app.include_router(surge_banner.router)  # degraded mode's banner, on every workspace page
     # Issue 20: the allow- and blocklist (admins) and the spam report (leads and admins).
     for router in (senders.router, spam_report.router):

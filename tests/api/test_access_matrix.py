@@ -26,6 +26,7 @@ from tests.api.helpers import (
     make_team,
     post_message,
 )
+from tests.quarantine_mail import gtube_mail, hold
 from tests.support import bearer
 
 ADMIN, ADMIN_AGENT, AGENT, LEAD, OTHER_TEAM = "admin", "admin-agent", "agent", "lead", "other"
@@ -366,6 +367,18 @@ async def shown_duplicate(world: World) -> Request:
     return world.shown_duplicate, None
 
 
+QUARANTINE = "/api/v1/quarantine"
+
+
+def held_mail(suffix: str = "") -> MakeRequest:
+    """A fresh mail in the quarantine (held as intake holds it): each caller meets its own."""
+    async def make(world: World) -> Request:
+        engine = world.http._transport.app.state.engine  # type: ignore[attr-defined]
+        held = await hold(engine, gtube_mail(subject=unique("spam")))
+        return f"{QUARANTINE}/{held}{suffix}", None
+    return make
+
+
 ROUTES = [
     route("post", TICKETS, TEAM_STAFF | {INTEGRATION}, 201,
           lambda w: _ready((TICKETS, new_ticket_body(w)))),
@@ -594,6 +607,14 @@ ROUTES = [
     route("post", f"{TICKETS}/{{ticket}}/duplicates/{{other}}/dismiss", TEAM_STAFF, 204,
           shown_duplicate),
     route("get", "/api/v1/reports/duplicates", STAFF),
+    # The mail quarantine (api/quarantine.py): staff read and release, leads delete.
+    route("get", QUARANTINE, STAFF),
+    route("get", f"{QUARANTINE}/{{quarantine_id}}", STAFF, 200, held_mail()),
+    route("get", f"{QUARANTINE}/{{quarantine_id}}/raw", ADMINS | {LEAD}, 200,
+          held_mail("/raw")),
+    route("post", f"{QUARANTINE}/{{quarantine_id}}/release", STAFF, 200,
+          held_mail("/release")),
+    route("delete", f"{QUARANTINE}/{{quarantine_id}}", ADMINS | {LEAD}, 200, held_mail()),
     # Last: it assigns whatever the other rows left in the team queues.
     route("post", "/api/v1/queue/next", AGENTS, 204, drained_queue),
 ]
