@@ -35,5 +35,5 @@ async def test_spam_defences_in_numbers(http, engine: AsyncEngine):
     assert value(after, "helpdesk_tickets_marked_spam_total") == 1
     assert value(after, "helpdesk_sender_rules", kind="block", origin="spam") == 1
     assert value(after, "helpdesk_sender_rules", kind="allow", origin="admin") == 1
-    assert value(after, "helpdesk_quarantined_mail", status="held") == 2
+    assert value(after, "helpdesk_quarantined_mail", status="held", reason="spam") == 2
     assert value(after, "helpdesk_spam_false_positive_rate") == 0.25

@@ -25,7 +25,8 @@ from adapters.email.delivery import ApiDelivery
 from adapters.email.smtp_server import serve
 from tests.adapters import spamd_server as spamd
 from tests.adapters.spamd_server import GTUBE, SpamdServer, spamd_server
-from tests.api.helpers import as_, issue_token, rows, scalar
+from tests.api.helpers import as_, issue_token, make_agent, rows, scalar
+from tests.api.test_quarantine import released_once
 from tests.support import api_client, running_worker
 
 __all__ = ["spamd_server"]  # the session's spamd, a fixture of this module
@@ -63,9 +64,11 @@ async def desk(dev_client: Client, engine: AsyncEngine, task_queue: str, databas
             await serving
 
 
-def mail(message_id: str, *, spam: bool = False, sender: str = "ada@example.com") -> bytes:
+def mail(message_id: str, *, spam: bool = False, sender: str | None = None) -> bytes:
+    """A mail from a sender of its own (by default its Message-ID's address): a sender who
+    has had a ticket is a known customer, whose mail is not scored."""
     msg = EmailMessage()
-    msg["From"], msg["To"] = f"Ada <{sender}>", SUPPORT
+    msg["From"], msg["To"] = f"Ada <{sender or message_id}>", SUPPORT
     msg["Subject"] = "Limited offer" if spam else "My order is wrong"
     msg["Message-ID"] = f"<{message_id}>"
     msg["Date"] = "Fri, 04 Dec 2026 10:00:00 +0000"
@@ -90,11 +93,35 @@ async def test_gtube_is_quarantined_not_a_ticket(dev_client, engine, task_queue,
     held = await rows(engine, "SELECT reason, spam_score, message_id, from_address, source "
                               "FROM quarantined_mail")
     assert [tuple(r) for r in held] == [
-        ("spam", 1000.0, "<gtube@spam.example>", "ada@example.com", "smtp")]
+        ("spam", 1000.0, "<gtube@spam.example>", "gtube@spam.example", "smtp")]
     assert await scalar(engine, "SELECT count(*) FROM tickets") == 0
     logged = await rows(engine, "SELECT outcome, spam_score, spam_checked, screening "
                                 "FROM inbound_emails")
     assert [tuple(r) for r in logged] == [("quarantined", 1000.0, True, "quarantine:spam")]
+
+
+async def test_gtube_held_by_the_real_spamd_is_released_into_one_ticket(
+        dev_client, engine, task_queue, database_url, spamd_server):
+    """The issue's test end to end: the real spamd scores GTUBE into the quarantine, two
+    agents release it at once from several tabs, one ticket opens; its redelivery by the
+    sender's server is then a duplicate, not a second ticket or a second hold."""
+    async with desk(dev_client, engine, task_queue, database_url, spamd_server,
+                    HELPDESK_SPAM_REJECT_SCORE="2000") as d:
+        gtube = mail("gtube-release@spam.example", spam=True, sender="promo@bulk.example")
+        await asyncio.to_thread(send, d.smtp_port, gtube)
+        [(held,)] = await rows(engine, "SELECT id FROM quarantined_mail")
+        sam = await make_agent(d.http, email="sam@desk.example", name="Sam")
+        kim = await make_agent(d.http, email="kim@desk.example", name="Kim")
+
+        released = await released_once(d.http, d.http, engine, held, [sam, kim, sam, kim])
+        await asyncio.to_thread(send, d.smtp_port, gtube)  # the sender's server, again
+
+    assert await scalar(engine, "SELECT count(*) FROM tickets") == 1
+    assert await scalar(engine, "SELECT count(*) FROM quarantined_mail") == 1
+    [(ref, customer)] = await rows(engine, "SELECT public_ref, customer_email FROM tickets")
+    assert (ref, customer) == (released["public_ref"], "promo@bulk.example")
+    logged = await rows(engine, "SELECT outcome FROM inbound_emails ORDER BY received_at")
+    assert [r[0] for r in logged] == ["quarantined", "new_ticket", "duplicate"]
 
 
 async def test_past_the_reject_threshold_gtube_is_refused_550_and_kept_nowhere(

@@ -222,6 +222,11 @@
   // ---- after each swap ----------------------------------------------------------------
   let focused = null;
   document.addEventListener("htmx:beforeSwap", () => { focused = document.activeElement?.id; });
+  // The agent moved the focus themselves while a swap settled (Escape left the composer, a
+  // click went elsewhere): theirs to keep, not to be pulled back into the box.
+  const letGo = () => { focused = null; };
+  document.addEventListener("keydown", (event) => { if (event.key === "Escape") letGo(); }, true);
+  document.addEventListener("mousedown", letGo, true);
   document.addEventListener("htmx:afterSettle", (event) => {
     if (event.target.id === "composer") { // sent: a fresh composer
       announce("viewing");
