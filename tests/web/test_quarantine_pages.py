@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import pytest
 from playwright.async_api import BrowserContext, Dialog, Page, expect
@@ -25,6 +26,7 @@ from tests.quarantine_mail import (
 from tests.web.conftest import Workspace, sign_in
 from tests.web.ticket_desk import ticket_desk
 
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 # A release opens a ticket through its workflow: on two shared cores that has taken longer
 # than the 15 s default wait.
 COMMAND_MS = 45_000
@@ -66,11 +68,13 @@ async def test_held_mail_is_found_read_and_released_into_a_ticket(
     await expect(row).to_contain_text("promo@bulk.example")
     await expect(row).to_contain_text("Spam score")
     await expect(row).to_contain_text("1000.0")
+    await page.screenshot(path=SCREENSHOTS / "quarantine.png")
     await row.get_by_role("link", name=subject).click()
 
     await expect(page).to_have_url(re.compile(f"/app/quarantine/{held}$"))
     await expect(page.locator("#mail-text")).to_contain_text(GTUBE)
     await expect(page.locator("#mail-auth")).to_contain_text("SPF pass")
+    await page.screenshot(path=SCREENSHOTS / "quarantine-mail.png", full_page=True)
     await page.get_by_role("button", name="Release").click()
 
     released = page.locator("#quarantine-actions").get_by_role("status")
