@@ -60,7 +60,8 @@ class IntakeHandler:
             return "552 5.3.4 Message too big"
         message_id = _message_id(raw)
         try:
-            result = await self.deliver(raw, source="smtp", envelope=_envelope(session, envelope))
+            result = await self.deliver(raw, source="smtp",
+                                        envelope=_envelope(server, session, envelope))
         except TemporaryDeliveryError as err:
             log.warning("smtp delivery deferred message_id=%s: %s", message_id, err)
             return "451 4.3.0 Intake unavailable, try again later"
@@ -97,8 +98,14 @@ def _reply_text(text: str) -> str:
     return " ".join(cleaned.split())[:200]
 
 
-def _envelope(session: Session, envelope: Envelope) -> MailEnvelope:
-    """What the connecting server said: its address, its HELO, the envelope sender."""
+def _envelope(server: SMTP, session: Session, envelope: Envelope) -> MailEnvelope:
+    """What the connecting server said: its address, its HELO, the envelope sender.
+
+    Over LMTP the connecting server is our own mail server handing mail on (RFC 2033), not
+    the sender's: its address would fail every sender's SPF, so SPF is left to it (its
+    Authentication-Results, if trusted) and DMARC rests on DKIM."""
+    if isinstance(server, LMTP):
+        return MailEnvelope(mail_from=envelope.mail_from)
     peer = session.peer
     client_ip = peer[0] if isinstance(peer, tuple) and peer else None
     return MailEnvelope(client_ip=client_ip, helo=session.host_name or None,

@@ -36,10 +36,12 @@ CORPUS_MAIL = [
 class RecordingDeliver:
     def __init__(self, error: Exception | None = None) -> None:
         self.calls: list[tuple[bytes, str]] = []
+        self.envelopes: list[Any] = []
         self.error = error
 
     async def __call__(self, raw: bytes, *, source: str, envelope: Any = None) -> dict[str, Any]:
         self.calls.append((raw, source))
+        self.envelopes.append(envelope)
         if self.error is not None:
             raise self.error
         return {"outcome": "created", "ticket_id": 1}
@@ -122,6 +124,20 @@ def test_corpus_mail_reaches_intake_exactly_as_sent(
     if (mid := message_id(sent)) is not None:
         assert message_id(raw) == mid
         assert mid.decode() in caplog.text
+
+
+def test_spf_gets_the_sender_s_server_over_smtp_and_not_our_own_relay_over_lmtp(
+    port: int, lmtp: bool, deliver: RecordingDeliver,
+) -> None:
+    with client(port, lmtp) as smtp:
+        smtp.ehlo("mx.sender.example")
+        smtp.sendmail(SENDER, ["support@example.com"], b"Subject: hi\r\n\r\nhello\r\n")
+
+    [envelope] = deliver.envelopes
+    assert envelope.mail_from == SENDER
+    # Over LMTP the peer is the desk's own mail server: its address would fail SPF for all.
+    assert (envelope.client_ip, envelope.helo) == (
+        (None, None) if lmtp else (HOST, "mx.sender.example"))
 
 
 def test_dot_stuffed_lines_arrive_unstuffed(port: int, lmtp: bool,
