@@ -22,6 +22,7 @@ import httpx
 import psutil
 import pytest
 
+from tests.sockets import free_port
 from tests.support import bearer
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -69,12 +70,6 @@ class DevRun:
 
     def demo_tokens(self) -> dict[str, str]:
         return dict(json.loads((self.data_dir / "demo-tokens.json").read_text()))
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def port_is_free(port: int) -> bool:

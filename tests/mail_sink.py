@@ -4,7 +4,6 @@ our outbound mail goes to. It can be told to answer "later" (4xx) or "never" (5x
 from __future__ import annotations
 
 import email
-import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -42,12 +41,6 @@ class MailSink:
 
     def messages(self) -> list[EmailMessage]:
         return [r.message for r in self.received]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        return sock.getsockname()[1]
 
 
 @contextmanager

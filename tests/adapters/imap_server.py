@@ -10,10 +10,8 @@ from __future__ import annotations
 import os
 import pwd
 import shutil
-import socket
 import subprocess
 import tempfile
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -21,6 +19,8 @@ from pathlib import Path
 
 import pytest
 from imapclient import IMAPClient
+
+from tests.sockets import free_port, until_process_listens
 
 USER = "support@example.test"
 PASSWORD = "imap-test-password"
@@ -43,12 +43,6 @@ class ImapServer:
 def dovecot_binary() -> str | None:
     # /usr/sbin is not on an ordinary user's PATH.
     return shutil.which("dovecot") or shutil.which("dovecot", path="/usr/sbin:/usr/local/sbin")
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _mail_account() -> pwd.struct_passwd:
@@ -111,21 +105,6 @@ service stats {{
     return conf
 
 
-def _wait_until_listening(port: int, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            break
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return
-        except OSError:
-            time.sleep(0.05)
-    detail = log.read_text() if log.exists() else ""
-    process.kill()
-    raise RuntimeError(f"dovecot did not start on port {port}:\n{detail}")
-
-
 @pytest.fixture(scope="session")
 def imap_server() -> Iterator[ImapServer]:
     binary = dovecot_binary()
@@ -139,12 +118,12 @@ def imap_server() -> Iterator[ImapServer]:
 def running_dovecot(binary: str) -> Iterator[ImapServer]:
     root = Path(tempfile.mkdtemp(prefix="helpdesk-test-imap-"))
     os.chmod(root, 0o755)  # the mail and login users must reach their files
-    port = _free_port()
+    port = free_port()
     conf = _write_config(root, port)
     process = subprocess.Popen([binary, "-F", "-c", str(conf)], stdout=subprocess.DEVNULL,
                                stderr=subprocess.DEVNULL)
     try:
-        _wait_until_listening(port, process, root / "dovecot.log")
+        until_process_listens("dovecot", port, process, root / "dovecot.log", seconds=15)
         yield ImapServer("127.0.0.1", port, USER, PASSWORD, root)
     finally:
         process.terminate()

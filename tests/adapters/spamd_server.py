@@ -13,16 +13,16 @@ import os
 import pwd
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+from tests.sockets import free_port, until_process_listens
 
 # The Generic Test for Unsolicited Bulk Email: every SpamAssassin scores it 1000.
 GTUBE = "XJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X"
@@ -64,12 +64,6 @@ def spamd_binary() -> str | None:
     return shutil.which("spamd") or shutil.which("spamd", path="/usr/sbin:/usr/local/sbin")
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def _site_config(root: Path) -> Path:
     """Debian's .pre files (which plugins load) and our local.cf, nothing from /etc changed."""
     site = root / "site"
@@ -78,21 +72,6 @@ def _site_config(root: Path) -> Path:
         shutil.copy(pre, site / pre.name)
     (site / "local.cf").write_text(LOCAL_CF)
     return site
-
-
-def _wait_until_listening(port: int, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 60  # the rules compile at start: a second, more when busy
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            break
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return
-        except OSError:
-            time.sleep(0.05)
-    detail = log.read_text() if log.exists() else ""
-    process.kill()
-    raise RuntimeError(f"spamd did not start on port {port}:\n{detail}")
 
 
 def start(server: SpamdServer, binary: str) -> None:
@@ -108,7 +87,8 @@ def start(server: SpamdServer, binary: str) -> None:
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                start_new_session=True)
     server.process = process
-    _wait_until_listening(server.port, process, root / "spamd.log")
+    until_process_listens("spamd", server.port, process, root / "spamd.log",
+                          seconds=60)  # the rules compile at start: a second, more when busy
 
 
 @contextmanager
@@ -121,7 +101,7 @@ def running_spamd(binary: str) -> Iterator[SpamdServer]:
     if os.geteuid() == 0:
         nobody = pwd.getpwnam("nobody")
         os.chown(home, nobody.pw_uid, nobody.pw_gid)
-    server = SpamdServer("127.0.0.1", _free_port(), root)
+    server = SpamdServer("127.0.0.1", free_port(), root)
     try:
         start(server, binary)
         yield server

@@ -15,6 +15,7 @@ import pytest
 
 from adapters.email.delivery import PermanentDeliveryError, TemporaryDeliveryError
 from adapters.email.smtp_server import IntakeHandler, serve, start_server, stop
+from tests.sockets import free_port, until_listening
 
 CORPUS = Path(__file__).resolve().parents[1] / "fixtures" / "email_corpus"
 if not CORPUS.is_dir():
@@ -47,12 +48,6 @@ class RecordingDeliver:
         return {"outcome": "created", "ticket_id": 1}
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        return sock.getsockname()[1]
-
-
 def on_the_wire(message: bytes) -> bytes:
     """A message as an MTA transmits it (before dot-stuffing): CRLF line ends, a final CRLF.
 
@@ -70,18 +65,6 @@ SMALL = on_the_wire((CORPUS / "chatwoot" / "support.eml").read_bytes())
 def message_id(message: bytes) -> bytes | None:
     found = re.search(rb"^Message-I[dD]:[ \t]*(<[^>\r\n]+>)", message, re.MULTILINE | re.I)
     return found.group(1) if found else None
-
-
-async def wait_until_listening(port: int) -> None:
-    for _ in range(100):
-        try:
-            _, writer = await asyncio.open_connection(HOST, port)
-        except OSError:
-            await asyncio.sleep(0.02)
-            continue
-        writer.close()
-        return
-    raise AssertionError(f"nothing listening on {port}")
 
 
 @pytest.fixture
@@ -261,7 +244,7 @@ async def test_serve_runs_on_the_callers_loop_until_stopped(use_lmtp: bool) -> N
     chosen = free_port()
     task = asyncio.create_task(serve(deliver, HOST, chosen, SUPPORT, use_lmtp, 64 * 1024,
                                      stop_event))
-    await wait_until_listening(chosen)
+    await until_listening(chosen)
 
     def send() -> None:
         with client(chosen, use_lmtp) as smtp:

@@ -16,7 +16,8 @@ from activities.notice_delivery import NotifyConfig
 from adapters.email.smtp_client import SmtpConfig
 from adapters.slack.web_api import SlackConfig
 from tests.fakes.slack_web_api import BOT_TOKEN, FakeSlack, fake_slack
-from tests.mail_sink import HOST, MailSink, free_port, listening
+from tests.mail_sink import HOST, MailSink, listening
+from tests.sockets import free_port
 from tests.support import api_client, running_worker
 
 SUPPORT = "support@desk.example"

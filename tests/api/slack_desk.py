@@ -25,7 +25,8 @@ from adapters.email.smtp_client import SmtpConfig
 from settings import Settings
 from tests.api.helpers import TICKETS, as_, eventually, make_agent, rows, scalar
 from tests.fakes.slack_web_api import FakeSlack, fake_slack
-from tests.mail_sink import HOST, MailSink, free_port, listening
+from tests.mail_sink import HOST, MailSink, listening
+from tests.sockets import free_port
 from tests.support import api_client, end_tickets
 from worker import build_worker, running_feeds
 

@@ -27,7 +27,8 @@ from settings import Settings
 from tests.api.helpers import TICKETS, as_, eventually, issue_token, make_agent
 from tests.api.test_email_intake import SUPPORT, deliver, mail
 from tests.api.test_email_outbound import MailDesk
-from tests.mail_sink import HOST, MailSink, free_port, listening
+from tests.mail_sink import HOST, MailSink, listening
+from tests.sockets import free_port
 from tests.support import api_client, running_worker
 from worker import mail_sender
 

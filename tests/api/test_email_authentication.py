@@ -22,9 +22,10 @@ from adapters.email.smtp_server import serve
 from tests.adapters import imap_server as dovecot
 from tests.adapters.imap_server import ImapServer
 from tests.api.helpers import TICKETS, as_, issue_token, rows, scalar
-from tests.api.test_email_intake import INTAKE, SUPPORT, _free_port, _until_listening
+from tests.api.test_email_intake import INTAKE, SUPPORT
 from tests.dns_server import silent_dns
 from tests.mail_auth import message, published_domain, signed
+from tests.sockets import free_port, until_listening
 from tests.support import api_client, running_worker
 
 CONTRACT = "contract-gold"
@@ -48,12 +49,12 @@ async def desk_factory(dev_client: Client, engine: AsyncEngine, task_queue: str,
                 HELPDESK_SUPPORT_ADDRESSES=SUPPORT,
                 HELPDESK_RATE_LIMIT_PER_SENDER="100000/minute", **overrides) as http:
             adapter = as_(await issue_token(http, "integration"))
-            port, stop = _free_port(), asyncio.Event()
+            port, stop = free_port(), asyncio.Event()
             deliver = ApiDelivery(http, adapter["Authorization"].removeprefix("Bearer "))
             server = asyncio.create_task(serve(deliver, "127.0.0.1", port, [SUPPORT], False,
                                                1_000_000, stop))
             try:
-                await _until_listening(port)
+                await until_listening(port)
                 yield Desk(http, adapter, port)
             finally:
                 stop.set()

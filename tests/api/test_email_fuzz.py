@@ -30,10 +30,9 @@ from tests.api.test_email_intake import (
     INTAKE,
     SUPPORT,
     Mailroom,
-    _free_port,
-    _until_listening,
 )
 from tests.api.test_email_intake import room as room  # noqa: F401  (the fixture)
+from tests.sockets import free_port, until_listening
 
 SEED = 20261203
 MAILS = {"http": 100, "smtp": 50, "lmtp": 50}  # 5-12 s each on two cores
@@ -194,12 +193,12 @@ async def through_http(room: Mailroom, batch: list[Mutant]) -> list[Sent]:
 
 
 async def through_server(room: Mailroom, batch: list[Mutant], *, lmtp: bool) -> list[Sent]:
-    port, stop = _free_port(), asyncio.Event()
+    port, stop = free_port(), asyncio.Event()
     deliver = ApiDelivery(room.http, room.adapter["Authorization"].removeprefix("Bearer "))
     server = asyncio.create_task(serve(deliver, "127.0.0.1", port, [SUPPORT], lmtp, MAX_BYTES,
                                        stop))
     try:
-        await _until_listening(port)
+        await until_listening(port)
         return [Sent(m, await asyncio.wait_for(
             asyncio.to_thread(_smtp_send, port, lmtp, m.raw), TIMEOUT), {}) for m in batch]
     finally:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import smtplib
-import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from email.message import EmailMessage
@@ -30,6 +29,7 @@ from tests.api.helpers import (
     scalar,
     set_status,
 )
+from tests.sockets import free_port, until_listening
 from tests.support import api_client, running_worker
 
 CORPUS = Path(__file__).resolve().parents[1] / "fixtures" / "email_corpus"
@@ -205,12 +205,12 @@ async def test_every_corpus_message_is_taken_in_without_a_crash(room, engine):
 
 
 async def test_mail_sent_to_our_smtp_server_becomes_a_ticket_and_its_reply_threads(room, engine):
-    port, stop = _free_port(), asyncio.Event()
+    port, stop = free_port(), asyncio.Event()
     deliver = ApiDelivery(room.http, room.adapter["Authorization"].removeprefix("Bearer "))
     server = asyncio.create_task(serve(deliver, "127.0.0.1", port, [SUPPORT], False,
                                        1_000_000, stop))
     try:
-        await _until_listening(port)
+        await until_listening(port)
         await asyncio.to_thread(_send, port, mail(message_id="<by-smtp@mail.example>"))
         await asyncio.to_thread(_send, port, mail("Re: My order is wrong", body="Any news?",
                                                   In_Reply_To="<by-smtp@mail.example>"))
@@ -231,19 +231,3 @@ def _send(port: int, raw: bytes) -> None:
         smtp.sendmail("ada@example.com", [SUPPORT], raw)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-async def _until_listening(port: int) -> None:
-    for _ in range(100):
-        try:
-            _, writer = await asyncio.open_connection("127.0.0.1", port)
-        except OSError:
-            await asyncio.sleep(0.02)
-            continue
-        writer.close()
-        return
-    raise TimeoutError(f"nothing listens on {port}")

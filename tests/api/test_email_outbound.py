@@ -18,7 +18,8 @@ from activities.mail import MailSender
 from adapters.email.smtp_client import SmtpConfig
 from tests.api.helpers import TICKETS, as_, eventually, issue_token, make_agent, rows, scalar
 from tests.api.test_email_intake import SUPPORT, Mailroom, deliver, mail
-from tests.mail_sink import HOST, MailSink, free_port, listening
+from tests.mail_sink import HOST, MailSink, listening
+from tests.sockets import free_port
 from tests.support import api_client, running_worker
 
 DESK = "Acme Support"

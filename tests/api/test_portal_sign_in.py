@@ -21,7 +21,8 @@ from domain.access import Principal, TokenKind
 from services.desk import Desk
 from services.portal_tickets import list_tickets
 from tests.api.helpers import create_ticket, post_message, rows, scalar, set_status
-from tests.mail_sink import HOST, MailSink, free_port, listening
+from tests.mail_sink import HOST, MailSink, listening
+from tests.sockets import free_port
 from workflows.portal_link import PortalLinkRequest
 
 SIGN_IN = "/help/tickets/sign-in"

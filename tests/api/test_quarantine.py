@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -16,8 +15,6 @@ import httpx
 import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
-from temporalio.client import Client
-from temporalio.service import RetryConfig
 
 from feeds.quarantine_retention import QuarantineRetention
 from services.quarantine import purge_expired
@@ -31,7 +28,7 @@ from tests.api.helpers import (
     rows,
     scalar,
 )
-from tests.db_proxy import PostgresProxy
+from tests.api.test_workflows_unavailable import cut_off
 from tests.quarantine_mail import (
     GTUBE,
     TRACKER,
@@ -41,9 +38,9 @@ from tests.quarantine_mail import (
     hostile_html_mail,
     plain_mail,
 )
-from tests.support import api_client
 
 QUARANTINE = "/api/v1/quarantine"
+__all__ = ["cut_off"]  # the Temporal outage fixture, shared
 
 
 async def test_releasing_a_gtube_mail_at_once_from_many_tabs_opens_one_ticket(
@@ -188,22 +185,6 @@ async def test_a_lead_deletes_a_held_mail_and_its_bytes_go(http: httpx.AsyncClie
     assert preview["status"] == "deleted" and preview["text"] == ""
     assert preview["subject"] == "Cheap watches"  # the row stays, for the reports
     assert_problem(await http.get(f"{QUARANTINE}/{held}/raw"), 410, "mail-gone")
-
-
-@pytest.fixture
-async def cut_off(dev_client: Client, engine: AsyncEngine, task_queue: str, database_url: str
-                  ) -> AsyncIterator[httpx.AsyncClient]:
-    """The app with its Temporal connection made, then cut (a Temporal outage)."""
-    proxy = PostgresProxy(f"grpc://{dev_client.service_client.config.target_host}")
-    await proxy.start()
-    try:
-        client = await Client.connect(f"127.0.0.1:{proxy.port}",
-                                      retry_config=RetryConfig(max_retries=1))
-        await proxy.cut()
-        async with api_client(client, engine, task_queue, database_url) as http:
-            yield http
-    finally:
-        await proxy.stop()
 
 
 async def test_a_release_while_temporal_is_down_stays_held_and_can_be_repeated(

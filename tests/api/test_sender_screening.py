@@ -21,13 +21,12 @@ from tests.api.test_email_intake import (
     INTAKE,
     SUPPORT,
     Mailroom,
-    _free_port,
     _send,
-    _until_listening,
     deliver,
     mail,
     room,
 )
+from tests.sockets import free_port, until_listening
 
 __all__ = ["room"]
 RULES = "/api/v1/admin/sender-rules"
@@ -90,12 +89,12 @@ async def test_an_allowed_sender_is_taken_in_without_a_spam_score(
 async def test_a_blocked_sender_is_told_550_by_our_smtp_server(room: Mailroom, engine: AsyncEngine):
     made = await room.http.post(RULES, json={"pattern": "spam.example", "kind": "block"})
     assert made.status_code == 201, made.text
-    port, stop = _free_port(), asyncio.Event()
+    port, stop = free_port(), asyncio.Event()
     delivery = ApiDelivery(room.http, room.adapter["Authorization"].removeprefix("Bearer "))
     server = asyncio.create_task(serve(delivery, "127.0.0.1", port, [SUPPORT], False,
                                        1_000_000, stop))
     try:
-        await _until_listening(port)
+        await until_listening(port)
         with pytest.raises(smtplib.SMTPDataError) as refused:
             await asyncio.to_thread(_send, port, mail("Pills", sender="bob@spam.example"))
     finally:

@@ -34,7 +34,8 @@ from tests.api.helpers import (
     set_status,
 )
 from tests.fakes.twilio_api import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio, fake_twilio
-from tests.mail_sink import HOST, MailSink, free_port, listening
+from tests.mail_sink import HOST, MailSink, listening
+from tests.sockets import free_port
 from tests.support import api_client, running_worker
 from worker import sms_sender
 from workflows.sms_reply import workflow_id

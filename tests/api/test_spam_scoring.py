@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import re
 import smtplib
-import socket
 import threading
 import time
 from collections.abc import AsyncIterator
@@ -27,6 +26,7 @@ from tests.adapters import spamd_server as spamd
 from tests.adapters.spamd_server import GTUBE, SpamdServer, spamd_server
 from tests.api.helpers import as_, issue_token, make_agent, rows, scalar
 from tests.api.test_quarantine import released_once
+from tests.sockets import free_port, until_listening
 from tests.support import api_client, running_worker
 
 __all__ = ["spamd_server"]  # the session's spamd, a fixture of this module
@@ -53,11 +53,11 @@ async def desk(dev_client: Client, engine: AsyncEngine, task_queue: str, databas
             HELPDESK_SPAMD_HOST=server.host, HELPDESK_SPAMD_PORT=str(server.port),
             HELPDESK_SPAMD_TIMEOUT_SECONDS="5", **settings) as http:
         token = await issue_token(http, "integration")
-        port, stop = _free_port(), asyncio.Event()
+        port, stop = free_port(), asyncio.Event()
         serving = asyncio.create_task(serve(ApiDelivery(http, token), HOST, port, [SUPPORT],
                                             False, 1_000_000, stop))
         try:
-            await _until_listening(port)
+            await until_listening(port)
             yield Desk(http, port)
         finally:
             stop.set()
@@ -278,19 +278,3 @@ def _sample(metrics: str, series: str) -> float:
     return float(found.group(1)) if found else 0.0
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        return sock.getsockname()[1]
-
-
-async def _until_listening(port: int) -> None:
-    for _ in range(100):
-        try:
-            _, writer = await asyncio.open_connection(HOST, port)
-        except OSError:
-            await asyncio.sleep(0.02)
-            continue
-        writer.close()
-        return
-    raise TimeoutError(f"nothing listens on {port}")

@@ -26,7 +26,8 @@ from services.signing_keys import signing_secret
 from settings import Settings
 from tests.api.helpers import eventually
 from tests.desk_server import ServerThread
-from tests.mail_sink import MailSink, free_port, listening
+from tests.mail_sink import MailSink, listening
+from tests.sockets import free_port
 from tests.support import ADMIN_TOKEN, fresh_database
 
 SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "screenshots" / "help_form.png"

@@ -18,7 +18,8 @@ from temporalio.testing import WorkflowEnvironment
 from settings import Settings
 from tests.api.helpers import eventually
 from tests.desk_server import ServerThread
-from tests.mail_sink import HOST, MailSink, free_port, listening
+from tests.mail_sink import HOST, MailSink, listening
+from tests.sockets import free_port
 from tests.support import ADMIN_TOKEN, fresh_database
 from tests.web.conftest import Workspace, _seed
 from tests.web.ticket_desk import admin_api, open_ticket

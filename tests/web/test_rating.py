@@ -20,7 +20,8 @@ from adapters.email.smtp_client import SmtpConfig
 from settings import Settings
 from tests.api.helpers import eventually
 from tests.desk_server import ServerThread
-from tests.mail_sink import HOST, MailSink, free_port, listening
+from tests.mail_sink import HOST, MailSink, listening
+from tests.sockets import free_port
 from tests.support import ADMIN_TOKEN, bearer, fresh_database
 from tests.web.conftest import Workspace, _seed, sign_in
 from tests.web.keyboard import SCREENSHOTS

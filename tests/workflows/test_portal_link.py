@@ -13,7 +13,8 @@ from temporalio.exceptions import ActivityError, ApplicationError
 
 from activities.mail import MailSender
 from adapters.email.smtp_client import SmtpConfig
-from tests.mail_sink import HOST, free_port
+from tests.mail_sink import HOST
+from tests.sockets import free_port
 from tests.support import running_worker
 from tests.workflows.tickets import Desk
 from workflows.portal_link import RETRY, PortalLinkRequest, PortalLinkWorkflow, workflow_id
