@@ -7,8 +7,10 @@ The layers, in the order they decide (issue 20):
 2. authentication: a DMARC failure under `p=reject` is refused, under `p=quarantine` held
    in the quarantine; a failure under `p=none` is only shown to agents;
 3. an allowlisted sender (a known customer, a listed address or domain, a released mail's
-   sender) skips the spam score, but never authentication: a forged From of a known
-   customer fails DMARC like any other forgery;
+   sender) skips the spam score, but never authentication, and only when the mail proves
+   its From (DMARC pass, or its domain's DKIM signature): a forged From of a known customer
+   fails DMARC like any other forgery, or is scored like a stranger's where the domain
+   publishes no DMARC;
 4. the spam score: at or above the reject threshold refused, at or above the quarantine
    threshold held; spamd unreachable means the mail is taken in, flagged as unscored, never
    lost or delayed.
@@ -74,6 +76,17 @@ class AuthResults:
     def dmarc_failed(self) -> bool:
         return self.dmarc == "fail"
 
+    @property
+    def proves_sender(self) -> bool:
+        """Whether the mail shows it comes from its From domain: DMARC passed, or a valid
+        DKIM signature of that domain (or a parent of it) where no DMARC record speaks; or
+        the desk switched checking off, trusting a relay in front of it."""
+        if self.source == "off" or self.dmarc == "pass":
+            return True
+        domain = (self.from_domain or "").lower()
+        return bool(domain) and self.dkim == "pass" and any(
+            domain == signer or domain.endswith(f".{signer}") for signer in self.dkim_domains)
+
     def as_json(self) -> dict[str, Any]:
         return {"spf": self.spf, "dkim": self.dkim, "dmarc": self.dmarc,
                 "dmarc_policy": self.dmarc_policy, "from_domain": self.from_domain,
@@ -129,8 +142,10 @@ class Screening:
 
 
 def needs_score(auth: AuthResults, listing: Listing | None) -> bool:
-    """Whether to ask spamd: not for an allowlisted sender whose mail is not a forgery."""
-    return not (listing is Listing.ALLOW and not auth.dmarc_failed)
+    """Whether to ask spamd: always, but for an allowlisted sender whose mail proves it is
+    theirs. An allowlist trusting a bare From is a hole any forger walks through (a known
+    customer's address is easy to guess), so a From nothing vouches for is scored."""
+    return not (listing is Listing.ALLOW and auth.proves_sender)
 
 
 def decide(*, auth: AuthResults, spam: SpamScore, listing: Listing | None,

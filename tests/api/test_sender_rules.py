@@ -95,6 +95,20 @@ def test_a_forged_known_customer_is_still_refused_or_held_by_dmarc():
     assert not needs_score(genuine, Listing.ALLOW)
 
 
+def test_an_allowlisted_from_nothing_vouches_for_is_scored_like_a_stranger_s():
+    # A domain without DMARC: a known customer's address is anyone's to write in a From.
+    bare = AuthResults(spf="none", dkim="none", dmarc="none", from_domain="corp.example")
+    assert needs_score(bare, Listing.ALLOW)
+    assert needs_score(AuthResults(dkim="pass", dkim_domains=("mailer.example",),
+                                   from_domain="corp.example"), Listing.ALLOW)
+    # The domain's own signature (or its parent's) vouches, as does a desk that switched
+    # checking off behind a relay it trusts.
+    for sender in ("corp.example", "eu.corp.example"):
+        assert not needs_score(AuthResults(dkim="pass", dkim_domains=("corp.example",),
+                                           from_domain=sender), Listing.ALLOW)
+    assert not needs_score(AuthResults(source="off"), Listing.ALLOW)
+
+
 async def test_admins_add_list_and_remove_rules_and_duplicates_conflict(http):
     grace = await make_agent(http, role="admin", email="admin@helpdesk.example")
     made = await http.post(RULES, json={"pattern": " Spam.Example ", "kind": "block",
