@@ -16,6 +16,7 @@ from api.deps import EngineDep, LimitsDep, SessionDep, SettingsDep, TemporalDep
 from api.openapi import problems
 from domain.access import TokenKind, require
 from domain.mail_screening import Envelope
+from domain.text import storable
 from services.email_intake import EmailIntakeOut, IntakeContext, take_in
 
 router = APIRouter(prefix="/intake", tags=["intake"])
@@ -35,5 +36,8 @@ async def intake_email(
             "email intake is for channel adapters (an integration token)")
     raw = await request.body()
     ctx = IntakeContext(session, engine, client, settings, limits)
-    envelope = Envelope(client_ip=client_ip, helo=helo, mail_from=mail_from)
+    # What an adapter relays of the SMTP dialogue is stored (quarantine, Authentication-
+    # Results): NUL and lone surrogates go, as for the source.
+    envelope = Envelope(client_ip=client_ip and storable(client_ip),
+                        helo=helo and storable(helo), mail_from=mail_from and storable(mail_from))
     return await take_in(ctx, raw, source=source, envelope=envelope)
