@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from temporalio import activity
 from temporalio.client import Client
 
-from db import chat
+from db import chat, slack
 from db import incidents as db
 from db.models import Ticket
 from domain.channel_identity import is_stand_in
@@ -148,7 +148,8 @@ class IncidentActivities:
             found = await session.execute(
                 select(Ticket.id, Ticket.channel).where(Ticket.id.in_(ids)))
             channels = {ticket_id: channel for ticket_id, channel in found}
-            in_slack = {str(i) for i in await db.in_slack(await session.connection(), ids)}
+            conn = await session.connection()
+            in_slack = {str(i) for i in await slack.living_in_slack(conn, ids)}
             chatting = {str(i) for i in ids if channels.get(i) == Channel.CHAT.value
                         and await chat.widget_connected(session=session, ticket_id=i)}
         return {t.ticket_id: None if is_stand_in(t.customer_email) or t.ticket_id in in_slack

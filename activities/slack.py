@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from typing import NoReturn
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from temporalio import activity
@@ -73,8 +74,7 @@ class SlackActivities:
             return  # an earlier attempt posted it (and its answer was lost)
         thread = await slack.thread_of(engine=self.engine, ticket_id=message.ticket_id)
         if thread is None:
-            raise ApplicationError("the ticket has no Slack thread to post to",
-                                   type=slack_reply.REFUSED, non_retryable=True)
+            await self._no_thread(message_uuid, message.ticket_id, attempt)
         config = slack_config(self.settings)
         if config is None:
             await self._retrying(message_uuid, attempt,
@@ -90,7 +90,20 @@ class SlackActivities:
         await slack.mark_reply(engine=self.engine, message_id=message_uuid, status=slack.SENT,
                                attempts=attempt)
 
-    async def _retrying(self, message_uuid: uuid.UUID, attempt: int, error: str) -> None:
+    async def _no_thread(self, message_uuid: uuid.UUID, ticket_id: uuid.UUID,
+                         attempt: int) -> NoReturn:
+        """A ticket opened from Slack whose thread is not recorded yet (its event's handler
+        is between opening the ticket and recording the thread) is waited for, with the
+        workflow's retries; any other has no thread to post to."""
+        async with self.engine.connect() as conn:
+            opened_in_slack = await slack.living_in_slack(conn, [ticket_id])
+        if opened_in_slack:
+            await self._retrying(message_uuid, attempt, "the ticket's Slack thread is not "
+                                 "recorded yet")
+        raise ApplicationError("the ticket has no Slack thread to post to",
+                               type=slack_reply.REFUSED, non_retryable=True)
+
+    async def _retrying(self, message_uuid: uuid.UUID, attempt: int, error: str) -> NoReturn:
         """Shown on the message while the retries go on; raises for the next attempt."""
         await slack.mark_reply(engine=self.engine, message_id=message_uuid,
                                status="retrying", attempts=attempt, error=error)

@@ -16,7 +16,7 @@ from sqlalchemy import and_, or_, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from db.models import Incident, IncidentAudit, IncidentTicket, SlackThread, Ticket
+from db.models import Incident, IncidentAudit, IncidentTicket, Ticket
 from workflows.incident_types import IncidentAuditRecord, IncidentRow, LinkedTicket, LinkStatus
 
 # Statuses of a link that still hold the ticket in the incident (ACTIVE minus the ended).
@@ -153,12 +153,6 @@ async def intake_facts(conn: AsyncConnection, ticket_ids: Sequence[uuid.UUID]
     session = AsyncSession(bind=conn)
     tickets = (await session.scalars(select(Ticket).where(Ticket.id.in_(ticket_ids)))).all()
     return {t.id: (t, bodies.get(t.id, "")) for t in tickets}
-
-
-async def in_slack(conn: AsyncConnection, ticket_ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
-    found = await conn.scalars(select(SlackThread.ticket_id)
-                               .where(SlackThread.ticket_id.in_(ticket_ids)))
-    return set(found)
 
 
 def _uuid_or_none(value: str | None) -> uuid.UUID | None:

@@ -4,6 +4,7 @@ thread each Slack ticket lives in."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -11,10 +12,11 @@ from sqlalchemy import literal_column, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
-from db.models import SlackChannel, SlackEvent, SlackThread, TicketMessage
+from db.models import IntakeKey, SlackChannel, SlackEvent, SlackThread, TicketMessage
 
 RECEIVED, DONE, IGNORED, FAILED = "received", "done", "ignored", "failed"
 QUEUED, SENT = "queued", "sent"
+INTAKE_KEY_PREFIX = "slack:"
 
 
 async def store_event(*, engine: AsyncEngine, event_id: str, payload: dict[str, Any],
@@ -90,6 +92,27 @@ async def threads_of(conn: AsyncConnection, ticket_ids: list[uuid.UUID]
                                      SlackThread.thread_ts)
                               .where(SlackThread.ticket_id.in_(ticket_ids)))
     return {ticket_id: (channel, ts) for ticket_id, channel, ts in rows}
+
+
+def intake_key(channel_id: str, ts: str) -> str:
+    """The intake key of the ticket a channel message opens: however the event reaches us,
+    one ticket. API callers' keys are their own (prefixed), so none looks like this."""
+    return f"{INTAKE_KEY_PREFIX}{channel_id}:{ts}"
+
+
+async def living_in_slack(conn: AsyncConnection, ticket_ids: Sequence[uuid.UUID]
+                          ) -> set[uuid.UUID]:
+    """Of `ticket_ids`, those whose conversation is in Slack: bound to a thread, or opened
+    from a channel message. The opening counts, not only the thread: the ticket can be
+    answered (an incident's acknowledgement) before the event's handler has recorded its
+    thread, and that answer belongs in Slack, not in the customer's mailbox."""
+    if not ticket_ids:
+        return set()
+    threads = select(SlackThread.ticket_id).where(SlackThread.ticket_id.in_(ticket_ids))
+    opened = select(IntakeKey.ticket_id).where(IntakeKey.ticket_id.in_(ticket_ids),
+                                               IntakeKey.key.startswith(INTAKE_KEY_PREFIX,
+                                                                        autoescape=True))
+    return set(await conn.scalars(threads.union(opened)))
 
 
 async def thread_of(*, engine: AsyncEngine, ticket_id: uuid.UUID) -> tuple[str, str] | None:

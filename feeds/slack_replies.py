@@ -39,8 +39,8 @@ class SlackReplies:
                    for m in e.payload.get("messages", []) if _desk_reply(m)]
         if not replies:
             return
-        threads = await slack.threads_of(conn, list({ticket for ticket, _, _ in replies}))
-        replies = [r for r in replies if r[0] in threads]
+        in_slack = await slack.living_in_slack(conn, list({ticket for ticket, _, _ in replies}))
+        replies = [r for r in replies if r[0] in in_slack]
         incident = await _incident_messages(conn, [m for _, m, author in replies
                                                    if author == AuthorType.SYSTEM.value])
         for _ticket_id, message_id, author in replies:

@@ -197,8 +197,7 @@ async def _open(desk: Desk, message: SlackMessage, channel: SlackChannel) -> uui
     body = TicketCreate(subject=_subject(message.text), body=message.text, customer_email=email,
                         customer_name=name, channel=Channel.SLACK, team_id=channel.team_id,
                         message_id=message.message_id)
-    # Keyed by the Slack message itself: however the event reaches us, one ticket.
-    key = f"slack:{message.channel}:{message.ts}"
+    key = slack.intake_key(message.channel, message.ts)
     if await intake.stored_response(engine=desk.engine, key=key) is None:
         await desk.limits.hit_sender(email)
     # No acknowledgement mail: the customer is in Slack, where the agents' replies go.

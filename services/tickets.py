@@ -10,12 +10,11 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db import chat, intake, queries
+from db import chat, intake, queries, slack
 from db.attachments import AttachmentData, store_attachments
-from db.models import SlackThread, Ticket, TicketMessage
+from db.models import Ticket, TicketMessage
 from domain.access import (
     Principal,
     message_author,
@@ -185,10 +184,9 @@ async def _unless_chatting(session: AsyncSession, ticket_id: uuid.UUID,
 
 async def _unless_in_slack(session: AsyncSession, ticket_id: uuid.UUID,
                            mail: MailOrder) -> MailOrder | None:
-    """A reply on a ticket that lives in a Slack thread goes to that thread
-    (feeds/slack_replies.py), never also by mail."""
-    in_slack = await session.scalar(select(SlackThread.ticket_id)
-                                    .where(SlackThread.ticket_id == ticket_id))
+    """A reply on a ticket that lives in Slack goes to its thread (feeds/slack_replies.py),
+    never also by mail."""
+    in_slack = await slack.living_in_slack(await session.connection(), [ticket_id])
     await session.commit()  # no connection sits idle while the workflow records the reply
     return None if in_slack else mail
 

@@ -9,6 +9,7 @@ from typing import Any
 from uuid import uuid4
 
 import httpx
+from sqlalchemy import text
 
 from domain.access import Principal, TokenKind
 from services import incidents as use_cases
@@ -25,6 +26,7 @@ from tests.api.helpers import (
     make_agent,
     make_team,
     rows,
+    scalar,
     set_status,
 )
 from tests.support import api_client, running_worker
@@ -399,3 +401,33 @@ async def test_each_customer_hears_of_the_incident_in_their_own_channel(desk, si
     for ref in (in_slack["public_ref"], by_mail["public_ref"]):
         ack = [m for m in await desk.messages(ref) if m["body"].startswith("We are fixing")]
         assert len(ack) == 1 and ack[0]["author_type"] == "system"
+
+
+async def test_an_acknowledgement_before_the_slack_thread_is_recorded_waits_for_it(desk, sink):
+    """The race a loaded machine showed: the incident answers a ticket opened from Slack
+    before the event's handler has recorded the ticket's thread. The answer is Slack's still:
+    it waits for the thread (shown as retrying), is posted there, and never mailed."""
+    desk.slack.users["U0ADA"] = {"name": "Ada Lovelace", "email": "ada@example.com"}
+    await declare(desk.http, keywords=["VAT number"], error_codes=[],
+                  ack_message="We are fixing the VAT bug; no need to write again.")
+    event = slack_desk.message_event("My invoice shows the wrong VAT number")
+    async with desk.engine.connect() as holder:
+        # Reads go on; the handler's insert of the thread waits behind the lock.
+        await holder.execute(text("LOCK TABLE slack_threads IN EXCLUSIVE MODE"))
+        assert (await desk.send(event)).status_code == 200
+
+        async def waiting_for_the_thread() -> bool:
+            return await scalar(desk.engine, "SELECT count(*) FROM ticket_messages "
+                                "WHERE author_id = 'incident' AND delivery_status = 'retrying'"
+                                ) == 1
+        await eventually(waiting_for_the_thread, within=30)
+        await holder.rollback()
+
+    ticket = await desk.ticket_of(event["event_id"])
+    [post] = await slack_desk.posted(desk, 1)
+    assert (post["text"], post["thread_ts"]) == (
+        "We are fixing the VAT bug; no need to write again.", event["event"]["ts"])
+    [ack] = [m for m in await desk.messages(ticket["public_ref"])
+             if m["body"].startswith("We are fixing")]
+    await slack_desk.sent_status(desk, ticket["public_ref"], ack["id"], "sent")
+    assert sink.received == []  # the customer is in Slack: no mail
