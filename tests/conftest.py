@@ -129,19 +129,22 @@ async def _time_skipping() -> AsyncIterator[WorkflowEnvironment]:
     await env.shutdown()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 async def time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
-    """One time-skipping server per test file. It starts in a tenth of a second, and one kept
-    for a whole session carried every earlier file's histories: late in a CI run it slowed,
-    stopped skipping, and its connection broke (h2 protocol errors in the SLA timer tests)."""
+    """A time-skipping server of the test's own. It starts in a tenth of a second, and a
+    shared one stalls: a workflow task with no worker to take it (an earlier test's webhook
+    delivery or notice, its timer fired by a skip) stops time skipping for everyone on that
+    server, so a later test's skip ran in real time until its call timed out or its
+    connection broke (h2 protocol errors in CI). One kept for a whole session also carried
+    every earlier test's histories."""
     async for env in _time_skipping():
         yield env
 
 
-@pytest.fixture
-async def own_time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
-    """A time-skipping server for one test alone: the surge's thousand histories (ended or
-    not) slowed the shared one until the next tests' time skips timed out."""
+@pytest.fixture(scope="module")
+async def module_time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
+    """One per test file, for a module's shared worker (tests/workflows/conftest.py): that
+    worker serves every workflow the file's tests start, so none is left without one."""
     async for env in _time_skipping():
         yield env
 

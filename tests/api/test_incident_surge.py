@@ -91,7 +91,7 @@ class Desk:
 
 
 @pytest.fixture
-async def desk(own_time_skipping_env: WorkflowEnvironment, database_url: str, task_queue: str
+async def desk(time_skipping_env: WorkflowEnvironment, database_url: str, task_queue: str
                ) -> AsyncIterator[Desk]:
     settings = Settings(DATABASE_URL=database_url, TEMPORAL_TASK_QUEUE=task_queue,
                         HELPDESK_ADMIN_TOKEN=ADMIN_TOKEN,
@@ -100,7 +100,7 @@ async def desk(own_time_skipping_env: WorkflowEnvironment, database_url: str, ta
                         # Batches of 50 (the default paces 20 a second with workflow timers,
                         # which the time-skipping server does not skip while nobody waits).
                         HELPDESK_INCIDENT_RESOLVE_PER_SECOND="50")
-    client = own_time_skipping_env.client
+    client = time_skipping_env.client
     engine = make_engine(database_url, pool_size=10)
     try:
         async with running_worker(client, engine, task_queue), \
@@ -110,7 +110,7 @@ async def desk(own_time_skipping_env: WorkflowEnvironment, database_url: str, ta
             token = await issue_token(http, "integration")
             async with httpx.AsyncClient(base_url=base, headers=bearer(token),
                                          timeout=60) as intake:
-                yield Desk(http, intake, engine, own_time_skipping_env)
+                yield Desk(http, intake, engine, time_skipping_env)
     finally:
         await engine.dispose()
 

@@ -22,12 +22,13 @@ def module_database_url(pg_server_url: str, template_db: str) -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-async def desk(time_skipping_env: WorkflowEnvironment, module_database_url: str
+async def desk(module_time_skipping_env: WorkflowEnvironment, module_database_url: str
                ) -> AsyncIterator[Desk]:
+    env = module_time_skipping_env
     engine = make_engine(module_database_url, pool_size=5)
     task_queue = f"tq-{uuid.uuid4()}"
     try:
-        async with running_worker(time_skipping_env.client, engine, task_queue):
-            yield Desk(time_skipping_env, time_skipping_env.client, engine, task_queue)
+        async with running_worker(env.client, engine, task_queue):
+            yield Desk(env, env.client, engine, task_queue)
     finally:
         await engine.dispose()
