@@ -176,8 +176,12 @@ def stop_leftovers() -> Iterator[list[DevRun]]:
             run.process.kill()  # its children get SIGTERM through PR_SET_PDEATHSIG
             run.process.wait()
         pid = postmaster_pid(run.data_dir)
-        if pid is not None and psutil.pid_exists(pid):
-            os.kill(pid, signal.SIGINT)  # postgres' "fast shutdown"
+        try:
+            # Only a postgres: a pid file left behind may name a pid since reused by another.
+            if pid is not None and psutil.Process(pid).name().startswith("postgres"):
+                os.kill(pid, signal.SIGINT)  # postgres' "fast shutdown"
+        except psutil.NoSuchProcess:
+            pass
 
 
 def get(api: str, path: str, token: str, **params: Any) -> Any:
