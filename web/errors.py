@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Coroutine
 from typing import Any
+from urllib.parse import urlsplit
 
 from fastapi import Request, Response
 from fastapi.exceptions import RequestValidationError
@@ -49,8 +50,19 @@ class PageRoute(APIRoute):
 
 def to_sign_in(request: Request, next_url: str) -> Response:
     if is_htmx(request):  # htmx follows HX-Redirect with a full page load
-        return Response(status_code=401, headers={"HX-Redirect": sign_in_url(next_url)})
+        back = sign_in_url(_page_of(request) or next_url)
+        return Response(status_code=401, headers={"HX-Redirect": back})
     return RedirectResponse(sign_in_url(next_url), status_code=303)
+
+
+def _page_of(request: Request) -> str | None:
+    """The page an htmx request came from (its path and query), where signing in should
+    return: not the fragment's own URL (a session that ended under a ticket page's unread
+    count poll sent the agent, once signed in, to a bare number)."""
+    current = urlsplit(request.headers.get("hx-current-url", ""))
+    if current.netloc != request.url.netloc or not current.path.startswith("/app"):
+        return None
+    return current.path + (f"?{current.query}" if current.query else "")
 
 
 def problem_page(request: Request, problem: Problem, page: str = "problem.html") -> Response:

@@ -8,7 +8,7 @@ import httpx
 from playwright.async_api import BrowserContext, Page, expect
 
 from tests.support import ADMIN_TOKEN, bearer
-from tests.web.conftest import Workspace, sign_in
+from tests.web.conftest import PASSWORD, Workspace, sign_in
 
 
 async def test_a_signed_out_visitor_is_sent_to_sign_in_and_back(page: Page,
@@ -89,3 +89,22 @@ async def test_failed_sign_ins_are_limited_per_address(page: Page, workspace: Wo
     await sign_in(page, workspace, who="max")  # even the right password, for a while
 
     await expect(page.get_by_role("alert")).to_contain_text("limited")
+
+
+async def test_a_session_ending_under_a_page_brings_the_agent_back_to_that_page(
+        page: Page, context: BrowserContext, workspace: Workspace) -> None:
+    """The page's own background requests (the unread count) are the first to find the
+    session gone: signing in again returns to the page, not to the count's fragment."""
+    await sign_in(page, workspace)
+    await expect(page.get_by_role("heading", name="My open tickets")).to_be_visible()
+    await page.goto(f"{workspace.url}/app/tickets?priority=high")
+    await context.clear_cookies()  # the session ends (expired, or signed out elsewhere)
+
+    await page.evaluate("htmx.trigger(document.body, 'notifications-read')")  # a count poll
+
+    await expect(page).to_have_url(
+        re.compile(r"/app/sign-in\?next=%2Fapp%2Ftickets%3Fpriority%3Dhigh$"))
+    await page.get_by_label("Email").fill(workspace.agents["sam"].email)
+    await page.get_by_label("Password").fill(PASSWORD)
+    await page.get_by_role("button", name="Sign in").click()
+    await expect(page).to_have_url(f"{workspace.url}/app/tickets?priority=high")
