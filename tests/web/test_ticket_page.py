@@ -154,6 +154,7 @@ async def test_a_lead_pauses_the_sla_for_an_incident_and_an_agent_is_not_offered
     await expect(page.locator(".sla-panel")).to_contain_text("business time left")
     await expect(page.get_by_role("button", name="Pause SLA")).to_have_count(0)
 
+    await page.goto("about:blank")  # no page left whose polls find the session gone
     await page.context.clear_cookies()
     await open_as(page, workspace, "lee", ref)
     await page.get_by_role("textbox", name="Pause the SLA for an incident").fill("INC-7")
@@ -330,6 +331,7 @@ async def test_an_admin_gets_the_workflow_in_the_temporal_ui_and_an_agent_does_n
     link = page.get_by_role("link", name="workflow in the Temporal UI")
     await expect(link).to_have_count(0)
 
+    await page.goto("about:blank")
     await page.context.clear_cookies()
     await open_as(page, workspace, "ada", ref)
     await expect(link).to_have_attribute(
