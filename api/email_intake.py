@@ -15,8 +15,7 @@ from api.auth import CurrentPrincipal
 from api.deps import EngineDep, LimitsDep, SessionDep, SettingsDep, TemporalDep
 from api.openapi import problems
 from domain.access import TokenKind, require
-from domain.mail_screening import Envelope
-from domain.text import storable
+from domain.mail_screening import ENVELOPE_LIMITS, Envelope
 from services.email_intake import EmailIntakeOut, IntakeContext, take_in
 
 router = APIRouter(prefix="/intake", tags=["intake"])
@@ -28,16 +27,13 @@ async def intake_email(
     request: Request, session: SessionDep, engine: EngineDep, client: TemporalDep,
     settings: SettingsDep, principal: CurrentPrincipal, limits: LimitsDep,
     source: Annotated[str, Query(max_length=320)] = "api",
-    client_ip: Annotated[str | None, Query(max_length=64)] = None,
-    helo: Annotated[str | None, Query(max_length=255)] = None,
-    mail_from: Annotated[str | None, Query(max_length=320)] = None,
+    client_ip: Annotated[str | None, Query(max_length=ENVELOPE_LIMITS["client_ip"])] = None,
+    helo: Annotated[str | None, Query(max_length=ENVELOPE_LIMITS["helo"])] = None,
+    mail_from: Annotated[str | None, Query(max_length=ENVELOPE_LIMITS["mail_from"])] = None,
 ) -> EmailIntakeOut:
     require(principal.kind in (TokenKind.INTEGRATION, TokenKind.ADMIN) or principal.is_admin,
             "email intake is for channel adapters (an integration token)")
     raw = await request.body()
     ctx = IntakeContext(session, engine, client, settings, limits)
-    # What an adapter relays of the SMTP dialogue is stored (quarantine, Authentication-
-    # Results): NUL and lone surrogates go, as for the source.
-    envelope = Envelope(client_ip=client_ip and storable(client_ip),
-                        helo=helo and storable(helo), mail_from=mail_from and storable(mail_from))
+    envelope = Envelope(client_ip=client_ip, helo=helo, mail_from=mail_from)
     return await take_in(ctx, raw, source=source, envelope=envelope)

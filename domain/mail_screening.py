@@ -53,6 +53,11 @@ class Envelope:
     mail_from: str | None = None
 
 
+# The longest of each envelope field the intake API takes: an address's text, a host name
+# (RFC 1035), an address (RFC 5321's path, with room).
+ENVELOPE_LIMITS = {"client_ip": 64, "helo": 255, "mail_from": 320}
+
+
 @dataclass(frozen=True)
 class AuthResults:
     """SPF, DKIM and DMARC for one mail, as RFC 8601 result words (pass, fail, softfail,

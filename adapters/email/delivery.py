@@ -14,7 +14,8 @@ from typing import Any, Protocol
 
 import httpx
 
-from domain.mail_screening import Envelope
+from domain.mail_screening import ENVELOPE_LIMITS, Envelope
+from domain.text import is_storable
 
 INTAKE_PATH = "/api/v1/intake/email"
 
@@ -74,12 +75,15 @@ class ApiDelivery:
 
 
 def _envelope_params(envelope: Envelope | None) -> dict[str, str]:
-    """What the connecting server said, for SPF: only what it said."""
+    """What the connecting server said, for SPF: only what it said, and only what the intake
+    can take. A HELO with a NUL or of a thousand characters checks nothing; passed on, the
+    intake would refuse the mail that came with it."""
     if envelope is None:
         return {}
     fields = {"client_ip": envelope.client_ip, "helo": envelope.helo,
               "mail_from": envelope.mail_from}
-    return {name: value for name, value in fields.items() if value is not None}
+    return {name: value for name, value in fields.items() if value is not None
+            and len(value) <= ENVELOPE_LIMITS[name] and is_storable(value)}
 
 
 def _problem(response: httpx.Response) -> dict[str, Any]:

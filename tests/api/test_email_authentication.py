@@ -229,3 +229,51 @@ async def test_mail_fetched_by_imap_is_judged_by_dkim_or_the_trusted_relay(
     assert [(s, o, a["source"], a["spf"], a["dkim"], a["dmarc"]) for s, o, a in logged] == [
         ("Forged", "rejected", "upstream:mx.relay.test", "fail", "none", "fail"),
         ("Genuine", "new_ticket", "local", "none", "pass", "pass")]
+
+
+
+async def test_an_adapter_relays_a_malformed_envelope_and_the_mail_is_taken_in(
+        desk, engine, local_dns):
+    """Nonsense a client said (no address, a HELO of spaces) checks nothing and refuses
+    nothing: the mail is held by its domain's policy like any other."""
+    with published_domain(local_dns, "quarantine") as domain:
+        answer = await desk.http.post(
+            INTAKE, content=message(domain.address()),
+            headers=desk.adapter | {"Content-Type": "message/rfc822"},
+            params={"source": "smtp", "client_ip": "::ffff:300.1.1.1", "helo": "mx " * 80,
+                    "mail_from": "<>" * 150})
+    assert answer.status_code == 200 and answer.json()["outcome"] == "quarantined", answer.text
+    [(auth,)] = await rows(engine, "SELECT authentication FROM quarantined_mail")
+    assert auth["dmarc"] == "fail"
+
+
+@pytest.mark.parametrize("params", [
+    "helo=mx%00.sender.test", "client_ip=" + "1" * 65, "helo=" + "x" * 256,
+    "mail_from=" + "a" * 321,
+], ids=["nul", "long-ip", "long-helo", "long-mail-from"])
+async def test_an_envelope_the_intake_cannot_store_is_a_422_and_stores_nothing(
+        desk, engine, params):
+    answer = await desk.http.post(f"{INTAKE}?{params}", content=message("ada@example.com"),
+                                  headers=desk.adapter | {"Content-Type": "message/rfc822"})
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["type"] in ("urn:helpdesk:problem:invalid-text",
+                                     "urn:helpdesk:problem:invalid-body"), answer.text
+    assert await scalar(engine, "SELECT count(*) FROM inbound_emails") == 0
+
+
+async def test_a_hostile_helo_over_smtp_is_not_relayed_and_the_mail_is_taken_in(
+        desk, engine, local_dns):
+    """Our SMTP server relays only an envelope the intake can take: a HELO with a NUL, or
+    longer than a host name can be, is left out (it checks nothing), not a reason to
+    refuse the mail."""
+    def send_after(helo: str, sender: str) -> None:
+        with smtplib.SMTP("127.0.0.1", desk.smtp_port, timeout=30) as smtp:
+            smtp.ehlo(helo)
+            smtp.sendmail(sender, [SUPPORT], message(sender))
+
+    with published_domain(local_dns, "none") as domain:
+        for n, helo in enumerate(("mx\x00.sender.test", "m" * 300)):
+            await asyncio.to_thread(send_after, helo, domain.address(f"c{n}"))
+    outcomes = await rows(engine, "SELECT outcome, authentication FROM inbound_emails")
+    assert [o for o, _ in outcomes] == ["new_ticket", "new_ticket"]
+    assert all(auth["spf"] in ("fail", "softfail", "none", "neutral") for _, auth in outcomes)
