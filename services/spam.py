@@ -1,9 +1,9 @@
 """One-click spam on a ticket (issue 20, item 5): the JSON API and the ticket page share it.
 
-The ticket walks the lifecycle's own way to `spam` (domain/spam_marking.py), each step the
-ordinary status change (services/tickets.py), so the workflow audits every one; then, if
-asked, the sender's address or domain is blocked (a sender rule of origin "spam") and their
-next mail is refused at the door.
+If asked, the sender's address or domain is blocked first (a sender rule of origin "spam"),
+so their next mail is refused at the door. Then the ticket walks the lifecycle's own way to
+`spam` (domain/spam_marking.py), each step the ordinary status change (services/tickets.py),
+so the workflow audits every one.
 """
 
 from __future__ import annotations
@@ -64,10 +64,15 @@ async def mark_spam(desk: Desk, principal: Principal, ticket: str, body: SpamMar
     require_staff(principal)
     row = await live_ticket(desk.session, ticket, principal)
     pattern = _block_pattern(row.customer_email, body.block)
+    status = Status(row.status)
+    way = await _way(desk, row.id, status)  # refused (409) before anything is blocked
+    # The block comes before the moves: if the moves fail (Temporal down), the ticket is
+    # not spam yet, the page still offers the click, and its retry (the block is
+    # idempotent) finishes both. The other order left a spam ticket with no click to block.
+    blocked = await _block(desk, principal, pattern, row.public_ref) if pattern else None
     reason = body.reason or "marked spam"
-    status, moves, out = Status(row.status), list[Status](), None
+    moves, out = list[Status](), None
     for attempt in range(2):
-        way = await _way(desk, row.id, status)
         try:
             for step in way:
                 out = await tickets.change_status(desk, principal, row.public_ref,
@@ -81,16 +86,17 @@ async def mark_spam(desk: Desk, principal: Principal, ticket: str, body: SpamMar
             if attempt or err.slug != "invalid-transition" or current in (None, status):
                 raise
             status = Status(current)
+            way = await _way(desk, row.id, status)
     assert out is not None
-    blocked = None
-    if pattern:
-        agent = uuid.UUID(principal.agent_id) if principal.agent_id else None
-        rule = await sender_lists.block(session=desk.session, pattern=pattern, origin="spam",
-                                        created_by=agent, note=f"marked spam on {row.public_ref}")
-        blocked = BlockedSender(id=rule.id, pattern=rule.pattern, kind=rule.kind,
-                                origin=rule.origin)
-        await desk.session.commit()
     return SpamMarked(ticket=out, moves=moves, blocked=blocked)
+
+
+async def _block(desk: Desk, principal: Principal, pattern: str, ref: str) -> BlockedSender:
+    agent = uuid.UUID(principal.agent_id) if principal.agent_id else None
+    rule = await sender_lists.block(session=desk.session, pattern=pattern, origin="spam",
+                                    created_by=agent, note=f"marked spam on {ref}")
+    await desk.session.commit()
+    return BlockedSender(id=rule.id, pattern=rule.pattern, kind=rule.kind, origin=rule.origin)
 
 
 async def _way(desk: Desk, ticket_id: uuid.UUID, status: Status) -> tuple[Status, ...]:

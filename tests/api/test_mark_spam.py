@@ -3,6 +3,7 @@ spam, each step audited; the sender is blocked if asked, and their next mail is 
 
 from __future__ import annotations
 
+import httpx
 import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -23,8 +24,9 @@ from tests.api.helpers import (
     set_status,
 )
 from tests.api.test_email_intake import INTAKE, Mailroom, deliver, mail, room
+from tests.api.test_workflows_unavailable import cut_off
 
-__all__ = ["room"]
+__all__ = ["cut_off", "room"]  # fixtures, shared
 
 
 def test_the_way_to_spam_follows_the_transition_table():
@@ -128,6 +130,28 @@ async def test_a_ticket_assigned_as_the_list_was_read_is_still_spam_in_one_click
     assert marked.status_code == 200, marked.text
     assert marked.json()["moves"] == ["new", "spam"]
     assert marked.json()["ticket"]["status"] == "spam"
+
+
+async def test_a_click_cut_off_by_a_temporal_outage_blocks_the_sender_and_its_retry_finishes(
+        http: httpx.AsyncClient, cut_off: httpx.AsyncClient) -> None:
+    """The block is written before the moves: a click whose moves fail leaves the sender
+    blocked and the ticket not yet spam, so the page still offers the click; the retry
+    marks it spam under the same rule."""
+    ref = (await create_ticket(http, customer_email="flood@bulk.example"))["public_ref"]
+    grace = await make_agent(http)
+    assert (await assign(http, ref, grace["id"])).status_code == 200
+
+    refused = await cut_off.post(f"{TICKETS}/{ref}/spam", json={"block": "address"})
+
+    assert_problem(refused, 503, "workflows-unavailable")
+    [rule] = (await http.get("/api/v1/admin/sender-rules")).json()["items"]
+    assert (rule["pattern"], rule["kind"]) == ("flood@bulk.example", "block")
+    assert (await http.get(f"{TICKETS}/{ref}")).json()["status"] == "assigned"
+    retried = await http.post(f"{TICKETS}/{ref}/spam", json={"block": "address"})
+    assert retried.status_code == 200, retried.text
+    assert retried.json()["moves"] == ["new", "spam"]
+    assert retried.json()["blocked"]["id"] == rule["id"]
+    assert len((await http.get("/api/v1/admin/sender-rules")).json()["items"]) == 1
 
 
 async def test_blocking_a_sender_a_release_had_allowed_turns_the_rule_into_a_block(http, engine):
