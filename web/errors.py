@@ -59,7 +59,10 @@ def _page_of(request: Request) -> str | None:
     """The page an htmx request came from (its path and query), where signing in should
     return: not the fragment's own URL (a session that ended under a ticket page's unread
     count poll sent the agent, once signed in, to a bare number)."""
-    current = urlsplit(request.headers.get("hx-current-url", ""))
+    try:
+        current = urlsplit(request.headers.get("hx-current-url", ""))
+    except ValueError:  # "http://[x": not a URL (a client's header, so anything at all)
+        return None
     if current.netloc != request.url.netloc or not current.path.startswith("/app"):
         return None
     return current.path + (f"?{current.query}" if current.query else "")

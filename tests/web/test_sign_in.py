@@ -111,3 +111,26 @@ async def test_a_session_ending_under_a_page_brings_the_agent_back_to_that_page(
     await page.get_by_label("Password").fill(PASSWORD)
     await page.get_by_role("button", name="Sign in").click()
     await expect(page).to_have_url(f"{workspace.url}/app/tickets?priority=high")
+
+
+async def test_a_hostile_current_url_header_sends_to_sign_in_for_the_fragment(
+        workspace: Workspace) -> None:
+    """HX-Current-URL is the client's to write: one not naming a workspace page of ours
+    (malformed, another site, not UTF-8 text) is ignored, never a 500 or a way elsewhere."""
+    fragment = "/app/inbox/unread-count"
+    for_fragment = "/app/sign-in?next=%2Fapp%2Finbox%2Funread-count"
+    async with httpx.AsyncClient(base_url=workspace.url, headers={"HX-Request": "true"}) as web:
+        for current in (b"http://[abc/app/tickets", b"https://evil.example/app/tickets",
+                        f"{workspace.url}/help/tickets".encode(), b"\xff\xfe/app",
+                        "\u00e9\u2028//evil.example/app".encode()):
+            answer = await web.get(fragment, headers={b"HX-Current-URL": current})
+            assert answer.status_code == 401, (current, answer.text)
+            assert answer.headers["HX-Redirect"] == for_fragment, current
+        huge = f"{workspace.url}/app/{'x' * 6000}?{'q=1&' * 500}"
+        answer = await web.get(fragment, headers={"HX-Current-URL": huge})
+        assert answer.status_code == 401
+        assert answer.headers["HX-Redirect"].startswith("/app/sign-in?next=%2Fapp%2Fxxx")
+        page = f"{workspace.url}/app/tickets?priority=high"
+        answer = await web.get(fragment, headers={"HX-Current-URL": page})
+        assert answer.headers["HX-Redirect"] == (
+            "/app/sign-in?next=%2Fapp%2Ftickets%3Fpriority%3Dhigh")
